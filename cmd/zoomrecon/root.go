@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/zoomrecon/zoomrecon/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// env is everything a command takes from the process, so tests can supply it.
+type env struct {
+	stdout, stderr io.Writer
+	lookupEnv      func(string) (string, bool)
+	// stderrIsTerminal picks text logs and progress output over JSON.
+	stderrIsTerminal bool
+	// notify sends a state to systemd ("READY=1"); a no-op outside systemd.
+	notify func(state string)
+	// onListen is told the HTTP server's address once it listens.
+	onListen func(addr net.Addr)
+	now      func() time.Time
+}
+
+func newEnv() env {
+	return env{
+		stdout:           os.Stdout,
+		stderr:           os.Stderr,
+		lookupEnv:        os.LookupEnv,
+		stderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		notify:           func(state string) { _, _ = daemon.SdNotify(false, state) },
+		onListen:         func(net.Addr) {},
+		now:              time.Now,
+	}
+}
+
+// run executes the command line and returns the process exit code.
+func run(ctx context.Context, args []string, e env) int {
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		printError(e.stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// printError writes err one problem per line, each prefixed with the program
+// name, so a list of config problems reads as a list.
+func printError(w io.Writer, err error) {
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		if line != "" {
+			fmt.Fprintln(w, "zoomrecon: "+line)
+		}
+	}
+}
+
+func newRootCmd(e env) *cobra.Command {
+	var configPath string
+	root := &cobra.Command{
+		Use:   "zoomrecon",
+		Short: "Receive Zoom webhooks, reconcile them against Zoom's API, and alert on what went missing",
+		Long: `zoomrecon receives Zoom webhooks, stores every event before answering, checks
+Zoom's REST API for what the webhooks missed, backfills it, and tells your team
+on Slack.
+
+Configuration comes from a YAML file (--config) and environment variables;
+run "zoomrecon config check" to see the effective values.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&configPath, "config", "", "YAML config file (environment variables override it)")
+
+	load := func() (*config.Config, error) {
+		return config.Load(configPath, e.lookupEnv)
+	}
+	root.AddCommand(
+		newServeCmd(e, load),
+		newMigrateCmd(e, load),
+		newConfigCmd(e, load),
+		newVersionCmd(e),
+	)
+	return root
+}
+
+// newLogger picks the handler once: text for a person at a terminal, JSON for
+// journald and log shippers.
+func newLogger(e env, level string) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if e.stderrIsTerminal {
+		return slog.New(slog.NewTextHandler(e.stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(e.stderr, opts))
+}
+
+// databaseError names the config key behind a database failure, so a user
+// knows which setting to fix.
+func databaseError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("ZOOMRECON_DATABASE_URL: %s", strings.ReplaceAll(err.Error(), "\n", " "))
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/zoomrecon/zoomrecon/config"
+	"github.com/zoomrecon/zoomrecon/store"
+)
+
+// shutdownTimeout bounds how long in-flight requests may take to finish once
+// a stop is asked for; systemd's TimeoutStopSec should be longer.
+const shutdownTimeout = 10 * time.Second
+
+func newServeCmd(e env, load func() (*config.Config, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the daemon: migrate the database, then serve HTTP until stopped",
+		Long: `Run zoomrecon as a daemon. It applies pending migrations, listens on
+ZOOMRECON_LISTEN_ADDR and serves /healthz, /readyz and /metrics, and stops
+cleanly on SIGTERM or SIGINT.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg, e, newLogger(e, cfg.LogLevel))
+		},
+	}
+}
+
+// serve runs the daemon until ctx ends. It owns the shutdown order.
+func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{Logger: logger.With("component", "migrations")})
+	if err != nil {
+		return databaseError(err)
+	}
+	defer st.Close()
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		return databaseError(err)
+	}
+	if n > 0 {
+		logger.InfoContext(ctx, "database migrated", "dialect", st.Dialect(), "migrations_applied", n)
+	}
+	now := e.now()
+	if _, err := st.InitState(ctx, store.StateFirstStart, now.UTC().Format(time.RFC3339), now); err != nil {
+		return databaseError(err)
+	}
+
+	reg := newRegistry()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /readyz", readyHandler(st, logger))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		// Zoom gives up on a delivery after 3 s; nothing we serve needs longer.
+		ReadTimeout:  10 * time.Second,
+		WriteTimeout: 10 * time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	// Listen before serving so a bind error is returned here and READY=1 means
+	// a live listener.
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("ZOOMRECON_LISTEN_ADDR: %w", err)
+	}
+	e.onListen(ln.Addr())
+	logger.InfoContext(ctx, "zoomrecon serving", "addr", ln.Addr().String(), "version", version, "database", st.Dialect())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	e.notify("READY=1")
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+
+	// Shutdown order: stop taking requests and finish those in flight, then
+	// (deferred) close the database.
+	logger.Info("shutting down")
+	e.notify("STOPPING=1")
+	shutdownCtx, cancel := context.WithTimeoutCause(context.Background(), shutdownTimeout,
+		errors.New("http shutdown took longer than 10s"))
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("http shutdown", slog.Any("error", context.Cause(shutdownCtx)))
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// readyHandler answers 200 while the database answers and is fully migrated,
+// and 503 otherwise, so a load balancer or systemd check can act on it.
+func readyHandler(st *store.Store, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := st.Ready(ctx); err != nil {
+			logger.WarnContext(ctx, "not ready", slog.Any("error", err))
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintf(w, "not ready: database unavailable or not migrated\n")
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+}
+
+// newRegistry returns the process's one metrics registry; every component
+// registers its metrics on it through its constructor.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "zoomrecon_build_info",
+			Help:        "Always 1; the version label says which zoomrecon is running.",
+			ConstLabels: prometheus.Labels{"version": version},
+		}, func() float64 { return 1 }),
+	)
+	return reg
+}

@@ -1,0 +1,281 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is zoomrecon's configuration, as returned by Load. The keys table
+// below gives each field's env name, YAML key and default.
+type Config struct {
+	// DatabaseURL is sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.
+	// It is a Secret because it may carry a password.
+	DatabaseURL Secret
+	// ListenAddr is the host:port the HTTP server binds, e.g. ":8080".
+	ListenAddr string
+	// WebhookPath is the path Zoom posts events to, e.g. "/webhooks/zoom".
+	WebhookPath string
+	// LogLevel is "debug", "info", "warn" or "error".
+	LogLevel string
+
+	Zoom      ZoomConfig
+	Reconcile ReconcileConfig
+	Slack     SlackConfig
+
+	// sources maps each env name to where its value came from, for Entries.
+	sources map[string]string
+}
+
+// ZoomConfig holds the Zoom app's credentials and endpoints.
+type ZoomConfig struct {
+	// AccountID, ClientID and ClientSecret are the Server-to-Server OAuth
+	// app's credentials: all three, or none to run without the REST API.
+	AccountID    string
+	ClientID     string
+	ClientSecret Secret
+	// WebhookSecretTokens verify webhook signatures. There are several while
+	// a token is being rotated.
+	WebhookSecretTokens []Secret
+	// APIBaseURL is the REST API root, e.g. "https://api.zoom.us/v2".
+	APIBaseURL string
+	// OAuthTokenURL is the token endpoint, e.g. "https://zoom.us/oauth/token".
+	OAuthTokenURL string
+}
+
+// ReconcileConfig holds the reconciler's timing. Every duration is positive.
+type ReconcileConfig struct {
+	// Interval is the time between reconcile passes.
+	Interval time.Duration
+	// Lookback is how far back a pass asks Zoom about meetings.
+	Lookback time.Duration
+	// MissedGrace is how long after a meeting ended its webhook may still arrive.
+	MissedGrace time.Duration
+	// StaleAfter is when a meeting still in progress is considered stale.
+	StaleAfter time.Duration
+	// SilenceAfter is how long without any webhook before alerting on silence.
+	SilenceAfter time.Duration
+}
+
+// SlackConfig says where alerts go: an incoming webhook, a bot token with a
+// channel, or neither (alerts are only logged).
+type SlackConfig struct {
+	// WebhookURL is an incoming-webhook URL; the URL itself is the secret.
+	WebhookURL Secret
+	// BotToken is a bot token (xoxb-...) used with Channel.
+	BotToken Secret
+	// Channel is a channel name or ID, e.g. "#zoom-alerts" or "C0123456789".
+	Channel string
+	// APIURL is the Web API root, e.g. "https://slack.com/api/".
+	APIURL string
+}
+
+// ZoomConfigured reports whether all three OAuth credentials are present, so
+// zoomrecon can call Zoom's REST API.
+func (c *Config) ZoomConfigured() bool {
+	return c.Zoom.AccountID != "" && c.Zoom.ClientID != "" && c.Zoom.ClientSecret != ""
+}
+
+// SlackMode returns how alerts are delivered: "webhook", "bot", or "log" when
+// Slack is not configured.
+func (c *Config) SlackMode() string {
+	switch {
+	case c.Slack.WebhookURL != "":
+		return "webhook"
+	case c.Slack.BotToken != "":
+		return "bot"
+	default:
+		return "log"
+	}
+}
+
+// Entry is one setting as `zoomrecon config check` prints it.
+type Entry struct {
+	Key     string // env name, e.g. "ZOOMRECON_LISTEN_ADDR"
+	YAMLKey string // dotted YAML key, e.g. "listen_addr"
+	Value   string // secrets as "<redacted>" (or "" if unset); a database password as "xxxxx"
+	Source  string // "default", "env", "env file", "credentials" or "yaml"; "" if c was not built by Load
+}
+
+// Entries returns every setting in table order, safe to print.
+func (c *Config) Entries() []Entry {
+	out := make([]Entry, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, Entry{Key: k.env, YAMLKey: k.yaml, Value: k.field.show(c), Source: c.sources[k.env]})
+	}
+	return out
+}
+
+// Where a value came from, as shown in Entry.Source.
+const (
+	sourceDefault     = "default"
+	sourceEnv         = "env"
+	sourceEnvFile     = "env file"
+	sourceCredentials = "credentials"
+	sourceYAML        = "yaml"
+)
+
+// key describes one setting. Adding a setting means adding a Config field and
+// a row here; Load, the YAML reader and Entries follow the table.
+type key struct {
+	env     string // environment name; also the KEY_FILE prefix and the credential name
+	yaml    string // dotted path in the YAML file
+	def     string // default, in env syntax; must be valid (TestLoad checks)
+	example string // a good value for error messages when def is empty
+	secret  bool   // also read from KEY_FILE and $CREDENTIALS_DIRECTORY; never echoed
+	field   field
+}
+
+// eg returns a good value to show in error messages.
+func (k *key) eg() string {
+	if k.example != "" {
+		return k.example
+	}
+	return k.def
+}
+
+var keys = []key{
+	{env: "ZOOMRECON_DATABASE_URL", yaml: "database_url", def: "sqlite:zoomrecon.db", secret: true,
+		field: secretField(func(c *Config) *Secret { return &c.DatabaseURL }, checkDatabaseURL, maskDatabaseURL)},
+	{env: "ZOOMRECON_LISTEN_ADDR", yaml: "listen_addr", def: ":8080",
+		field: stringField(func(c *Config) *string { return &c.ListenAddr }, parseListenAddr)},
+	{env: "ZOOMRECON_WEBHOOK_PATH", yaml: "webhook_path", def: "/webhooks/zoom",
+		field: stringField(func(c *Config) *string { return &c.WebhookPath }, parseWebhookPath)},
+	{env: "ZOOMRECON_LOG_LEVEL", yaml: "log_level", def: "info",
+		field: stringField(func(c *Config) *string { return &c.LogLevel }, parseLogLevel)},
+
+	{env: "ZOOM_ACCOUNT_ID", yaml: "zoom.account_id",
+		field: stringField(func(c *Config) *string { return &c.Zoom.AccountID }, anyString)},
+	{env: "ZOOM_CLIENT_ID", yaml: "zoom.client_id",
+		field: stringField(func(c *Config) *string { return &c.Zoom.ClientID }, anyString)},
+	{env: "ZOOM_CLIENT_SECRET", yaml: "zoom.client_secret", secret: true,
+		field: secretField(func(c *Config) *Secret { return &c.Zoom.ClientSecret }, anySecret, Secret.String)},
+	{env: "ZOOM_WEBHOOK_SECRET_TOKEN", yaml: "zoom.webhook_secret_tokens", secret: true,
+		field: secretList(func(c *Config) *[]Secret { return &c.Zoom.WebhookSecretTokens })},
+	{env: "ZOOM_API_BASE_URL", yaml: "zoom.api_base_url", def: "https://api.zoom.us/v2",
+		field: stringField(func(c *Config) *string { return &c.Zoom.APIBaseURL }, parseHTTPURL)},
+	{env: "ZOOM_OAUTH_TOKEN_URL", yaml: "zoom.oauth_token_url", def: "https://zoom.us/oauth/token",
+		field: stringField(func(c *Config) *string { return &c.Zoom.OAuthTokenURL }, parseHTTPURL)},
+
+	{env: "ZOOMRECON_RECONCILE_INTERVAL", yaml: "reconcile.interval", def: "5m",
+		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.Interval })},
+	{env: "ZOOMRECON_RECONCILE_LOOKBACK", yaml: "reconcile.lookback", def: "24h",
+		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.Lookback })},
+	{env: "ZOOMRECON_MISSED_GRACE", yaml: "reconcile.missed_grace", def: "15m",
+		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.MissedGrace })},
+	{env: "ZOOMRECON_STALE_AFTER", yaml: "reconcile.stale_after", def: "3h",
+		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.StaleAfter })},
+	{env: "ZOOMRECON_SILENCE_AFTER", yaml: "reconcile.silence_after", def: "30m",
+		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.SilenceAfter })},
+
+	{env: "SLACK_WEBHOOK_URL", yaml: "slack.webhook_url", example: "https://hooks.slack.com/services/T000/B000/XXXX", secret: true,
+		field: secretField(func(c *Config) *Secret { return &c.Slack.WebhookURL }, checkSlackWebhookURL, Secret.String)},
+	{env: "SLACK_BOT_TOKEN", yaml: "slack.bot_token", secret: true,
+		field: secretField(func(c *Config) *Secret { return &c.Slack.BotToken }, anySecret, Secret.String)},
+	{env: "SLACK_CHANNEL", yaml: "slack.channel",
+		field: stringField(func(c *Config) *string { return &c.Slack.Channel }, anyString)},
+	{env: "SLACK_API_URL", yaml: "slack.api_url", def: "https://slack.com/api/",
+		field: stringField(func(c *Config) *string { return &c.Slack.APIURL }, parseHTTPURL)},
+}
+
+// field stores a key's text into its Config field and shows it back.
+type field interface {
+	// set parses s (never empty) into c. Its error is the message after
+	// "KEY: " and must not contain s if the key is secret.
+	set(c *Config, s, eg string) error
+	// show formats the field for Entries, redacting secrets.
+	show(c *Config) string
+}
+
+// listField is a field that also takes a YAML sequence.
+type listField interface {
+	field
+	setList(c *Config, items []string) error
+}
+
+// binding is a field of type T with its parser and printer.
+type binding[T any] struct {
+	ptr   func(*Config) *T
+	parse func(s, eg string) (T, error)
+	print func(T) string
+}
+
+func (b binding[T]) set(c *Config, s, eg string) error {
+	v, err := b.parse(s, eg)
+	if err != nil {
+		return err
+	}
+	*b.ptr(c) = v
+	return nil
+}
+
+func (b binding[T]) show(c *Config) string { return b.print(*b.ptr(c)) }
+
+func stringField(ptr func(*Config) *string, parse func(s, eg string) (string, error)) field {
+	return binding[string]{ptr, parse, func(s string) string { return s }}
+}
+
+// secretField makes a Secret field. check must not echo the value.
+func secretField(ptr func(*Config) *Secret, check func(s, eg string) error, print func(Secret) string) field {
+	parse := func(s, eg string) (Secret, error) { return Secret(s), check(s, eg) }
+	return binding[Secret]{ptr, parse, print}
+}
+
+func durationField(ptr func(*Config) *time.Duration) field {
+	return binding[time.Duration]{ptr, parseDuration, formatDuration}
+}
+
+// secretList is a []Secret field. From the environment (or a single YAML
+// string) it takes comma-separated items, so tokens can be rotated in one
+// variable.
+type secretList func(*Config) *[]Secret
+
+func (p secretList) set(c *Config, s, _ string) error { return p.setList(c, strings.Split(s, ",")) }
+
+func (p secretList) setList(c *Config, items []string) error {
+	var out []Secret
+	for _, it := range items {
+		if it = strings.TrimSpace(it); it != "" {
+			out = append(out, Secret(it))
+		}
+	}
+	*p(c) = out
+	return nil
+}
+
+func (p secretList) show(c *Config) string {
+	shown := make([]string, len(*p(c)))
+	for i, s := range *p(c) {
+		shown[i] = s.String()
+	}
+	return strings.Join(shown, ",")
+}
+
+// formatDuration prints d the way it would be written: 5m rather than 5m0s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// maskDatabaseURL shows a database URL with any password replaced by xxxxx.
+func maskDatabaseURL(s Secret) string {
+	v := s.Reveal()
+	if v == "" || strings.HasPrefix(v, "sqlite:") {
+		return v
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return s.String() // cannot tell where a password would be; hide it all
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}

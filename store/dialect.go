@@ -1,0 +1,26 @@
+package store
+
+import "github.com/zoomrecon/zoomrecon/migrations"
+
+// dialect holds the few pieces of SQL that differ between SQLite and
+// PostgreSQL. Everything else is shared SQL written with ? placeholders.
+type dialect struct {
+	name       migrations.Dialect
+	sqlxDriver string
+	// skipLocked ends the subquery that picks outbox rows to claim. PostgreSQL
+	// needs it so concurrent senders skip each other's rows instead of claiming
+	// them twice; SQLite serialises writers, so the statement alone is atomic.
+	skipLocked string
+}
+
+var (
+	sqliteDialect = dialect{
+		name:       migrations.SQLite,
+		sqlxDriver: "sqlite3",
+	}
+	postgresDialect = dialect{
+		name:       migrations.Postgres,
+		sqlxDriver: "pgx",
+		skipLocked: " FOR UPDATE SKIP LOCKED",
+	}
+)

@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// EnqueueAlert queues a message for delivery at msg.NextAttemptAt (now when
+// zero) and returns its ID.
+func (s *Store) EnqueueAlert(ctx context.Context, msg OutboxMessage) (int64, error) {
+	var id int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		id, err = s.enqueueAlert(ctx, tx, msg)
+		return err
+	})
+	return id, err
+}
+
+func (s *Store) enqueueAlert(ctx context.Context, tx *sqlx.Tx, m OutboxMessage) (int64, error) {
+	if m.CreatedAt.IsZero() {
+		return 0, fmt.Errorf("enqueue alert: CreatedAt must be set")
+	}
+	if m.NextAttemptAt.IsZero() {
+		m.NextAttemptAt = m.CreatedAt
+	}
+	var id int64
+	err := tx.GetContext(ctx, &id, s.q(`
+INSERT INTO alert_outbox (discrepancy_id, kind, payload, status, next_attempt_at, created_at)
+VALUES (?, ?, ?, 'pending', ?, ?)
+RETURNING id`), m.DiscrepancyID, m.Kind, m.Payload, dbTime(m.NextAttemptAt), dbTime(m.CreatedAt))
+	if err != nil {
+		return 0, fmt.Errorf("enqueue alert: %w", err)
+	}
+	return id, nil
+}
+
+// ClaimAlerts takes up to limit pending messages that are due at now, oldest
+// first, and leases them to the caller until now+lease by moving their next
+// attempt. No other caller can claim them during the lease; if the caller dies
+// before marking them, they become due again when it ends. Tries counts claims.
+func (s *Store) ClaimAlerts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error) {
+	var out []OutboxMessage
+	err := sqlx.SelectContext(ctx, s.db, &out, s.q(`
+UPDATE alert_outbox SET next_attempt_at = ?, tries = tries + 1
+WHERE id IN (
+    SELECT id FROM alert_outbox
+    WHERE status = 'pending' AND next_attempt_at <= ?
+    ORDER BY next_attempt_at, id
+    LIMIT ?`+s.dialect.skipLocked+`
+)
+RETURNING *`), dbTime(now.Add(lease)), dbTime(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim alerts: %w", err)
+	}
+	// RETURNING gives no order.
+	slices.SortFunc(out, func(a, b OutboxMessage) int { return int(a.ID - b.ID) })
+	return out, nil
+}
+
+// MarkAlertSent records that Slack accepted message id, and where it lives so
+// it can be edited later (channel and ts; empty for incoming webhooks).
+func (s *Store) MarkAlertSent(ctx context.Context, id int64, sentAt time.Time, channel, ts string) error {
+	return s.updateAlert(ctx, `
+UPDATE alert_outbox SET status = 'sent', sent_at = ?, slack_channel = ?, slack_ts = ?, last_error = ''
+WHERE id = ?`, dbTime(sentAt), channel, ts, id)
+}
+
+// MarkAlertFailed records a failed delivery: the message is tried again at
+// next, or never again when dead (Slack refused it for good).
+func (s *Store) MarkAlertFailed(ctx context.Context, id int64, next time.Time, errText string, dead bool) error {
+	status := OutboxPending
+	if dead {
+		status = OutboxDead
+	}
+	return s.updateAlert(ctx, `
+UPDATE alert_outbox SET status = ?, next_attempt_at = ?, last_error = ?
+WHERE id = ?`, status, dbTime(next), errText, id)
+}
+
+func (s *Store) updateAlert(ctx context.Context, query string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, s.q(query), args...)
+	if err != nil {
+		return fmt.Errorf("update alert: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("update alert: %w", ErrNotFound)
+	}
+	return nil
+}
+
+// OutboxStats describes the messages not yet delivered.
+type OutboxStats struct {
+	Pending int `db:"pending"`
+	Dead    int `db:"dead"`
+	// OldestPending is the creation time of the oldest pending message; nil
+	// when none is pending.
+	OldestPending *time.Time `db:"oldest_pending"`
+}
+
+// AlertOutboxStats counts pending and dead messages.
+func (s *Store) AlertOutboxStats(ctx context.Context) (OutboxStats, error) {
+	var st OutboxStats
+	err := s.db.GetContext(ctx, &st, `
+SELECT
+    (SELECT COUNT(*) FROM alert_outbox WHERE status = 'pending') AS pending,
+    (SELECT COUNT(*) FROM alert_outbox WHERE status = 'dead') AS dead`)
+	if err != nil {
+		return OutboxStats{}, fmt.Errorf("outbox stats: %w", err)
+	}
+	var oldest []time.Time
+	err = s.db.SelectContext(ctx, &oldest, `
+SELECT created_at FROM alert_outbox WHERE status = 'pending' ORDER BY created_at LIMIT 1`)
+	if err != nil {
+		return OutboxStats{}, fmt.Errorf("outbox stats: %w", err)
+	}
+	if len(oldest) == 1 {
+		st.OldestPending = &oldest[0]
+	}
+	return st, nil
+}
+
+// AlertsFor lists the messages queued for a discrepancy, oldest first.
+func (s *Store) AlertsFor(ctx context.Context, discrepancyID int64) ([]OutboxMessage, error) {
+	var out []OutboxMessage
+	err := s.db.SelectContext(ctx, &out, s.q(`SELECT * FROM alert_outbox WHERE discrepancy_id = ? ORDER BY id`), discrepancyID)
+	if err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,221 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go, no cgo)
+
+	"github.com/zoomrecon/zoomrecon/migrations"
+)
+
+// ErrNotFound is returned when a requested row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrUnknownScheme is returned by Open for a database URL it cannot serve.
+var ErrUnknownScheme = errors.New("unknown database URL scheme")
+
+// Store is zoomrecon's database.
+type Store struct {
+	db      *sqlx.DB
+	dialect dialect
+	logger  *slog.Logger
+	// sqlitePath and sqliteFile identify the SQLite file opened, so Ready can
+	// notice it was deleted or replaced: the pool would go on writing to the
+	// unlinked file, and everything written would vanish at the next start.
+	sqlitePath string
+	sqliteFile os.FileInfo
+}
+
+// Options tune Open. The zero value is ready to use.
+type Options struct {
+	// Logger receives migration progress. Default: discard.
+	Logger *slog.Logger
+	// MaxOpenConns caps the connection pool. Default: 16 for PostgreSQL,
+	// 8 for SQLite (one writer at a time; the rest read).
+	MaxOpenConns int
+}
+
+// Open connects to the database named by rawURL and checks that it answers.
+// It accepts sqlite:PATH (relative or absolute), sqlite://PATH, and
+// postgres:// or postgresql:// URLs. It does not migrate; call Migrate.
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	var (
+		d          dialect
+		driverName string
+		dsn        string
+		maxConns   int
+	)
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		path := sqlitePath(rawURL)
+		if path == "" {
+			return nil, fmt.Errorf("%w: sqlite: needs a file path, e.g. sqlite:zoomrecon.db", ErrUnknownScheme)
+		}
+		d, driverName, dsn, maxConns = sqliteDialect, "sqlite", sqliteDSN(path), 8
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		d, driverName, dsn, maxConns = postgresDialect, "pgx", rawURL, 16
+	default:
+		scheme, _, _ := strings.Cut(rawURL, ":")
+		return nil, fmt.Errorf("%w %q: use sqlite:PATH or postgres://USER@HOST:5432/DB", ErrUnknownScheme, scheme)
+	}
+	if opts.MaxOpenConns > 0 {
+		maxConns = opts.MaxOpenConns
+	}
+
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %s", d.name, redactError(err, rawURL))
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connect to %s: %s", d.name, redactError(err, rawURL))
+	}
+	s := &Store{
+		// sqlx picks the placeholder style from the driver name it is given;
+		// modernc's "sqlite" is not in its table, so name it "sqlite3".
+		db:      sqlx.NewDb(db, d.sqlxDriver),
+		dialect: d,
+		logger:  logger,
+	}
+	if d.name == migrations.SQLite {
+		s.sqlitePath = sqlitePath(rawURL)
+		if s.sqliteFile, err = os.Stat(s.sqlitePath); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func sqlitePath(rawURL string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "//")
+}
+
+// sqliteDSN builds modernc's DSN. Each pragma is applied on every new
+// connection of the pool.
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")   // readers never block the writer, and commits are cheap appends
+	q.Add("_pragma", "busy_timeout(10000)") // wait for the write lock instead of failing with SQLITE_BUSY
+	q.Add("_pragma", "foreign_keys(1)")     // SQLite leaves foreign keys off unless asked, per connection
+	// FULL syncs the WAL on every commit, so an event answered 200 survives a
+	// power cut, not only a crash of the process.
+	q.Add("_pragma", "synchronous(FULL)")
+	// BEGIN IMMEDIATE takes the write lock up front; a deferred transaction that
+	// upgrades later can fail with SQLITE_BUSY without honouring busy_timeout.
+	q.Set("_txlock", "immediate")
+	// Writes time.Time as "2006-01-02 15:04:05.999999999-07:00"; in UTC that
+	// form sorts as text in time order, which the range queries rely on.
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// redactError returns err's text with any password in rawURL removed.
+func redactError(err error, rawURL string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(rawURL); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
+}
+
+// Dialect reports which database this store talks to.
+func (s *Store) Dialect() migrations.Dialect { return s.dialect.name }
+
+// DB exposes the underlying pool for tests and benchmarks that need raw SQL.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Migrate applies pending migrations and reports how many it applied.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	return migrations.Up(ctx, s.db.DB, s.dialect.name, s.logger)
+}
+
+// ErrNotMigrated is returned by Ready when the schema lacks migrations.
+var ErrNotMigrated = errors.New("database schema is not up to date; run zoomrecon migrate")
+
+// Ready reports whether the database answers and carries every migration.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	if s.sqliteFile != nil {
+		fi, err := os.Stat(s.sqlitePath)
+		if err != nil || !os.SameFile(fi, s.sqliteFile) {
+			return fmt.Errorf("sqlite file %s was removed or replaced while open; restart zoomrecon", s.sqlitePath)
+		}
+	}
+	pending, err := migrations.Pending(ctx, s.db.DB, s.dialect.name)
+	if err != nil {
+		return err
+	}
+	if pending {
+		return ErrNotMigrated
+	}
+	return nil
+}
+
+// inTx runs fn in one transaction and commits it.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// q rebinds a query written with ? placeholders for this dialect.
+func (s *Store) q(query string) string { return s.db.Rebind(query) }
+
+// dbTime is how every time is written: UTC (so SQLite's text sorts in time
+// order) and truncated to PostgreSQL's microseconds (so both backends read back
+// what was written).
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// dbTimePtr is dbTime for optional times; the zero time is NULL.
+func dbTimePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	v := dbTime(t)
+	return &v
+}
+
+// interpretError maps driver errors to the store's sentinels.
+func interpretError(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
