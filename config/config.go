@@ -16,6 +16,9 @@ type Config struct {
 	ListenAddr string
 	// WebhookPath is the path Zoom posts events to, e.g. "/webhooks/zoom".
 	WebhookPath string
+	// WebhookReplayWindow is how far a delivery's x-zm-request-timestamp may
+	// be from now before it is refused as a replay.
+	WebhookReplayWindow time.Duration
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string
 
@@ -141,6 +144,8 @@ var keys = []key{
 		field: stringField(func(c *Config) *string { return &c.ListenAddr }, parseListenAddr)},
 	{env: "ZOOMRECON_WEBHOOK_PATH", yaml: "webhook_path", def: "/webhooks/zoom",
 		field: stringField(func(c *Config) *string { return &c.WebhookPath }, parseWebhookPath)},
+	{env: "ZOOMRECON_WEBHOOK_REPLAY_WINDOW", yaml: "webhook_replay_window", def: "5m",
+		field: durationField(func(c *Config) *time.Duration { return &c.WebhookReplayWindow })},
 	{env: "ZOOMRECON_LOG_LEVEL", yaml: "log_level", def: "info",
 		field: stringField(func(c *Config) *string { return &c.LogLevel }, parseLogLevel)},
 

@@ -57,10 +57,11 @@ func (b *testBundle) load() (*Config, error) {
 
 func defaults() Config {
 	return Config{
-		DatabaseURL: "sqlite:zoomrecon.db",
-		ListenAddr:  ":8080",
-		WebhookPath: "/webhooks/zoom",
-		LogLevel:    "info",
+		DatabaseURL:         "sqlite:zoomrecon.db",
+		ListenAddr:          ":8080",
+		WebhookPath:         "/webhooks/zoom",
+		WebhookReplayWindow: 5 * time.Minute,
+		LogLevel:            "info",
 		Zoom: ZoomConfig{
 			APIBaseURL:    "https://api.zoom.us/v2",
 			OAuthTokenURL: "https://zoom.us/oauth/token",
@@ -436,7 +437,7 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name:  "UnknownTopLevelYAMLKey",
 			files: map[string]string{"config.yaml": "listen: :8080\n"},
-			want:  []string{`$DIR/config.yaml: line 1: unknown key "listen"; known keys: database_url, listen_addr, webhook_path, log_level, zoom, reconcile, slack`},
+			want:  []string{`$DIR/config.yaml: line 1: unknown key "listen"; known keys: database_url, listen_addr, webhook_path, webhook_replay_window, log_level, zoom, reconcile, slack`},
 		},
 		{
 			name:  "DuplicateYAMLKey",
@@ -479,7 +480,7 @@ slak:
 				"SLACK_BOT_TOKEN":              "xoxb-1",
 			},
 			want: []string{
-				`$DIR/config.yaml: line 5: unknown key "slak"; known keys: database_url, listen_addr, webhook_path, log_level, zoom, reconcile, slack`,
+				`$DIR/config.yaml: line 5: unknown key "slak"; known keys: database_url, listen_addr, webhook_path, webhook_replay_window, log_level, zoom, reconcile, slack`,
 				`ZOOMRECON_DATABASE_URL: unknown scheme "mysql"; use sqlite:PATH (e.g. sqlite:zoomrecon.db) or postgres://USER@HOST:5432/DB`,
 				`ZOOMRECON_LOG_LEVEL (yaml log_level): "loud" must be one of debug, info, warn, error, e.g. info`,
 				`ZOOMRECON_RECONCILE_INTERVAL: "0s" must be a positive duration, e.g. 5m`,
@@ -549,6 +550,7 @@ func TestEntries(t *testing.T) {
 		{"ZOOMRECON_DATABASE_URL", "database_url", "postgres://zr:xxxxx@db:5432/zr?sslmode=disable", "env"},
 		{"ZOOMRECON_LISTEN_ADDR", "listen_addr", ":8080", "default"},
 		{"ZOOMRECON_WEBHOOK_PATH", "webhook_path", "/webhooks/zoom", "default"},
+		{"ZOOMRECON_WEBHOOK_REPLAY_WINDOW", "webhook_replay_window", "5m", "default"},
 		{"ZOOMRECON_LOG_LEVEL", "log_level", "warn", "yaml"},
 		{"ZOOM_ACCOUNT_ID", "zoom.account_id", "acct", "env"},
 		{"ZOOM_CLIENT_ID", "zoom.client_id", "cid", "env"},

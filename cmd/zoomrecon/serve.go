@@ -16,6 +16,7 @@ import (
 
 	"github.com/zoomrecon/zoomrecon/config"
 	"github.com/zoomrecon/zoomrecon/store"
+	"github.com/zoomrecon/zoomrecon/webhook"
 )
 
 // shutdownTimeout bounds how long in-flight requests may take to finish once
@@ -67,6 +68,7 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	})
 	mux.Handle("GET /readyz", readyHandler(st, logger))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle(cfg.WebhookPath, newWebhookHandler(cfg, st, e, logger, reg))
 
 	srv := &http.Server{
 		Handler:           mux,
@@ -111,6 +113,23 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// newWebhookHandler builds the receiver Zoom posts to.
+func newWebhookHandler(cfg *config.Config, st *store.Store, e env, logger *slog.Logger, reg prometheus.Registerer) http.Handler {
+	tokens := make([]string, 0, len(cfg.Zoom.WebhookSecretTokens))
+	for _, t := range cfg.Zoom.WebhookSecretTokens {
+		tokens = append(tokens, t.Reveal())
+	}
+	if len(tokens) == 0 {
+		logger.Warn("ZOOM_WEBHOOK_SECRET_TOKEN is not set: every webhook delivery will be refused with 401; " +
+			"set it to the Secret Token of your Zoom app's event subscription")
+	}
+	return webhook.NewHandler(webhook.Config{
+		SecretTokens: tokens,
+		ReplayWindow: cfg.WebhookReplayWindow,
+		Now:          e.now,
+	}, st, logger, reg)
 }
 
 // readyHandler answers 200 while the database answers and is fully migrated,
