@@ -87,4 +87,3 @@ func FuzzHandler(f *testing.F) {
 		}
 	})
 }
-
