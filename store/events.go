@@ -2,9 +2,10 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -21,23 +22,99 @@ type Ingest struct {
 
 // IngestBatch stores events and applies their state in one transaction, and
 // reports for each whether it was new (false: its deduplication key was
-// already stored). Batching lets concurrent requests share one commit; every
-// event of the batch is durable when it returns nil, and none is when it
-// returns an error.
+// already stored, or appears earlier in the batch). Batching lets concurrent
+// requests share one commit; every event of the batch is durable when it
+// returns nil, and none is when it returns an error.
 func (s *Store) IngestBatch(ctx context.Context, items []Ingest, now time.Time) ([]bool, error) {
-	inserted := make([]bool, len(items))
+	for _, it := range items {
+		if it.Event.DedupKey == "" || it.Event.Type == "" {
+			return nil, errors.New("event without a deduplication key or type")
+		}
+	}
+	var inserted []bool
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if inserted, err = s.insertEvents(ctx, tx, items); err != nil {
+			return err
+		}
+		// Most events of a batch are participant events of a few meetings,
+		// each carrying the same meeting fields; applying those again is a
+		// no-op, so each distinct update is applied once per transaction.
+		var (
+			meetings     []MeetingUpdate
+			applied      = map[MeetingUpdate]bool{}
+			participants []ParticipantUpdate
+		)
 		for i, it := range items {
-			ok, err := s.ingest(ctx, tx, it, now)
-			if err != nil {
+			if !inserted[i] {
+				continue
+			}
+			m := it.Meeting
+			if m == nil && it.Participant != nil {
+				m = &MeetingUpdate{UUID: it.Participant.MeetingUUID} // sessions need their meeting row
+			}
+			if m != nil && !applied[*m] {
+				meetings = append(meetings, *m)
+				applied[*m] = true
+			}
+			if it.Participant != nil {
+				participants = append(participants, *it.Participant)
+			}
+		}
+		// The upsert locks each meeting's row until commit, and every
+		// participant change upserts its meeting first: that lock is what
+		// keeps two PostgreSQL replicas from pairing the same sessions at
+		// once. Taking the locks in UUID order keeps two batches that share
+		// meetings from deadlocking; the stable sort keeps each meeting's
+		// updates in arrival order.
+		slices.SortStableFunc(meetings, func(a, b MeetingUpdate) int { return strings.Compare(a.UUID, b.UUID) })
+		for _, m := range meetings {
+			if err := s.upsertMeeting(ctx, tx, m, now); err != nil {
 				return err
 			}
-			inserted[i] = ok
 		}
-		return nil
+		return s.applyParticipants(ctx, tx, participants, now)
 	})
 	if err != nil {
 		return nil, err
+	}
+	return inserted, nil
+}
+
+// insertEvents inserts the batch's events with one statement and reports
+// which were new.
+func (s *Store) insertEvents(ctx context.Context, tx *sqlx.Tx, items []Ingest) ([]bool, error) {
+	var (
+		q    strings.Builder
+		args = make([]any, 0, 6*len(items))
+	)
+	q.WriteString("INSERT INTO events (dedup_key, event_type, event_ts, received_at, meeting_uuid, body) VALUES ")
+	for i, it := range items {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?)")
+		e := it.Event
+		args = append(args, e.DedupKey, e.Type, dbTime(e.EventTS), dbTime(e.ReceivedAt), e.MeetingUUID, e.Body)
+	}
+	q.WriteString(" ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key")
+	st, err := s.txStmt(ctx, tx, q.String())
+	if err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	var keys []string
+	if err := st.SelectContext(ctx, &keys, args...); err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	isNew := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		isNew[k] = true
+	}
+	inserted := make([]bool, len(items))
+	for i, it := range items {
+		// A key twice in one batch was inserted once: the first is new.
+		inserted[i] = isNew[it.Event.DedupKey]
+		delete(isNew, it.Event.DedupKey)
 	}
 	return inserted, nil
 }
@@ -49,41 +126,6 @@ func (s *Store) InsertEvent(ctx context.Context, it Ingest, now time.Time) (bool
 		return false, err
 	}
 	return res[0], nil
-}
-
-func (s *Store) ingest(ctx context.Context, tx *sqlx.Tx, it Ingest, now time.Time) (bool, error) {
-	e := it.Event
-	if e.DedupKey == "" || e.Type == "" {
-		return false, errors.New("event without a deduplication key or type")
-	}
-	var id int64
-	err := tx.GetContext(ctx, &id, s.q(`
-INSERT INTO events (dedup_key, event_type, event_ts, received_at, meeting_uuid, body)
-VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (dedup_key) DO NOTHING
-RETURNING id`), e.DedupKey, e.Type, dbTime(e.EventTS), dbTime(e.ReceivedAt), e.MeetingUUID, e.Body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil // already stored: a redelivery
-	}
-	if err != nil {
-		return false, fmt.Errorf("insert event: %w", err)
-	}
-	if it.Meeting != nil {
-		if err := s.upsertMeeting(ctx, tx, *it.Meeting, now); err != nil {
-			return false, err
-		}
-	}
-	if it.Participant != nil {
-		if it.Meeting == nil {
-			if err := s.upsertMeeting(ctx, tx, MeetingUpdate{UUID: it.Participant.MeetingUUID}, now); err != nil {
-				return false, err
-			}
-		}
-		if _, err := s.applyParticipant(ctx, tx, *it.Participant, now); err != nil {
-			return false, err
-		}
-	}
-	return true, nil
 }
 
 // Event returns the stored event with the given deduplication key, or ErrNotFound.
@@ -108,10 +150,11 @@ func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 // LastEventReceivedAt returns when the most recent event was received, or
 // ErrNotFound when none ever was. The reconciler uses it to notice a silent Zoom.
 func (s *Store) LastEventReceivedAt(ctx context.Context) (time.Time, error) {
-	// ORDER BY ... LIMIT 1 rather than MAX(): an aggregate loses the column's
-	// declared type on SQLite and comes back as text.
+	// The newest row by id rather than MAX(received_at): ids follow commit
+	// order, which keeps an index off the ingest path, and an aggregate would
+	// lose the column's declared type on SQLite and come back as text.
 	var t time.Time
-	err := s.db.GetContext(ctx, &t, `SELECT received_at FROM events ORDER BY received_at DESC LIMIT 1`)
+	err := s.db.GetContext(ctx, &t, `SELECT received_at FROM events ORDER BY id DESC LIMIT 1`)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("last event: %w", interpretError(err))
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -79,7 +78,7 @@ ON CONFLICT (uuid) DO UPDATE SET
     end_source   = CASE WHEN meetings.end_source = '' THEN excluded.end_source ELSE meetings.end_source END,
     status       = CASE WHEN meetings.status = 'ended' OR excluded.status = 'ended' THEN 'ended' ELSE 'started' END,
     updated_at   = excluded.updated_at`
-	_, err := tx.ExecContext(ctx, s.q(query),
+	_, err := s.txExec(ctx, tx, query,
 		u.UUID, u.MeetingID, u.HostID, u.Topic, typ, u.ZoomType, status,
 		startTime, startSource, endTime, endSource, dbTime(now), dbTime(now),
 		u.Type != "")
@@ -115,118 +114,15 @@ type ParticipantUpdate struct {
 	Source      Source
 }
 
-// applyParticipant records a join or a leave, pairing it with the session it
-// belongs to whatever order the events arrive in (zoom-platform.md §3
-// "Ordering"):
-//
-//   - a join already recorded at the same time for the same key changes
-//     nothing; a join fills the earliest join-less session of the key that
-//     left at or after it; otherwise it opens a new session (a rejoin);
-//   - a leave already recorded at the same time changes nothing; a leave
-//     closes the open session of the key with the latest join at or before
-//     it; otherwise it starts a session whose join is still unknown.
-//
-// The meeting row must exist. It returns the session's ID.
-func (s *Store) applyParticipant(ctx context.Context, tx *sqlx.Tx, u ParticipantUpdate, now time.Time) (int64, error) {
-	key := u.Participant.Key()
-	if key == "" {
-		return 0, errors.New("participant update without any identity")
-	}
-	join, leave := dbTimePtr(u.JoinTime), dbTimePtr(u.LeaveTime)
-	if (join == nil) == (leave == nil) {
-		return 0, errors.New("participant update must carry exactly one of join and leave time")
-	}
-	var (
-		id  int64
-		err error
-	)
-	if join != nil {
-		err = tx.GetContext(ctx, &id, s.q(`
-SELECT id FROM participant_sessions
-WHERE meeting_uuid = ? AND participant_key = ?
-  AND (join_time = ? OR (join_time IS NULL AND leave_time >= ?))
-ORDER BY CASE WHEN join_time IS NULL THEN 1 ELSE 0 END, leave_time
-LIMIT 1`), u.MeetingUUID, key, join, join)
-	} else {
-		err = tx.GetContext(ctx, &id, s.q(`
-SELECT id FROM participant_sessions
-WHERE meeting_uuid = ? AND participant_key = ?
-  AND (leave_time = ? OR (leave_time IS NULL AND join_time <= ?))
-ORDER BY CASE WHEN leave_time IS NULL THEN 1 ELSE 0 END, join_time DESC
-LIMIT 1`), u.MeetingUUID, key, leave, leave)
-	}
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return s.insertSession(ctx, tx, u, key, join, leave, now)
-	case err != nil:
-		return 0, fmt.Errorf("find participant session: %w", err)
-	}
-
-	// Fill the missing side, and any identity field this event knows better.
-	p := u.Participant
-	_, err = tx.ExecContext(ctx, s.q(`
-UPDATE participant_sessions SET
-    join_time           = COALESCE(join_time, ?),
-    join_source         = CASE WHEN join_source = '' AND ? THEN ? ELSE join_source END,
-    leave_time          = COALESCE(leave_time, ?),
-    leave_source        = CASE WHEN leave_source = '' AND ? THEN ? ELSE leave_source END,
-    leave_reason        = CASE WHEN leave_reason = '' THEN ? ELSE leave_reason END,
-    user_id             = CASE WHEN user_id = '' THEN ? ELSE user_id END,
-    participant_user_id = CASE WHEN participant_user_id = '' THEN ? ELSE participant_user_id END,
-    participant_uuid    = CASE WHEN participant_uuid = '' THEN ? ELSE participant_uuid END,
-    registrant_id       = CASE WHEN registrant_id = '' THEN ? ELSE registrant_id END,
-    user_name           = CASE WHEN user_name = '' THEN ? ELSE user_name END,
-    email               = CASE WHEN email = '' THEN ? ELSE email END,
-    updated_at          = ?
-WHERE id = ?`),
-		join, join != nil, u.Source,
-		leave, leave != nil, u.Source,
-		u.LeaveReason,
-		p.UserID, p.ParticipantUserID, p.ParticipantUUID, p.RegistrantID, p.UserName, p.Email,
-		dbTime(now), id)
-	if err != nil {
-		return 0, fmt.Errorf("update participant session: %w", err)
-	}
-	return id, nil
-}
-
-func (s *Store) insertSession(ctx context.Context, tx *sqlx.Tx, u ParticipantUpdate, key string, join, leave *time.Time, now time.Time) (int64, error) {
-	joinSource, leaveSource := SourceUnknown, SourceUnknown
-	if join != nil {
-		joinSource = u.Source
-	}
-	if leave != nil {
-		leaveSource = u.Source
-	}
-	p := u.Participant
-	var id int64
-	err := tx.GetContext(ctx, &id, s.q(`
-INSERT INTO participant_sessions (meeting_uuid, participant_key, user_id, participant_user_id,
-    participant_uuid, registrant_id, user_name, email, join_time, join_source, leave_time,
-    leave_source, leave_reason, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-RETURNING id`),
-		u.MeetingUUID, key, p.UserID, p.ParticipantUserID, p.ParticipantUUID, p.RegistrantID,
-		p.UserName, p.Email, join, joinSource, leave, leaveSource, u.LeaveReason, dbTime(now), dbTime(now))
-	if err != nil {
-		return 0, fmt.Errorf("insert participant session: %w", err)
-	}
-	return id, nil
-}
-
-// ApplyParticipant records one join or leave; see applyParticipant for how it
+// ApplyParticipant records one join or leave; see pairSessions for how it
 // pairs sides. The meeting row is created if it does not exist yet.
-func (s *Store) ApplyParticipant(ctx context.Context, u ParticipantUpdate, now time.Time) (int64, error) {
-	var id int64
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+func (s *Store) ApplyParticipant(ctx context.Context, u ParticipantUpdate, now time.Time) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := s.upsertMeeting(ctx, tx, MeetingUpdate{UUID: u.MeetingUUID}, now); err != nil {
 			return err
 		}
-		var err error
-		id, err = s.applyParticipant(ctx, tx, u, now)
-		return err
+		return s.applyParticipants(ctx, tx, []ParticipantUpdate{u}, now)
 	})
-	return id, err
 }
 
 // Sessions lists a meeting instance's participant sessions by join time, with

@@ -28,6 +28,7 @@ func TestStore(t *testing.T) {
 		"MergesMeetingUpdates":               testMergesMeetingUpdates,
 		"KeepsFirstSourceOfStartAndEnd":      testKeepsFirstSourceOfStartAndEnd,
 		"PairsParticipantSessions":           testPairsParticipantSessions,
+		"PairsParticipantSessionsInOneBatch": testPairsParticipantSessionsInOneBatch,
 		"DiscrepanciesAreUniqueWithAlert":    testDiscrepanciesAreUnique,
 		"ResolvesDiscrepancyOnce":            testResolvesDiscrepancyOnce,
 		"ClaimsOutboxByDueTimeAndLease":      testClaimsOutbox,
@@ -189,11 +190,11 @@ func testPairsParticipantSessions(t *testing.T, st *store.Store) {
 	}
 	for i, u := range steps {
 		u.MeetingUUID, u.Source = "m1", store.SourceWebhook
-		_, err := st.ApplyParticipant(ctx, u, t0)
+		err := st.ApplyParticipant(ctx, u, t0)
 		require.NoError(t, err, "step %d", i)
 	}
 	// A reconciled leave closes Bob's open session.
-	_, err := st.ApplyParticipant(ctx, store.ParticipantUpdate{
+	err := st.ApplyParticipant(ctx, store.ParticipantUpdate{
 		MeetingUUID: "m1", Participant: store.Participant{UserID: "1001", Email: "bob@example.org"},
 		LeaveTime: at(40), Source: store.SourceReconciled,
 	}, t0)
@@ -218,8 +219,41 @@ func testPairsParticipantSessions(t *testing.T, st *store.Store) {
 	}
 	require.Equal(t, want, got)
 
-	_, err = st.ApplyParticipant(ctx, store.ParticipantUpdate{MeetingUUID: "m1", JoinTime: at(1)}, t0)
+	err = st.ApplyParticipant(ctx, store.ParticipantUpdate{MeetingUUID: "m1", JoinTime: at(1)}, t0)
 	require.Error(t, err, "a participant without identity must be refused")
+}
+
+// testPairsParticipantSessionsInOneBatch sends a whole out-of-order story in
+// one IngestBatch, so pairing happens within the batch, not across commits.
+func testPairsParticipantSessionsInOneBatch(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	ana := store.Participant{ParticipantUUID: "6F1E", UserName: "Ana"}
+	steps := []struct {
+		join, leave time.Time
+	}{
+		{leave: at(10)}, {join: at(1)}, {join: at(20)}, {leave: at(30)}, {join: at(40)},
+	}
+	var items []store.Ingest
+	for i, s := range steps {
+		items = append(items, store.Ingest{
+			Event:       store.Event{DedupKey: fmt.Sprint("k", i), Type: "meeting.participant_joined", EventTS: t0, ReceivedAt: t0, MeetingUUID: "m1", Body: []byte("{}")},
+			Participant: &store.ParticipantUpdate{MeetingUUID: "m1", Participant: ana, JoinTime: s.join, LeaveTime: s.leave, Source: store.SourceWebhook},
+		})
+	}
+	_, err := st.IngestBatch(ctx, items, t0)
+	require.NoError(t, err)
+	// A leave in a later batch closes the session opened in the first.
+	err = st.ApplyParticipant(ctx, store.ParticipantUpdate{MeetingUUID: "m1", Participant: ana, LeaveTime: at(50), Source: store.SourceReconciled}, t0)
+	require.NoError(t, err)
+
+	sessions, err := st.Sessions(ctx, "m1")
+	require.NoError(t, err)
+	var got [][2]time.Time
+	for _, s := range sessions {
+		got = append(got, [2]time.Time{s.JoinTime.UTC(), s.LeaveTime.UTC()})
+	}
+	require.Equal(t, [][2]time.Time{{at(1), at(10)}, {at(20), at(30)}, {at(40), at(50)}}, got)
 }
 
 func testDiscrepanciesAreUnique(t *testing.T, st *store.Store) {
@@ -467,4 +501,45 @@ func TestOpen(t *testing.T) {
 		_, err := store.Open(ctx, "sqlite:", store.Options{})
 		require.ErrorContains(t, err, "needs a file path")
 	})
+}
+
+// TestReplicasPairSessionsOnce ingests the joins through one pool and the
+// leaves through another, as two replicas on one PostgreSQL would, all at
+// once: every participant must still end with one whole session.
+func TestReplicasPairSessionsOnce(t *testing.T) {
+	t.Parallel()
+	u := storetest.PostgresURL(t)
+	a, b := storetest.Open(t, u), storetest.Open(t, u)
+	ctx := context.Background()
+	const n = 60
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		p := store.Participant{UserID: fmt.Sprint(i)}
+		ingest := func(st *store.Store, kind string, u store.ParticipantUpdate) {
+			wg.Go(func() {
+				u.MeetingUUID, u.Participant, u.Source = "m1", p, store.SourceWebhook
+				_, err := st.IngestBatch(ctx, []store.Ingest{{
+					Event:       store.Event{DedupKey: fmt.Sprint(kind, i), Type: kind, EventTS: t0, ReceivedAt: t0, MeetingUUID: "m1", Body: []byte("{}")},
+					Meeting:     &store.MeetingUpdate{UUID: "m1"},
+					Participant: &u,
+				}}, t0)
+				errs <- err
+			})
+		}
+		ingest(a, "joined", store.ParticipantUpdate{JoinTime: t0.Add(time.Minute)})
+		ingest(b, "left", store.ParticipantUpdate{LeaveTime: t0.Add(time.Hour)})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	sessions, err := a.Sessions(ctx, "m1")
+	require.NoError(t, err)
+	require.Len(t, sessions, n, "one session per participant, never two halves")
+	for _, s := range sessions {
+		require.NotNil(t, s.JoinTime, s.UserID)
+		require.NotNil(t, s.LeaveTime, s.UserID)
+	}
 }
