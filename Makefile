@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.8.2
 RACE    ?= $(if $(shell command -v $$($(GO) env CC) 2>/dev/null),-race,)
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint run
+.PHONY: help build test lint run bench-ingest fuzz
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,3 +27,11 @@ lint: ## go vet, gofmt and staticcheck
 
 run: build ## Build, migrate and serve on the embedded SQLite database (zoomrecon.db)
 	./$(BIN) serve
+
+bench-ingest: ## Webhook ingest vs. a verify-only baseline, on SQLite and (if ZOOMRECON_TEST_POSTGRES_URL is set) PostgreSQL
+	$(GO) run ./cmd/ingestbench
+	@if [ -n "$$ZOOMRECON_TEST_POSTGRES_URL" ]; then $(GO) run ./cmd/ingestbench -db "$$ZOOMRECON_TEST_POSTGRES_URL"; \
+	else echo "ZOOMRECON_TEST_POSTGRES_URL is unset: PostgreSQL skipped"; fi
+
+fuzz: ## Fuzz the webhook handler for FUZZTIME (default 60s)
+	$(GO) test ./webhook -run '^$$' -fuzz FuzzHandler -fuzztime $(or $(FUZZTIME),60s)

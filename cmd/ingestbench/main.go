@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -73,6 +74,14 @@ func run(args []string, out io.Writer) error {
 		}
 		defer os.RemoveAll(dir)
 		o.db = "sqlite:" + filepath.Join(dir, "bench.db")
+	}
+	if strings.HasPrefix(o.db, "postgres") {
+		url, drop, err := benchSchema(ctx, o.db)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		o.db = url
 	}
 	st, err := store.Open(ctx, o.db, store.Options{})
 	if err != nil {
@@ -405,4 +414,32 @@ func fmtRatios(v []float64) string {
 		parts[i] = fmt.Sprintf("%.2f", x)
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// benchSchema creates a schema of the run's own on PostgreSQL and returns a
+// URL whose search_path selects it, so each run starts from empty tables and
+// leaves nothing behind.
+func benchSchema(ctx context.Context, dbURL string) (string, func(), error) {
+	admin, err := store.Open(ctx, dbURL, store.Options{MaxOpenConns: 1})
+	if err != nil {
+		return "", nil, err
+	}
+	schema := fmt.Sprintf("ingestbench_%d", time.Now().UnixNano())
+	if _, err := admin.DB().ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		_ = admin.Close()
+		return "", nil, fmt.Errorf("create schema: %w", err)
+	}
+	drop := func() {
+		_, _ = admin.DB().ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		_ = admin.Close()
+	}
+	u, err := neturl.Parse(dbURL)
+	if err != nil {
+		drop()
+		return "", nil, fmt.Errorf("parse -db: %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema) // pgx sends unknown parameters as session settings
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
 }
