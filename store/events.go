@@ -73,7 +73,10 @@ func (s *Store) IngestBatch(ctx context.Context, items []Ingest, now time.Time) 
 				return err
 			}
 		}
-		return s.applyParticipants(ctx, tx, participants, now)
+		if err := s.applyParticipants(ctx, tx, participants, now); err != nil {
+			return err
+		}
+		return s.resolveLate(ctx, tx, items, inserted, now)
 	})
 	if err != nil {
 		return nil, err

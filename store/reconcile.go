@@ -1,0 +1,237 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Backfill is what one reconcile finding writes, all in one transaction: the
+// state Zoom's API reports (source reconciled) and the discrepancy that says
+// the webhooks missed it.
+type Backfill struct {
+	// Meeting, if set, is merged into the meeting row.
+	Meeting *MeetingUpdate
+	// Participants are joins and leaves to record, in order.
+	Participants []ParticipantUpdate
+	// Discrepancy, if set, is recorded unless it exists already.
+	Discrepancy *Discrepancy
+	// Resolve lists open discrepancies this finding closes (a stale meeting
+	// that Zoom now reports ended, say).
+	Resolve []Resolution
+}
+
+// Resolution names a discrepancy to close and why.
+type Resolution struct {
+	Kind        Kind
+	MeetingUUID string
+	Subject     string
+	Reason      string
+}
+
+// ApplyBackfill writes b and reports the discrepancy as stored and whether it
+// is new. With no Discrepancy it returns the zero value and false.
+func (s *Store) ApplyBackfill(ctx context.Context, b Backfill, now time.Time) (Discrepancy, bool, error) {
+	var (
+		d       Discrepancy
+		created bool
+	)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if b.Meeting != nil {
+			if err := s.upsertMeeting(ctx, tx, *b.Meeting, now); err != nil {
+				return err
+			}
+		} else if len(b.Participants) > 0 {
+			if err := s.upsertMeeting(ctx, tx, MeetingUpdate{UUID: b.Participants[0].MeetingUUID}, now); err != nil {
+				return err
+			}
+		}
+		if err := s.applyParticipants(ctx, tx, b.Participants, now); err != nil {
+			return err
+		}
+		for _, r := range b.Resolve {
+			if _, err := s.resolveDiscrepancy(ctx, tx, r.Kind, r.MeetingUUID, r.Subject, r.Reason, now, nil); err != nil {
+				return err
+			}
+		}
+		if b.Discrepancy != nil {
+			var err error
+			d, created, err = s.recordDiscrepancy(ctx, tx, *b.Discrepancy, nil)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return Discrepancy{}, false, fmt.Errorf("backfill: %w", err)
+	}
+	return d, created, nil
+}
+
+// lateKey is one discrepancy a newly stored webhook can close.
+type lateKey struct {
+	kind          Kind
+	meeting, subj string
+}
+
+// resolveLate closes the discrepancies that the batch's new events answer:
+// any event ends a webhook silence, and a meeting or participant event that
+// arrives after the reconciler called it missed closes that verdict. State is
+// already right (the reconciler backfilled it); the record shows it came late.
+func (s *Store) resolveLate(ctx context.Context, tx *sqlx.Tx, items []Ingest, inserted []bool, now time.Time) error {
+	var (
+		keys  []lateKey
+		seen  = map[lateKey]bool{}
+		fresh bool
+	)
+	add := func(k lateKey) {
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for i, it := range items {
+		if !inserted[i] {
+			continue
+		}
+		fresh = true
+		if m := it.Meeting; m != nil {
+			if m.Started {
+				add(lateKey{KindMissedMeetingStarted, m.UUID, ""})
+			}
+			if m.Ended {
+				add(lateKey{KindMissedMeetingEnded, m.UUID, ""})
+				add(lateKey{KindStaleMeeting, m.UUID, ""})
+			}
+		}
+		if p := it.Participant; p != nil {
+			kind := KindMissedParticipantJoined
+			if p.JoinTime.IsZero() {
+				kind = KindMissedParticipantLeft
+			}
+			add(lateKey{kind, p.MeetingUUID, p.Participant.Key()})
+		}
+	}
+	if !fresh {
+		return nil
+	}
+	var (
+		q    strings.Builder
+		args = []any{dbTime(now)}
+	)
+	// Only open rows are looked at (the discrepancies_open index), so this
+	// stays cheap however long the history grows.
+	q.WriteString(`UPDATE discrepancies SET resolved_at = ?, resolution = CASE kind
+    WHEN 'webhook_silence' THEN 'events_flowing' WHEN 'stale_meeting' THEN 'ended' ELSE 'late_webhook' END
+WHERE resolved_at IS NULL AND (kind = 'webhook_silence'`)
+	for _, k := range keys {
+		q.WriteString(" OR (kind = ? AND meeting_uuid = ? AND subject = ?)")
+		args = append(args, k.kind, k.meeting, k.subj)
+	}
+	q.WriteString(")")
+	// Not prepared: the statement's shape changes with every batch.
+	if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
+		return fmt.Errorf("resolve late discrepancies: %w", err)
+	}
+	return nil
+}
+
+// MarkVerified records that the reconciler confirmed the meeting complete
+// against Zoom, so later passes do not fetch it again.
+func (s *Store) MarkVerified(ctx context.Context, uuid string, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE meetings SET verified_at = ? WHERE uuid = ?`), dbTime(at), uuid); err != nil {
+		return fmt.Errorf("mark meeting verified: %w", err)
+	}
+	return nil
+}
+
+// OpenMeetings lists the instances we have seen start and not end, oldest first.
+func (s *Store) OpenMeetings(ctx context.Context) ([]Meeting, error) {
+	var out []Meeting
+	err := s.db.SelectContext(ctx, &out, `SELECT * FROM meetings WHERE status = 'started' ORDER BY start_time, uuid`)
+	if err != nil {
+		return nil, fmt.Errorf("list open meetings: %w", err)
+	}
+	return out, nil
+}
+
+// EndedUnverified lists ended instances the reconciler has not yet confirmed
+// complete whose end is at or before endedBefore.
+func (s *Store) EndedUnverified(ctx context.Context, endedBefore time.Time) ([]Meeting, error) {
+	var out []Meeting
+	err := s.db.SelectContext(ctx, &out, s.q(`
+SELECT * FROM meetings WHERE status = 'ended' AND verified_at IS NULL AND end_time <= ?
+ORDER BY end_time, uuid`), dbTime(endedBefore))
+	if err != nil {
+		return nil, fmt.Errorf("list unverified meetings: %w", err)
+	}
+	return out, nil
+}
+
+// MeetingsByUUID returns the stored meetings among uuids, keyed by UUID.
+func (s *Store) MeetingsByUUID(ctx context.Context, uuids []string) (map[string]Meeting, error) {
+	out := make(map[string]Meeting, len(uuids))
+	const chunk = 500 // well under SQLite's and PostgreSQL's parameter limits
+	for start := 0; start < len(uuids); start += chunk {
+		part := uuids[start:min(start+chunk, len(uuids))]
+		query, args, err := sqlx.In(`SELECT * FROM meetings WHERE uuid IN (?)`, part)
+		if err != nil {
+			return nil, fmt.Errorf("meetings by uuid: %w", err)
+		}
+		var rows []Meeting
+		if err := s.db.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
+			return nil, fmt.Errorf("meetings by uuid: %w", err)
+		}
+		for _, m := range rows {
+			out[m.UUID] = m
+		}
+	}
+	return out, nil
+}
+
+// DiscrepanciesSince lists the discrepancies open now or detected or resolved
+// at or after since, newest first.
+func (s *Store) DiscrepanciesSince(ctx context.Context, since time.Time) ([]Discrepancy, error) {
+	var out []Discrepancy
+	err := s.db.SelectContext(ctx, &out, s.q(`
+SELECT * FROM discrepancies
+WHERE resolved_at IS NULL OR detected_at >= ? OR resolved_at >= ?
+ORDER BY detected_at DESC, id DESC`), dbTime(since), dbTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("list discrepancies: %w", err)
+	}
+	return out, nil
+}
+
+// reconcileLockKey is the PostgreSQL advisory lock that lets one replica
+// reconcile at a time.
+const reconcileLockKey = 0x7a6f6f6d72656331 // "zoomrec1"
+
+// TryReconcileLock takes the reconcile lock if no other process holds it and
+// returns the function that releases it. On SQLite one process is assumed and
+// the lock is always granted.
+func (s *Store) TryReconcileLock(ctx context.Context) (unlock func(), ok bool, err error) {
+	if s.dialect.name != postgresDialect.name {
+		return func() {}, true, nil
+	}
+	// A session lock lives on one connection, so hold that connection for
+	// the whole pass.
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("reconcile lock: %w", err)
+	}
+	if err := conn.GetContext(ctx, &ok, `SELECT pg_try_advisory_lock($1)`, int64(reconcileLockKey)); err != nil {
+		_ = conn.Close()
+		return nil, false, fmt.Errorf("reconcile lock: %w", err)
+	}
+	if !ok {
+		_ = conn.Close()
+		return nil, false, nil
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(reconcileLockKey))
+		_ = conn.Close()
+	}, true, nil
+}
