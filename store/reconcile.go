@@ -19,6 +19,9 @@ type Backfill struct {
 	Participants []ParticipantUpdate
 	// Discrepancy, if set, is recorded unless it exists already.
 	Discrepancy *Discrepancy
+	// Alert, if set, is queued for the discrepancy in the same transaction,
+	// and only when the discrepancy is new.
+	Alert *OutboxMessage
 	// Resolve lists open discrepancies this finding closes (a stale meeting
 	// that Zoom now reports ended, say).
 	Resolve []Resolution
@@ -59,7 +62,7 @@ func (s *Store) ApplyBackfill(ctx context.Context, b Backfill, now time.Time) (D
 		}
 		if b.Discrepancy != nil {
 			var err error
-			d, created, err = s.recordDiscrepancy(ctx, tx, *b.Discrepancy, nil)
+			d, created, err = s.recordDiscrepancy(ctx, tx, *b.Discrepancy, b.Alert)
 			return err
 		}
 		return nil
@@ -191,14 +194,29 @@ func (s *Store) MeetingsByUUID(ctx context.Context, uuids []string) (map[string]
 	return out, nil
 }
 
+// DiscrepancyView is a discrepancy with what a person needs to read it: the
+// meeting's number and topic and, for the participant kinds, who.
+type DiscrepancyView struct {
+	Discrepancy
+	MeetingID        int64  `db:"meeting_id"`
+	Topic            string `db:"topic"`
+	ParticipantName  string `db:"participant_name"`
+	ParticipantEmail string `db:"participant_email"`
+}
+
 // DiscrepanciesSince lists the discrepancies open now or detected or resolved
 // at or after since, newest first.
-func (s *Store) DiscrepanciesSince(ctx context.Context, since time.Time) ([]Discrepancy, error) {
-	var out []Discrepancy
+func (s *Store) DiscrepanciesSince(ctx context.Context, since time.Time) ([]DiscrepancyView, error) {
+	var out []DiscrepancyView
 	err := s.db.SelectContext(ctx, &out, s.q(`
-SELECT * FROM discrepancies
-WHERE resolved_at IS NULL OR detected_at >= ? OR resolved_at >= ?
-ORDER BY detected_at DESC, id DESC`), dbTime(since), dbTime(since))
+SELECT d.*, COALESCE(m.meeting_id, 0) AS meeting_id, COALESCE(m.topic, '') AS topic,
+    COALESCE((SELECT ps.user_name FROM participant_sessions ps
+              WHERE ps.meeting_uuid = d.meeting_uuid AND ps.participant_key = d.subject LIMIT 1), '') AS participant_name,
+    COALESCE((SELECT ps.email FROM participant_sessions ps
+              WHERE ps.meeting_uuid = d.meeting_uuid AND ps.participant_key = d.subject LIMIT 1), '') AS participant_email
+FROM discrepancies d LEFT JOIN meetings m ON m.uuid = d.meeting_uuid
+WHERE d.resolved_at IS NULL OR d.detected_at >= ? OR d.resolved_at >= ?
+ORDER BY d.detected_at DESC, d.id DESC`), dbTime(since), dbTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("list discrepancies: %w", err)
 	}

@@ -1,0 +1,277 @@
+package zoomapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Sentinels matched by errors.Is on the errors this package returns. Only
+// ErrNotFound is evidence that something is absent; every other error means
+// the client could not ask.
+var (
+	// ErrNotFound matches Zoom's "does not exist" answers: code 3001 (meeting or
+	// webinar) other than "not end", code 1001 (user), and a 404 whose Zoom JSON
+	// message says "does not exist" or "not found" (zoom-platform.md §7).
+	ErrNotFound = errors.New("zoomapi: not found")
+	// ErrNotReady matches code 3001 "Meeting ID is invalid or not end.", which
+	// report endpoints answer until the meeting has ended (§5, §7).
+	ErrNotReady = errors.New("zoomapi: meeting has not ended yet")
+	// ErrUnauthorized matches a 401 that persisted after one token renewal, and
+	// token endpoint rejections (wrong client ID, secret or grant).
+	ErrUnauthorized = errors.New("zoomapi: unauthorized")
+	// ErrMissingScope matches codes 4711 and 4700: the app lacks a scope.
+	// APIError.MissingScopes lists the scopes Zoom named.
+	ErrMissingScope = errors.New("zoomapi: missing scope")
+	// ErrPlan matches code 200 and messages saying the plan or feature is not
+	// enabled (for example Dashboard endpoints on a Pro account).
+	ErrPlan = errors.New("zoomapi: plan or feature not enabled")
+	// ErrRateLimited matches a per-second (QPS) 429 that persisted after the
+	// client's retries.
+	ErrRateLimited = errors.New("zoomapi: rate limited")
+	// ErrDailyQuota matches *QuotaError: the daily quota for a rate-limit
+	// category is used up until QuotaError.Until.
+	ErrDailyQuota = errors.New("zoomapi: daily quota exhausted")
+)
+
+// The names STYLE.md §5 gives these sentinels. They are the same values, so
+// either name matches the same errors.
+var (
+	// ErrMeetingNotFound is ErrNotFound. It also matches code 1001 (user).
+	ErrMeetingNotFound = ErrNotFound
+	// ErrMeetingNotEnded is ErrNotReady.
+	ErrMeetingNotEnded = ErrNotReady
+	// ErrPlanRequired is ErrPlan.
+	ErrPlanRequired = ErrPlan
+)
+
+// APIError is a non-2xx answer from Zoom's REST API.
+type APIError struct {
+	// Endpoint is the endpoint template, e.g.
+	// "/past_meetings/{meetingUUID}/participants"; never a concrete ID.
+	Endpoint string
+	// HTTPStatus is the HTTP status of the last attempt.
+	HTTPStatus int
+	// Code is Zoom's numeric error code from the JSON body; 0 when the body
+	// was empty or not Zoom's JSON.
+	Code int
+	// Message is Zoom's message (truncated), or a description of the body
+	// when it was not Zoom's JSON.
+	Message string
+	// TrackingID is the x-zm-trackingid response header, for Zoom support.
+	TrackingID string
+	// Attempts is how many HTTP requests this call sent, retries included.
+	Attempts int
+}
+
+// Error describes the failure with the endpoint template, status, Zoom code,
+// message and tracking ID.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "zoom GET %s: HTTP %d", e.Endpoint, e.HTTPStatus)
+	if e.Code != 0 {
+		fmt.Fprintf(&b, ", code %d", e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	if e.TrackingID != "" {
+		fmt.Fprintf(&b, " [tracking id %s]", e.TrackingID)
+	}
+	return b.String()
+}
+
+// Is reports whether the error is of the kind target names. An APIError
+// matches at most one sentinel; 5xx answers match none.
+func (e *APIError) Is(target error) bool {
+	k := e.kind()
+	return k != nil && k == target
+}
+
+// kind classifies the answer per zoom-platform.md §7.
+func (e *APIError) kind() error {
+	msg := strings.ToLower(e.Message)
+	switch {
+	case e.HTTPStatus < 400 || e.HTTPStatus >= 500:
+		// A server failure is never evidence of anything.
+		return nil
+	case e.Code == 4711 || e.Code == 4700:
+		return ErrMissingScope
+	case e.HTTPStatus == http.StatusTooManyRequests:
+		return ErrRateLimited
+	case e.Code == 3001 && strings.Contains(msg, "not end"):
+		return ErrNotReady
+	case e.Code == 3001 || e.Code == 1001:
+		return ErrNotFound
+	case e.HTTPStatus == http.StatusUnauthorized:
+		return ErrUnauthorized
+	case e.Code == 200 || isPlanMessage(msg):
+		return ErrPlan
+	case e.HTTPStatus == http.StatusNotFound && e.Code != 0 &&
+		(strings.Contains(msg, "does not exist") || strings.Contains(msg, "not found")):
+		// A 404 without Zoom's JSON (a proxy, a wrong base URL) is not evidence.
+		return ErrNotFound
+	}
+	return nil
+}
+
+func isPlanMessage(msg string) bool {
+	for _, s := range []string{"plan", "not enabled", "not been enabled", "upgrade", "paid account", "feature"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// MissingScopes returns the scopes Zoom listed as missing in a 4711 message
+// ("does not contain scopes:[a, b]"), or nil.
+func (e *APIError) MissingScopes() []string {
+	if e.kind() != ErrMissingScope {
+		return nil
+	}
+	open := strings.IndexByte(e.Message, '[')
+	end := strings.LastIndexByte(e.Message, ']')
+	if open < 0 || end <= open {
+		return nil
+	}
+	var scopes []string
+	for s := range strings.FieldsFuncSeq(e.Message[open+1:end], func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		scopes = append(scopes, s)
+	}
+	return scopes
+}
+
+// QuotaError is a daily-limit 429: Zoom will refuse endpoints of Category
+// until Until, so the client fails calls in that category fast, without
+// contacting Zoom, until then (zoom-platform.md §6).
+type QuotaError struct {
+	// Endpoint is the endpoint template of the call that got this error.
+	Endpoint string
+	// Category is Zoom's X-RateLimit-Category ("Light", "Medium", "Heavy",
+	// "Resource-intensive"); empty when Zoom sent none, which blocks every
+	// endpoint.
+	Category string
+	// Until is when Zoom accepts requests again, from the ISO 8601
+	// Retry-After header, or the next 00:00 UTC when it was missing.
+	Until time.Time
+	// Message is Zoom's message from the 429 that started the block.
+	Message string
+	// TrackingID is the x-zm-trackingid of that 429.
+	TrackingID string
+	// FailedFast is true when this call was refused locally, without a request.
+	FailedFast bool
+}
+
+// Error names the category and the time the quota resets.
+func (e *QuotaError) Error() string {
+	cat := e.Category
+	if cat == "" {
+		cat = "all"
+	}
+	s := fmt.Sprintf("zoom GET %s: daily rate limit reached for %s endpoints until %s",
+		e.Endpoint, cat, e.Until.UTC().Format(time.RFC3339))
+	if e.FailedFast {
+		s += " (not sent)"
+	}
+	return s
+}
+
+// Is matches ErrDailyQuota.
+func (e *QuotaError) Is(target error) bool { return target == ErrDailyQuota }
+
+// TokenError is a rejection from the OAuth token endpoint. It carries Zoom's
+// error and reason, never the request, its headers or the secret.
+type TokenError struct {
+	// HTTPStatus is the token endpoint's status.
+	HTTPStatus int
+	// ErrorCode is the "error" field, e.g. "invalid_client".
+	ErrorCode string
+	// Reason is Zoom's "reason" field (zoom-platform.md §1), e.g. "Invalid
+	// client_id or client_secret", or Zoom's "message" when that is what came.
+	Reason string
+}
+
+// Error describes the token failure.
+func (e *TokenError) Error() string {
+	s := fmt.Sprintf("zoom oauth token: HTTP %d", e.HTTPStatus)
+	if e.ErrorCode != "" {
+		s += " " + e.ErrorCode
+	}
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
+}
+
+// Is matches ErrUnauthorized for 4xx answers: the credentials, grant or
+// account ID were refused.
+func (e *TokenError) Is(target error) bool {
+	return target == ErrUnauthorized && e.HTTPStatus >= 400 && e.HTTPStatus < 500
+}
+
+// maxMessage bounds how much of Zoom's message goes into an error.
+const maxMessage = 300
+
+// zoomErrorBody is Zoom's REST error shape (§7); the token endpoint uses
+// reason/error instead (§1).
+type zoomErrorBody struct {
+	Code    flexInt `json:"code"`
+	Message string  `json:"message"`
+	Reason  string  `json:"reason"`
+	Error   string  `json:"error"`
+}
+
+// newAPIError builds an APIError from a response and its body. It never
+// copies a non-JSON body into the error.
+func newAPIError(endpoint string, resp *http.Response, body []byte, attempts int) *APIError {
+	e := &APIError{
+		Endpoint:   endpoint,
+		HTTPStatus: resp.StatusCode,
+		TrackingID: cleanText(resp.Header.Get("x-zm-trackingid"), 200),
+		Attempts:   attempts,
+	}
+	var zb zoomErrorBody
+	switch {
+	case len(strings.TrimSpace(string(body))) == 0:
+		e.Message = http.StatusText(resp.StatusCode) + " (empty body)"
+	case json.Unmarshal(body, &zb) != nil:
+		e.Message = http.StatusText(resp.StatusCode) + " (body is not Zoom's JSON, " + strconv.Itoa(len(body)) + " bytes)"
+	default:
+		e.Code = int(zb.Code)
+		e.Message = cleanText(zb.Message, maxMessage)
+		if e.Message == "" {
+			e.Message = http.StatusText(resp.StatusCode)
+		}
+	}
+	return e
+}
+
+// cleanText truncates s to n bytes on a rune boundary and drops control
+// characters, so a message cannot forge log lines.
+func cleanText(s string, n int) string {
+	if len(s) > n {
+		cut := n
+		for cut > 0 && !isRuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

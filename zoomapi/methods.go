@@ -1,0 +1,265 @@
+package zoomapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"maps"
+	"net/url"
+	"time"
+)
+
+// Users lists the account's users with the given status ("active",
+// "inactive", "pending"; empty means Zoom's default, active).
+func (c *Client) Users(ctx context.Context, status string) iter.Seq2[User, error] {
+	q := url.Values{}
+	if status != "" {
+		q.Set("status", status)
+	}
+	return paginate(c, ctx, EndpointUsers, "/users", q, keyUsers, (*wireUser).user)
+}
+
+// GetMeeting returns a meeting's definition and current status.
+func (c *Client) GetMeeting(ctx context.Context, meetingID int64) (Meeting, error) {
+	if meetingID <= 0 {
+		return Meeting{}, fmt.Errorf("zoomapi: meeting ID %d is not positive", meetingID)
+	}
+	var w wireMeeting
+	if err := c.get(ctx, EndpointMeeting, idPath("/meetings/", meetingID, ""), nil, nil, &w); err != nil {
+		return Meeting{}, err
+	}
+	return w.meeting(), nil
+}
+
+// PastMeeting returns one ended meeting instance by its UUID.
+func (c *Client) PastMeeting(ctx context.Context, uuid string) (PastMeeting, error) {
+	path, err := uuidPath("/past_meetings/", uuid, "")
+	if err != nil {
+		return PastMeeting{}, err
+	}
+	var w wirePastMeeting
+	if err := c.get(ctx, EndpointPastMeeting, path, nil, nil, &w); err != nil {
+		return PastMeeting{}, err
+	}
+	return w.pastMeeting(), nil
+}
+
+// PastMeetingInstances returns the ended instances of a meeting number (the
+// last 15 months; Zoom does not page this list).
+func (c *Client) PastMeetingInstances(ctx context.Context, meetingID int64) ([]Instance, error) {
+	if meetingID <= 0 {
+		return nil, fmt.Errorf("zoomapi: meeting ID %d is not positive", meetingID)
+	}
+	var w wireInstances
+	if err := c.get(ctx, EndpointPastMeetingInstances, idPath("/past_meetings/", meetingID, "/instances"), nil, nil, &w); err != nil {
+		return nil, err
+	}
+	out := make([]Instance, len(w.Meetings))
+	for i, m := range w.Meetings {
+		out[i] = Instance{UUID: m.UUID, StartTime: m.StartTime.time()}
+	}
+	return out, nil
+}
+
+// PastMeetingParticipants lists the join sessions of an ended meeting
+// instance.
+func (c *Client) PastMeetingParticipants(ctx context.Context, uuid string) iter.Seq2[Participant, error] {
+	return c.participants(ctx, EndpointPastMeetingParticipants, "/past_meetings/", uuid, nil)
+}
+
+// PastWebinarParticipants lists the join sessions of an ended webinar
+// instance.
+func (c *Client) PastWebinarParticipants(ctx context.Context, uuid string) iter.Seq2[Participant, error] {
+	return c.participants(ctx, EndpointPastWebinarParticipants, "/past_webinars/", uuid, nil)
+}
+
+// ReportMeeting returns the Report API's view of an ended meeting instance.
+// Before the meeting has ended Zoom answers 3001 "not end", which matches
+// ErrNotReady.
+func (c *Client) ReportMeeting(ctx context.Context, uuid string) (ReportMeeting, error) {
+	path, err := uuidPath("/report/meetings/", uuid, "")
+	if err != nil {
+		return ReportMeeting{}, err
+	}
+	var w wirePastMeeting
+	if err := c.get(ctx, EndpointReportMeeting, path, nil, nil, &w); err != nil {
+		return ReportMeeting{}, err
+	}
+	return w.reportMeeting(), nil
+}
+
+// ReportMeetingParticipants lists the join sessions of an ended meeting from
+// the Report API, with registrant IDs (include_fields=registrant_id).
+func (c *Client) ReportMeetingParticipants(ctx context.Context, uuid string) iter.Seq2[Participant, error] {
+	return c.participants(ctx, EndpointReportMeetingParticipants, "/report/meetings/", uuid,
+		url.Values{"include_fields": {"registrant_id"}})
+}
+
+// ReportWebinarParticipants lists the join sessions of an ended webinar from
+// the Report API, with registrant IDs.
+func (c *Client) ReportWebinarParticipants(ctx context.Context, uuid string) iter.Seq2[Participant, error] {
+	return c.participants(ctx, EndpointReportWebinarParticipants, "/report/webinars/", uuid,
+		url.Values{"include_fields": {"registrant_id"}})
+}
+
+// DashboardMeetingParticipants lists the join sessions of a meeting from the
+// Dashboard API; DashboardLive shows who is in a running meeting.
+func (c *Client) DashboardMeetingParticipants(ctx context.Context, uuid string, typ DashboardType) iter.Seq2[Participant, error] {
+	q := url.Values{"type": {string(typ)}}
+	if typ != DashboardLive {
+		// Zoom omits registrant_id for live meetings (§5).
+		q.Set("include_fields", "registrant_id")
+	}
+	return c.participants(ctx, EndpointDashboardMeetingParticipants, "/metrics/meetings/", uuid, q)
+}
+
+func (c *Client) participants(ctx context.Context, endpoint, prefix, uuid string, q url.Values) iter.Seq2[Participant, error] {
+	path, err := uuidPath(prefix, uuid, "/participants")
+	if err != nil {
+		return failed[Participant](err)
+	}
+	return paginate(c, ctx, endpoint, path, q, keyParticipants, (*wireParticipant).participant)
+}
+
+// ReportUserMeetings lists the ended meetings a user hosted between the
+// dates of from and to (inclusive, in UTC). Zoom accepts at most one month
+// per request (§5), so longer ranges are asked window by window.
+func (c *Client) ReportUserMeetings(ctx context.Context, userID string, from, to time.Time) iter.Seq2[ReportMeeting, error] {
+	if userID == "" {
+		return failed[ReportMeeting](errors.New("zoomapi: empty user ID"))
+	}
+	path := "/report/users/" + escapeSegment(userID) + "/meetings"
+	return windowed(from, to, func(wf, wt string) iter.Seq2[ReportMeeting, error] {
+		return paginate(c, ctx, EndpointReportUserMeetings, path, url.Values{"from": {wf}, "to": {wt}},
+			keyMeetings, (*wirePastMeeting).reportMeeting)
+	})
+}
+
+// DashboardMeetings lists meetings of the given type between the dates of
+// from and to (inclusive, UTC), asked in windows of at most one month.
+// Dashboard endpoints need a Business plan or higher (ErrPlan otherwise).
+func (c *Client) DashboardMeetings(ctx context.Context, typ DashboardType, from, to time.Time) iter.Seq2[DashboardMeeting, error] {
+	return c.dashboard(ctx, EndpointDashboardMeetings, "/metrics/meetings", keyMeetings, typ, from, to)
+}
+
+// DashboardWebinars lists webinars like DashboardMeetings lists meetings.
+func (c *Client) DashboardWebinars(ctx context.Context, typ DashboardType, from, to time.Time) iter.Seq2[DashboardMeeting, error] {
+	return c.dashboard(ctx, EndpointDashboardWebinars, "/metrics/webinars", keyWebinars, typ, from, to)
+}
+
+func (c *Client) dashboard(ctx context.Context, endpoint, path string, key listKey, typ DashboardType, from, to time.Time) iter.Seq2[DashboardMeeting, error] {
+	return windowed(from, to, func(wf, wt string) iter.Seq2[DashboardMeeting, error] {
+		q := url.Values{"type": {string(typ)}, "from": {wf}, "to": {wt}}
+		return paginate(c, ctx, endpoint, path, q, key, (*wireDashboardMeeting).dashboardMeeting)
+	})
+}
+
+// paginate walks a list endpoint page by page (§5): page_size=300, then
+// next_page_token until it comes back empty. One page is held at a time and
+// its memory is reused for the next; iteration stops when the consumer
+// stops. An error is yielded once, as (zero, err), and ends the iteration.
+func paginate[W, T any](c *Client, ctx context.Context, endpoint, path string, query url.Values, key listKey, conv func(*W) T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		q := maps.Clone(query)
+		if q == nil {
+			q = url.Values{}
+		}
+		q.Set("page_size", pageSize)
+		var (
+			page listPage[W]
+			buf  bytes.Buffer
+			prev string
+		)
+		for {
+			page.reset(key)
+			if err := c.get(ctx, endpoint, path, q, &buf, &page); err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			items := *page.slot(key)
+			for i := range items {
+				if !yield(conv(&items[i]), nil) {
+					return
+				}
+			}
+			next := page.NextPageToken
+			if next == "" {
+				return
+			}
+			if next == prev {
+				var zero T
+				yield(zero, fmt.Errorf("zoom GET %s: Zoom repeated next_page_token; stopping", endpoint))
+				return
+			}
+			prev = next
+			q.Set("next_page_token", next)
+		}
+	}
+}
+
+// windowed splits [from, to] into windows of at most one month and chains
+// the listing of each window.
+func windowed[T any](from, to time.Time, list func(from, to string) iter.Seq2[T, error]) iter.Seq2[T, error] {
+	windows, err := monthWindows(from, to)
+	if err != nil {
+		return failed[T](err)
+	}
+	return func(yield func(T, error) bool) {
+		for _, w := range windows {
+			for v, err := range list(w[0], w[1]) {
+				if !yield(v, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+const dateLayout = "2006-01-02"
+
+// monthWindows splits the dates of [from, to] (UTC, inclusive) into
+// consecutive windows that each end the day before the same date a month
+// later (clamped to the month's end: Jan 31 → Feb 28), so no window exceeds
+// the one month Zoom allows on Report and Dashboard endpoints.
+func monthWindows(from, to time.Time) ([][2]string, error) {
+	start := truncateDay(from)
+	end := truncateDay(to)
+	if end.Before(start) {
+		return nil, fmt.Errorf("zoomapi: range ends (%s) before it starts (%s)", end.Format(dateLayout), start.Format(dateLayout))
+	}
+	var out [][2]string
+	for !start.After(end) {
+		wEnd := addMonthClamped(start).AddDate(0, 0, -1)
+		if wEnd.After(end) {
+			wEnd = end
+		}
+		out = append(out, [2]string{start.Format(dateLayout), wEnd.Format(dateLayout)})
+		start = wEnd.AddDate(0, 0, 1)
+	}
+	return out, nil
+}
+
+func truncateDay(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// addMonthClamped returns the same day one month later, or that month's last
+// day when it is shorter (time.AddDate would roll Jan 31 into March).
+func addMonthClamped(t time.Time) time.Time {
+	y, m, d := t.Date()
+	firstNext := time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)
+	last := firstNext.AddDate(0, 1, -1).Day()
+	return time.Date(firstNext.Year(), firstNext.Month(), min(d, last), 0, 0, 0, 0, time.UTC)
+}
+
+// failed is an iterator that yields err once.
+func failed[T any](err error) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		yield(zero, err)
+	}
+}

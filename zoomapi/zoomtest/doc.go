@@ -1,0 +1,35 @@
+// Package zoomtest is a fake Zoom that behaves like the real one, for the
+// zoomapi client tests, the reconciler's end-to-end tests and the demo.
+//
+// New starts two HTTP servers, as Zoom has two hosts: an OAuth server
+// standing in for zoom.us (POST /oauth/token, Server-to-Server OAuth) and an
+// API server standing in for api.zoom.us (the /v2 REST endpoints zoomrecon
+// reconciles with). Behind them sits an in-memory model of one Zoom account:
+// users, meetings and webinars, their instances (one per UUID) and the join
+// sessions of their participants. Tests drive the model (StartMeeting, Join,
+// Leave, EndMeeting) and the fake answers REST calls from it and sends the
+// matching signed webhooks to a receiver, as Zoom would. Truth tells a test
+// what really happened, to compare with what zoomrecon recorded.
+//
+// It owns: the wire shapes of zoom-platform.md written with its own structs
+// (never zoomapi's, so a wrong field name cannot be wrong on both sides), the
+// quirks zoomrecon must survive (double-encoded UUIDs, "not ended yet" 3001s,
+// expiring page tokens, HH:MM durations, plan gating, rate limits with ISO
+// 8601 Retry-After), fault injection, a request log, and a webhook emitter
+// with Zoom's retry schedule and drop, duplicate, delay and stop rules.
+//
+// It leaves to others: what a client does with the answers (zoomapi), how a
+// receiver checks a delivery (webhook, whose Sign it uses to sign).
+//
+// Invariants: every API response carries x-zm-trackingid and the
+// X-RateLimit-* headers; every API request is recorded, faults included; a
+// delivery ends in exactly one final state (delivered, dropped or given up)
+// unless the server is closed first. The model's times have Zoom's
+// resolution, whole seconds. All methods are safe for concurrent use. The
+// clock (WithClock) drives token expiry, page-token expiry, the report delay,
+// rate-limit windows and webhook timestamps; webhook delays and retries wait
+// in real time, so tests compress them (SetRetrySchedule, Action.Delay).
+//
+// Zoom's rules behind each behaviour are cited from zoom-platform.md (a copy
+// sits in testdata/zoom) by section; §9 is the checklist this package follows.
+package zoomtest

@@ -1,0 +1,427 @@
+package zoomtest_test
+
+import (
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/zoomrecon/zoomrecon/zoomapi/zoomtest"
+)
+
+var (
+	ana   = zoomtest.Person{Name: "Ana Ruiz", Email: "ana@example.org", ParticipantUserID: "Pt4RkLm9Qw2eXc7vBn1MzA"}
+	guest = zoomtest.Person{Name: "Gäst 👋 <Ext> & Co", RegistrantID: "Rg7yT5uI3oP1aS9dF2gH4j"}
+	host  = zoomtest.Person{Name: "Hugo Host", ParticipantUserID: "HostUser0000000000001"}
+)
+
+func TestPagination(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := newServer(t, zoomtest.WithClock(clk.Now), zoomtest.WithPageTokenTTL(15*time.Minute))
+	for i := range 75 {
+		s.AddUser(zoomtest.User{ID: fmt.Sprintf("user%02d", i), FirstName: "U", LastName: fmt.Sprint(i)})
+	}
+	s.AddUser(zoomtest.User{ID: "gone", Status: "inactive"})
+	tok := token(t, s)
+
+	t.Run("WalksEveryPageOnce", func(t *testing.T) {
+		var ids []string
+		next, pages := "", 0
+		for {
+			a := get(t, s, tok, "/users?status=active&page_size=30&next_page_token="+url.QueryEscape(next))
+			require.Equal(t, 200, a.Status, "body %s", a.Body)
+			m := a.JSON(t)
+			require.EqualValues(t, 75, m["total_records"])
+			require.EqualValues(t, 30, m["page_size"])
+			require.EqualValues(t, 3, m["page_count"])
+			for _, u := range m["users"].([]any) {
+				ids = append(ids, u.(map[string]any)["id"].(string))
+			}
+			pages++
+			next = m["next_page_token"].(string)
+			if next == "" {
+				break
+			}
+		}
+		require.Equal(t, 3, pages)
+		require.Len(t, ids, 75)
+		require.Equal(t, "user00", ids[0])
+		require.Equal(t, "user74", ids[74])
+	})
+
+	t.Run("DefaultsTo30AndCapsAt300", func(t *testing.T) {
+		m := get(t, s, tok, "/users").JSON(t)
+		require.Len(t, m["users"], 30)
+		m = get(t, s, tok, "/users?page_size=1000").JSON(t)
+		require.EqualValues(t, 300, m["page_size"])
+		require.Len(t, m["users"], 75)
+		require.Equal(t, "", m["next_page_token"])
+	})
+
+	t.Run("TokenExpiresAfterTheTTL", func(t *testing.T) {
+		next := get(t, s, tok, "/users?page_size=10").JSON(t)["next_page_token"].(string)
+		require.NotEmpty(t, next)
+		clk.Advance(14 * time.Minute)
+		require.Equal(t, 200, get(t, s, tok, "/users?page_size=10&next_page_token="+next).Status)
+		clk.Advance(time.Minute)
+		get(t, s, tok, "/users?page_size=10&next_page_token="+next).requireError(t, 400, 300, "")
+	})
+
+	t.Run("TokenBelongsToItsListing", func(t *testing.T) {
+		next := get(t, s, tok, "/users?page_size=10").JSON(t)["next_page_token"].(string)
+		get(t, s, tok, "/users?status=inactive&page_size=10&next_page_token="+next).requireError(t, 400, 300, "")
+	})
+}
+
+func TestUUIDEncoding(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	start := time.Now().Add(-time.Hour).UTC()
+	const slashy = "/ab+cd//efGhIjKlMnOpQ=="
+	const plain = "t6WJ0cK+QvOe2m/hY1Lx9A=="
+	endedMeeting(s, zoomtest.MeetingSpec{ID: 91234567890, UUID: slashy, Start: start}, ana, guest)
+	endedMeeting(s, zoomtest.MeetingSpec{ID: 84512093377, UUID: plain, Start: start}, ana, guest)
+	tok := token(t, s)
+
+	tests := []struct {
+		name     string
+		segment  string
+		wantUUID string
+	}{
+		{name: "SlashyUUIDDoubleEncodedResolves", segment: twice(slashy), wantUUID: slashy},
+		{name: "SlashyUUIDSingleEncodedIsNotFound", segment: once(slashy)},
+		{name: "SlashyUUIDUnencodedIsNotFound", segment: slashy},
+		{name: "PlainUUIDSingleEncodedResolves", segment: once(plain), wantUUID: plain},
+		{name: "PlainUUIDDoubleEncodedResolves", segment: twice(plain), wantUUID: plain},
+		{name: "PlainUUIDUnencodedIsNotFound", segment: plain},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, endpoint := range []string{"/past_meetings/%s", "/past_meetings/%s/participants", "/report/meetings/%s/participants"} {
+				a := get(t, s, tok, fmt.Sprintf(endpoint, tt.segment))
+				if tt.wantUUID == "" {
+					a.requireError(t, 404, 3001, "")
+					continue
+				}
+				require.Equal(t, 200, a.Status, "%s: %s", endpoint, a.Body)
+				if endpoint == "/past_meetings/%s" {
+					require.Equal(t, tt.wantUUID, a.JSON(t)["uuid"])
+				}
+			}
+		})
+	}
+
+	t.Run("RequestLogKeepsTheRawPath", func(t *testing.T) {
+		s.ResetRequests()
+		get(t, s, tok, "/past_meetings/"+twice(slashy))
+		reqs := s.Requests()
+		require.Len(t, reqs, 1)
+		require.Equal(t, "/v2/past_meetings/%252Fab%252Bcd%252F%252FefGhIjKlMnOpQ%253D%253D", reqs[0].Path)
+		require.Equal(t, "/past_meetings/{meetingId}", reqs[0].Endpoint)
+		require.Equal(t, 200, reqs[0].Status)
+	})
+}
+
+func TestMeetingNumberSelectsTheLatestInstance(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	start := time.Now().Add(-3 * time.Hour).UTC()
+	first := endedMeeting(s, zoomtest.MeetingSpec{ID: 84512093377, Type: 8, Start: start}, ana, guest)
+	second := endedMeeting(s, zoomtest.MeetingSpec{ID: 84512093377, Type: 8, Start: start.Add(time.Hour)}, ana, guest)
+	require.NotEqual(t, first, second)
+	tok := token(t, s)
+
+	require.Equal(t, second, get(t, s, tok, "/past_meetings/84512093377").JSON(t)["uuid"])
+	require.Equal(t, second, get(t, s, tok, "/report/meetings/84512093377").JSON(t)["uuid"])
+
+	m := get(t, s, tok, "/past_meetings/84512093377/instances").JSON(t)
+	var uuids []string
+	for _, inst := range m["meetings"].([]any) {
+		uuids = append(uuids, inst.(map[string]any)["uuid"].(string))
+	}
+	require.Equal(t, []string{first, second}, uuids)
+
+	// A running third instance is not past yet: the number still means the second.
+	s.StartMeeting(zoomtest.MeetingSpec{ID: 84512093377, Type: 8})
+	require.Equal(t, second, get(t, s, tok, "/past_meetings/84512093377").JSON(t)["uuid"])
+	get(t, s, tok, "/past_meetings/99999999999").requireError(t, 404, 3001, "Meeting does not exist: 99999999999.")
+}
+
+func TestReportBeforeAndAfterTheEnd(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := newServer(t, zoomtest.WithClock(clk.Now))
+	s.SetReportDelay(2 * time.Minute)
+	tok := token(t, s)
+	start := clk.Now()
+	uuid := s.StartMeeting(zoomtest.MeetingSpec{ID: 84512093377, HostID: host.ParticipantUserID, Topic: "Stand-up", Start: start})
+	h := s.Join(uuid, host, start)
+	a := s.Join(uuid, ana, start.Add(time.Minute))
+	g := s.Join(uuid, guest, start.Add(2*time.Minute))
+	s.Leave(uuid, a.UserID, start.Add(5*time.Minute), "")
+	a2 := s.Join(uuid, ana, start.Add(6*time.Minute)) // a rejoin is a second session
+	require.NotEqual(t, a.UserID, a2.UserID)
+	require.Equal(t, a.ParticipantUUID, a2.ParticipantUUID)
+
+	notEnded := "Meeting ID is invalid or not end."
+	path := "/report/meetings/" + enc(uuid) + "/participants"
+	get(t, s, tok, path).requireError(t, 404, 3001, notEnded)
+	get(t, s, tok, "/past_meetings/"+enc(uuid)+"/participants").requireError(t, 404, 3001, "")
+
+	clk.Advance(10 * time.Minute)
+	s.EndMeeting(uuid, time.Time{})
+	get(t, s, tok, path).requireError(t, 404, 3001, notEnded)
+
+	clk.Advance(2 * time.Minute)
+	m := get(t, s, tok, path).JSON(t)
+	rows := m["participants"].([]any)
+	require.Len(t, rows, 4, "one row per join session")
+	require.EqualValues(t, 4, m["total_records"])
+	byUser := map[string]map[string]any{}
+	for _, r := range rows {
+		row := r.(map[string]any)
+		byUser[row["user_id"].(string)] = row
+		require.NotContains(t, row, "registrant_id", "only with include_fields=registrant_id")
+	}
+	require.Equal(t, "", byUser[g.UserID]["id"], "externals have an empty id")
+	require.Equal(t, "", byUser[g.UserID]["participant_user_id"])
+	require.Equal(t, ana.ParticipantUserID, byUser[a.UserID]["id"])
+	require.EqualValues(t, 240, byUser[a.UserID]["duration"])
+	require.Equal(t, "2024-03-05T14:01:00Z", byUser[a.UserID]["join_time"])
+	require.Equal(t, "2024-03-05T14:05:00Z", byUser[a.UserID]["leave_time"])
+	require.Contains(t, byUser, h.UserID)
+
+	m = get(t, s, tok, path+"?include_fields=registrant_id").JSON(t)
+	for _, r := range m["participants"].([]any) {
+		row := r.(map[string]any)
+		require.Contains(t, row, "registrant_id")
+		if row["user_id"] == g.UserID {
+			require.Equal(t, guest.RegistrantID, row["registrant_id"])
+		}
+	}
+
+	truth, ok := s.Truth(uuid)
+	require.True(t, ok)
+	require.Len(t, truth.Sessions, 4)
+	require.Equal(t, start.Add(10*time.Minute), truth.End)
+	for _, sess := range truth.Sessions {
+		require.False(t, sess.LeaveTime.IsZero())
+	}
+
+	past := get(t, s, tok, "/past_meetings/"+enc(uuid)).JSON(t)
+	require.EqualValues(t, 84512093377, past["id"], "REST ids are numbers")
+	require.EqualValues(t, 10, past["duration"])
+	require.EqualValues(t, 4, past["participants_count"])
+	require.Equal(t, "Stand-up", past["topic"])
+}
+
+func TestOnePersonMeetingsStayOutOfReports(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	start := time.Now().UTC().Add(-time.Hour)
+	uuid := endedMeeting(s, zoomtest.MeetingSpec{ID: 84512093377, HostID: host.ParticipantUserID, Start: start}, host)
+	tok := token(t, s)
+
+	get(t, s, tok, "/report/meetings/"+enc(uuid)).requireError(t, 404, 3001, "Meeting ID is invalid or not end.")
+	get(t, s, tok, "/report/meetings/"+enc(uuid)+"/participants").requireError(t, 404, 3001, "Meeting ID is invalid or not end.")
+	m := get(t, s, tok, "/past_meetings/"+enc(uuid)+"/participants").JSON(t)
+	require.Empty(t, m["participants"], "Zoom returns nothing for one-participant meetings")
+
+	day := start.Format(time.DateOnly)
+	q := "?from=" + day + "&to=" + day
+	require.Empty(t, get(t, s, tok, "/report/users/"+host.ParticipantUserID+"/meetings"+q).JSON(t)["meetings"])
+	one := get(t, s, tok, "/report/users/"+host.ParticipantUserID+"/meetings"+q+"&type=pastOne").JSON(t)["meetings"].([]any)
+	require.Len(t, one, 1)
+	require.Empty(t, get(t, s, tok, "/metrics/meetings"+q+"&type=past").JSON(t)["meetings"])
+	require.Len(t, get(t, s, tok, "/metrics/meetings"+q+"&type=pastOne").JSON(t)["meetings"], 1)
+}
+
+func TestPlanGating(t *testing.T) {
+	t.Parallel()
+	day := time.Now().UTC().Format(time.DateOnly)
+	metrics := "/metrics/meetings?type=live&from=" + day + "&to=" + day
+	tests := []struct {
+		name       string
+		plan       zoomtest.Plan
+		path       string
+		wantStatus int
+	}{
+		{name: "ProCannotUseTheDashboard", plan: zoomtest.PlanPro, path: metrics, wantStatus: 400},
+		{name: "BusinessCanUseTheDashboard", plan: zoomtest.PlanBusiness, path: metrics, wantStatus: 200},
+		{name: "BasicCannotUseReports", plan: zoomtest.PlanBasic, path: "/report/meetings/123/participants", wantStatus: 400},
+		{name: "BasicCanListUsers", plan: zoomtest.PlanBasic, path: "/users", wantStatus: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, zoomtest.WithPlan(tt.plan))
+			a := get(t, s, token(t, s), tt.path)
+			if tt.wantStatus == 400 {
+				a.requireError(t, 400, 200, "")
+				return
+			}
+			require.Equal(t, tt.wantStatus, a.Status, "body %s", a.Body)
+		})
+	}
+
+	t.Run("SetPlanChangesItAtRuntime", func(t *testing.T) {
+		t.Parallel()
+		s := newServer(t)
+		tok := token(t, s)
+		require.Equal(t, 200, get(t, s, tok, metrics).Status)
+		s.SetPlan(zoomtest.PlanPro)
+		get(t, s, tok, metrics).requireError(t, 400, 200, "")
+	})
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := newServer(t, zoomtest.WithClock(clk.Now), zoomtest.WithTokenLifetime(24*time.Hour))
+	tok := token(t, s)
+	start := clk.Now()
+	uuid := s.StartMeeting(zoomtest.MeetingSpec{ID: 84512093377, Topic: "Live one", Start: start})
+	a := s.Join(uuid, ana, start)
+	g := s.Join(uuid, guest, start.Add(time.Minute))
+	s.Leave(uuid, g.UserID, start.Add(2*time.Minute), "")
+	clk.Advance(75 * time.Minute)
+	day := start.Format(time.DateOnly)
+
+	live := get(t, s, tok, "/metrics/meetings?type=live&from="+day+"&to="+day).JSON(t)["meetings"].([]any)
+	require.Len(t, live, 1)
+	row := live[0].(map[string]any)
+	require.Equal(t, uuid, row["uuid"])
+	require.Equal(t, "01:15", row["duration"], "Dashboard durations are HH:MM strings")
+	require.EqualValues(t, 84512093377, row["id"])
+
+	parts := get(t, s, tok, "/metrics/meetings/"+enc(uuid)+"/participants").JSON(t)["participants"].([]any)
+	require.Len(t, parts, 2)
+	first := parts[0].(map[string]any)
+	require.Equal(t, a.UserID, first["user_id"])
+	require.NotContains(t, first, "leave_time", "still in the meeting")
+	require.NotContains(t, first, "registrant_id", "not for live")
+	require.Contains(t, parts[1].(map[string]any)["leave_reason"], "Reason: left the meeting")
+
+	// By meeting number, the live view shows the running instance.
+	require.Len(t, get(t, s, tok, "/metrics/meetings/84512093377/participants?type=live").JSON(t)["participants"], 2)
+	get(t, s, tok, "/metrics/meetings/84512093377/participants?type=past").requireError(t, 404, 3001, "")
+
+	s.EndMeeting(uuid, time.Time{})
+	require.Empty(t, get(t, s, tok, "/metrics/meetings?from="+day+"&to="+day).JSON(t)["meetings"])
+	past := get(t, s, tok, "/metrics/meetings?type=past&from="+day+"&to="+day).JSON(t)["meetings"].([]any)
+	require.Len(t, past, 1)
+	require.Equal(t, "2024-03-05T15:15:00Z", past[0].(map[string]any)["end_time"])
+	require.Len(t, get(t, s, tok, "/metrics/meetings/"+enc(uuid)+"/participants?type=past").JSON(t)["participants"], 2)
+}
+
+func TestGetMeeting(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	tok := token(t, s)
+	scheduled := s.StartMeeting(zoomtest.MeetingSpec{ID: 84512093377, Type: 2})
+	instant := s.StartMeeting(zoomtest.MeetingSpec{ID: 81234567890, Type: 1})
+
+	m := get(t, s, tok, "/meetings/84512093377").JSON(t)
+	require.Equal(t, "started", m["status"])
+	require.Equal(t, scheduled, m["uuid"])
+	require.EqualValues(t, 84512093377, m["id"])
+	require.Equal(t, "started", get(t, s, tok, "/meetings/81234567890").JSON(t)["status"])
+
+	s.EndMeeting(scheduled, time.Time{})
+	s.EndMeeting(instant, time.Time{})
+	require.Equal(t, "waiting", get(t, s, tok, "/meetings/84512093377").JSON(t)["status"])
+	get(t, s, tok, "/meetings/81234567890").requireError(t, 404, 3001, "Meeting 81234567890 is not found or has expired.")
+	get(t, s, tok, "/meetings/12345678901").requireError(t, 404, 3001, "Meeting does not exist: 12345678901.")
+}
+
+func TestReportUserMeetings(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := newServer(t, zoomtest.WithClock(clk.Now))
+	tok := token(t, s)
+	start := clk.Now().Add(-24 * time.Hour)
+	uuid := endedMeeting(s, zoomtest.MeetingSpec{HostID: host.ParticipantUserID, Start: start}, host, ana)
+	s.AddUser(zoomtest.User{ID: "Other", Email: "other@example.org"})
+
+	tests := []struct {
+		name     string
+		user     string
+		query    string
+		wantCode int
+		wantLen  int
+	}{
+		{name: "ListsMeetingsInTheRange", user: host.ParticipantUserID, query: "from=2024-03-01&to=2024-03-05", wantLen: 1},
+		{name: "AcceptsAnEmail", user: "other@example.org", query: "from=2024-03-01&to=2024-03-05", wantLen: 0},
+		{name: "ListsWhatTheUserJoined", user: ana.ParticipantUserID, query: "from=2024-03-01&to=2024-03-05&type=pastJoined", wantLen: 1},
+		{name: "LeavesOutOtherDays", user: host.ParticipantUserID, query: "from=2024-03-05&to=2024-03-05", wantLen: 0},
+		{name: "RefusesMoreThanAMonth", user: host.ParticipantUserID, query: "from=2024-02-01&to=2024-03-05", wantCode: 300},
+		{name: "RefusesOlderThanSixMonths", user: host.ParticipantUserID, query: "from=2023-08-01&to=2023-08-20", wantCode: 300},
+		{name: "RefusesABadDate", user: host.ParticipantUserID, query: "from=03/01/2024&to=2024-03-05", wantCode: 300},
+		{name: "RefusesAnUnknownUser", user: "nobody", query: "from=2024-03-01&to=2024-03-05", wantCode: 1001},
+		{name: "RefusesMeForS2STokens", user: "me", query: "from=2024-03-01&to=2024-03-05", wantCode: 4700},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := get(t, s, tok, "/report/users/"+url.PathEscape(tt.user)+"/meetings?"+tt.query)
+			if tt.wantCode != 0 {
+				status := 400
+				if tt.wantCode == 1001 {
+					status = 404
+				}
+				a.requireError(t, status, tt.wantCode, "")
+				return
+			}
+			m := a.JSON(t)
+			require.Len(t, m["meetings"], tt.wantLen, "body %s", a.Body)
+			if tt.wantLen > 0 {
+				require.Equal(t, uuid, m["meetings"].([]any)[0].(map[string]any)["uuid"])
+			}
+		})
+	}
+}
+
+func TestEveryAnswerCarriesZoomHeaders(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	tok := token(t, s)
+	tests := []struct {
+		name     string
+		tok      string
+		path     string
+		category string
+	}{
+		{name: "Success", tok: tok, path: "/users", category: "Medium"},
+		{name: "Unauthorized", tok: "", path: "/report/meetings/1/participants", category: "Heavy"},
+		{name: "NotFound", tok: tok, path: "/meetings/1", category: "Light"},
+		{name: "NoRoute", tok: tok, path: "/nothing/here", category: "Light"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := get(t, s, tt.tok, tt.path)
+			require.Regexp(t, `^v=2\.0;clid=us06;rid=WEB_[0-9a-f]{32}$`, a.Header.Get("x-zm-trackingid"))
+			require.Equal(t, tt.category, a.Header.Get("X-RateLimit-Category"))
+			require.Equal(t, "QPS", a.Header.Get("X-RateLimit-Type"))
+			require.NotEmpty(t, a.Header.Get("X-RateLimit-Limit"))
+			require.NotEmpty(t, a.Header.Get("X-RateLimit-Remaining"))
+		})
+	}
+}
+
+func TestWebinarEndpoints(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	tok := token(t, s)
+	start := time.Now().UTC().Add(-2 * time.Hour)
+	uuid := endedMeeting(s, zoomtest.MeetingSpec{ID: 95551234567, Webinar: true, Start: start}, host, guest)
+	day := start.Format(time.DateOnly)
+
+	require.Len(t, get(t, s, tok, "/past_webinars/"+enc(uuid)+"/participants").JSON(t)["participants"], 2)
+	require.Len(t, get(t, s, tok, "/report/webinars/95551234567/participants").JSON(t)["participants"], 2)
+	require.Len(t, get(t, s, tok, "/metrics/webinars?type=past&from="+day+"&to="+day).JSON(t)["webinars"], 1)
+	// Webinars are not meetings.
+	get(t, s, tok, "/past_meetings/"+enc(uuid)+"/participants").requireError(t, 404, 3001, "")
+}
