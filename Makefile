@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.8.2
 RACE    ?= $(if $(shell command -v $$($(GO) env CC) 2>/dev/null),-race,)
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint run bench-ingest fuzz
+.PHONY: help build test lint run bench-ingest bench-zoomapi fuzz
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +32,9 @@ bench-ingest: ## Webhook ingest vs. a verify-only baseline, on SQLite and (if ZO
 	$(GO) run ./cmd/ingestbench
 	@if [ -n "$$ZOOMRECON_TEST_POSTGRES_URL" ]; then $(GO) run ./cmd/ingestbench -db "$$ZOOMRECON_TEST_POSTGRES_URL"; \
 	else echo "ZOOMRECON_TEST_POSTGRES_URL is unset: PostgreSQL skipped"; fi
+
+bench-zoomapi: ## Memory and allocations while listing 1,000 and 10,000 past meetings page by page
+	$(GO) test -run '^$$' -bench ListPastMeetings -benchmem ./zoomapi/
 
 fuzz: ## Fuzz the webhook handler for FUZZTIME (default 60s)
 	$(GO) test ./webhook -run '^$$' -fuzz FuzzHandler -fuzztime $(or $(FUZZTIME),60s)

@@ -44,6 +44,9 @@ type ZoomConfig struct {
 	APIBaseURL string
 	// OAuthTokenURL is the token endpoint, e.g. "https://zoom.us/oauth/token".
 	OAuthTokenURL string
+	// APIRateLimit caps our REST requests per second. Zoom's limits are per
+	// account and shared with every other app on it (zoom-platform.md §6).
+	APIRateLimit float64
 }
 
 // ReconcileConfig holds the reconciler's timing. Every duration is positive.
@@ -161,6 +164,9 @@ var keys = []key{
 		field: stringField(func(c *Config) *string { return &c.Zoom.APIBaseURL }, parseHTTPURL)},
 	{env: "ZOOM_OAUTH_TOKEN_URL", yaml: "zoom.oauth_token_url", def: "https://zoom.us/oauth/token",
 		field: stringField(func(c *Config) *string { return &c.Zoom.OAuthTokenURL }, parseHTTPURL)},
+
+	{env: "ZOOM_API_RATE_LIMIT", yaml: "zoom.api_rate_limit", def: "10",
+		field: binding[float64]{func(c *Config) *float64 { return &c.Zoom.APIRateLimit }, parseRate, formatRate}},
 
 	{env: "ZOOMRECON_RECONCILE_INTERVAL", yaml: "reconcile.interval", def: "5m",
 		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.Interval })},

@@ -65,6 +65,7 @@ func defaults() Config {
 		Zoom: ZoomConfig{
 			APIBaseURL:    "https://api.zoom.us/v2",
 			OAuthTokenURL: "https://zoom.us/oauth/token",
+			APIRateLimit:  10,
 		},
 		Reconcile: ReconcileConfig{
 			Interval:     5 * time.Minute,
@@ -328,6 +329,11 @@ func TestLoadProblems(t *testing.T) {
 			want: []string{`ZOOMRECON_RECONCILE_LOOKBACK: "-1d" must be a positive duration, e.g. 24h`},
 		},
 		{
+			name: "RateLimitNotANumber",
+			env:  map[string]string{"ZOOM_API_RATE_LIMIT": "fast"},
+			want: []string{`ZOOM_API_RATE_LIMIT: "fast" must be a positive number of requests per second, e.g. 10`},
+		},
+		{
 			name: "FractionalDays",
 			env:  map[string]string{"ZOOMRECON_SILENCE_AFTER": "1.5d"},
 			want: []string{`ZOOMRECON_SILENCE_AFTER: "1.5d" must be a positive duration, e.g. 30m`},
@@ -432,7 +438,7 @@ func TestLoadProblems(t *testing.T) {
 			name:  "UnknownYAMLKey",
 			files: map[string]string{"config.yaml": "zoom:\n  account_id: a\n  acount_id: b\n"},
 			env:   map[string]string{"ZOOM_CLIENT_ID": "c", "ZOOM_CLIENT_SECRET": "s"},
-			want:  []string{`$DIR/config.yaml: line 3: unknown key "zoom.acount_id"; known keys under zoom: account_id, client_id, client_secret, webhook_secret_tokens, api_base_url, oauth_token_url`},
+			want:  []string{`$DIR/config.yaml: line 3: unknown key "zoom.acount_id"; known keys under zoom: account_id, client_id, client_secret, webhook_secret_tokens, api_base_url, oauth_token_url, api_rate_limit`},
 		},
 		{
 			name:  "UnknownTopLevelYAMLKey",
@@ -558,6 +564,7 @@ func TestEntries(t *testing.T) {
 		{"ZOOM_WEBHOOK_SECRET_TOKEN", "zoom.webhook_secret_tokens", "<redacted>,<redacted>", "env"},
 		{"ZOOM_API_BASE_URL", "zoom.api_base_url", "https://api.zoom.us/v2", "default"},
 		{"ZOOM_OAUTH_TOKEN_URL", "zoom.oauth_token_url", "https://zoom.us/oauth/token", "default"},
+		{"ZOOM_API_RATE_LIMIT", "zoom.api_rate_limit", "10", "default"},
 		{"ZOOMRECON_RECONCILE_INTERVAL", "reconcile.interval", "5m", "default"},
 		{"ZOOMRECON_RECONCILE_LOOKBACK", "reconcile.lookback", "168h", "yaml"},
 		{"ZOOMRECON_MISSED_GRACE", "reconcile.missed_grace", "15m", "default"},

@@ -219,3 +219,14 @@ func checkSlackWebhookURL(s, eg string) error {
 	}
 	return nil
 }
+
+// parseRate reads a positive number of requests per second.
+func parseRate(s, eg string) (float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, fmt.Errorf("%q must be a positive number of requests per second, e.g. %s", s, eg)
+	}
+	return v, nil
+}
+
+func formatRate(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/zoomrecon/zoomrecon/config"
+	"github.com/zoomrecon/zoomrecon/reconciler"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -31,7 +32,9 @@ type env struct {
 	notify func(state string)
 	// onListen is told the HTTP server's address once it listens.
 	onListen func(addr net.Addr)
-	now      func() time.Time
+	// afterPass is told each scheduled reconcile pass's outcome; tests wait on it.
+	afterPass func(reconciler.Result, error)
+	now       func() time.Time
 }
 
 func newEnv() env {
@@ -42,6 +45,7 @@ func newEnv() env {
 		stderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
 		notify:           func(state string) { _, _ = daemon.SdNotify(false, state) },
 		onListen:         func(net.Addr) {},
+		afterPass:        func(reconciler.Result, error) {},
 		now:              time.Now,
 	}
 }
@@ -91,6 +95,8 @@ run "zoomrecon config check" to see the effective values.`,
 	root.AddCommand(
 		newServeCmd(e, load),
 		newMigrateCmd(e, load),
+		newReconcileCmd(e, load),
+		newStatusCmd(e, load),
 		newConfigCmd(e, load),
 		newVersionCmd(e),
 	)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zoomrecon/zoomrecon/config"
+	"github.com/zoomrecon/zoomrecon/reconciler"
 	"github.com/zoomrecon/zoomrecon/store"
 	"github.com/zoomrecon/zoomrecon/webhook"
 )
@@ -90,10 +92,22 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+
+	// The loops stop before the database closes (deferred above).
+	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLoops()
+	var loops sync.WaitGroup
+	if loop, err := newReconcileLoop(ctx, cfg, e, st, logger, reg); err != nil {
+		logger.Warn("reconciler disabled: webhooks are received, but nothing checks them against Zoom's API", slog.Any("reason", err))
+	} else {
+		loops.Go(func() { _ = loop.Run(loopCtx) })
+	}
 	e.notify("READY=1")
 
 	select {
 	case err := <-serveErr:
+		stopLoops()
+		loops.Wait()
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
@@ -108,8 +122,12 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("http shutdown", slog.Any("error", context.Cause(shutdownCtx)))
 	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("http server: %w", err)
+	serveErr2 := <-serveErr
+	// A pass in progress stops between meetings.
+	stopLoops()
+	loops.Wait()
+	if serveErr2 != nil && !errors.Is(serveErr2, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", serveErr2)
 	}
 	logger.Info("stopped")
 	return nil
@@ -163,4 +181,25 @@ func newRegistry() *prometheus.Registry {
 		}, func() float64 { return 1 }),
 	)
 	return reg
+}
+
+// newReconcileLoop builds the scheduled sweep, or says why there is none.
+func newReconcileLoop(ctx context.Context, cfg *config.Config, e env, st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*reconciler.Loop, error) {
+	zc, err := newZoomClient(cfg, logger, reg)
+	if err != nil {
+		return nil, err
+	}
+	first, err := st.State(ctx, store.StateFirstStart)
+	if err != nil {
+		return nil, err
+	}
+	firstStart, err := time.Parse(time.RFC3339, first)
+	if err != nil {
+		return nil, fmt.Errorf("stored first start %q: %w", first, err)
+	}
+	r := newReconciler(cfg, e, st, zc, logger, reg)
+	return reconciler.NewLoop(reconciler.LoopConfig{
+		Interval: cfg.Reconcile.Interval, Lookback: cfg.Reconcile.Lookback, FirstStart: firstStart,
+		NowFunc: e.now, Logger: logger, AfterPassFunc: e.afterPass,
+	}, r), nil
 }

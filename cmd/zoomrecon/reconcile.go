@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/zoomrecon/zoomrecon/config"
+	"github.com/zoomrecon/zoomrecon/reconciler"
+	"github.com/zoomrecon/zoomrecon/store"
+	"github.com/zoomrecon/zoomrecon/zoomapi"
+)
+
+func newReconcileCmd(e env, load func() (*config.Config, error)) *cobra.Command {
+	var (
+		since, until     string
+		dryRun, noAlerts bool
+		output           string
+	)
+	cmd := &cobra.Command{
+		Use:   "reconcile --since DURATION|DATE",
+		Short: "Run one reconcile pass over a window and exit",
+		Long: `Ask Zoom's API what happened between --since and --until (default: now),
+record what the webhooks missed, backfill it, and queue alerts; then exit.
+
+--since and --until take a duration back from now (72h, 7d), a date
+(2026-11-01, midnight UTC) or an RFC 3339 time (2026-11-01T09:00:00Z).`,
+		Example: `  zoomrecon reconcile --since 72h
+  zoomrecon reconcile --since 2026-11-01 --until 2026-11-08 --dry-run --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("--output: %q is not text or json", output)
+			}
+			now := e.now()
+			if since == "" {
+				return errors.New("--since is required, e.g. --since 72h, --since 7d or --since 2026-11-01")
+			}
+			from, err := parseWhen("--since", since, now)
+			if err != nil {
+				return err
+			}
+			to := now
+			if until != "" {
+				if to, err = parseWhen("--until", until, now); err != nil {
+					return err
+				}
+			}
+			if !from.Before(to) {
+				return fmt.Errorf("--since (%s) must be before --until (%s)", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+			}
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return reconcileOnce(cmd.Context(), cfg, e, reconciler.PassOptions{
+				Window: reconciler.Window{Since: from, Until: to}, DryRun: dryRun, NoAlerts: noAlerts || dryRun,
+				Trigger: store.TriggerManual,
+			}, output)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&since, "since", "", "start of the window: 72h, 7d, 2026-11-01 or RFC 3339")
+	f.StringVar(&until, "until", "", "end of the window (default now), same forms as --since")
+	f.BoolVar(&dryRun, "dry-run", false, "report what would be found; write nothing and alert nobody")
+	f.BoolVar(&noAlerts, "no-alerts", false, "record and backfill, but queue no alerts")
+	f.StringVarP(&output, "output", "o", "text", "text or json (one JSON object on stdout)")
+	return cmd
+}
+
+// parseWhen reads a point in time given as a duration back from now, a date
+// or an RFC 3339 time; errors name the flag.
+func parseWhen(flag, s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n > 0 && n <= 3650 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%s: %q is not a duration (72h, 7d), a date (2026-11-01) or an RFC 3339 time (2026-11-01T09:00:00Z)", flag, s)
+}
+
+// newZoomClient builds the REST client from the config, or reports which
+// credential is missing.
+func newZoomClient(cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) (*zoomapi.Client, error) {
+	z := cfg.Zoom
+	if z.AccountID == "" || z.ClientID == "" || z.ClientSecret.Reveal() == "" {
+		return nil, errNoZoomCredentials
+	}
+	return zoomapi.New(zoomapi.Config{
+		AccountID: z.AccountID, ClientID: z.ClientID, ClientSecret: z.ClientSecret.Reveal(),
+		TokenURL: z.OAuthTokenURL, APIURL: z.APIBaseURL, RequestsPerSecond: z.APIRateLimit,
+		Logger: logger.With("component", "zoomapi"), Registerer: reg,
+	})
+}
+
+var errNoZoomCredentials = errors.New("ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET: reconciling needs the Server-to-Server OAuth app's credentials; set all three")
+
+func newReconciler(cfg *config.Config, e env, st *store.Store, zc *zoomapi.Client, logger *slog.Logger, reg prometheus.Registerer) *reconciler.Reconciler {
+	return reconciler.New(reconciler.Config{
+		MissedGrace: cfg.Reconcile.MissedGrace, StaleAfter: cfg.Reconcile.StaleAfter, SilenceAfter: cfg.Reconcile.SilenceAfter,
+		NowFunc: e.now, Logger: logger, Registerer: reg,
+	}, st, zc)
+}
+
+func reconcileOnce(ctx context.Context, cfg *config.Config, e env, opts reconciler.PassOptions, output string) error {
+	logger := newLogger(e, cfg.LogLevel)
+	zc, err := newZoomClient(cfg, logger, nil)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{Logger: logger.With("component", "migrations")})
+	if err != nil {
+		return databaseError(err)
+	}
+	defer st.Close()
+	if opts.DryRun {
+		if err := st.Ready(ctx); err != nil {
+			return databaseError(fmt.Errorf("%w (run zoomrecon migrate first)", err))
+		}
+	} else if _, err := st.Migrate(ctx); err != nil {
+		return databaseError(err)
+	}
+
+	if e.stderrIsTerminal {
+		opts.ProgressFunc = progressPrinter(e.stderr)
+	}
+	res, err := newReconciler(cfg, e, st, zc, logger, nil).Pass(ctx, opts)
+	if e.stderrIsTerminal {
+		fmt.Fprint(e.stderr, "\r\033[K")
+	}
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	if output == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	printResult(e.stdout, res)
+	return nil
+}
+
+// progressPrinter redraws one status line on a terminal.
+func progressPrinter(w io.Writer) func(reconciler.Progress) {
+	return func(p reconciler.Progress) {
+		eta := "?"
+		if p.Checked > 0 && p.Total > p.Checked {
+			eta = (p.Elapsed / time.Duration(p.Checked) * time.Duration(p.Total-p.Checked)).Round(time.Second).String()
+		} else if p.Total <= p.Checked {
+			eta = "0s"
+		}
+		fmt.Fprintf(w, "\r\033[Kmeetings checked %d/%d  api calls %d  eta %s", p.Checked, p.Total, p.APICalls, eta)
+	}
+}
+
+func printResult(w io.Writer, res reconciler.Result) {
+	mode := ""
+	if res.DryRun {
+		mode = " (dry run: nothing written, nobody alerted)"
+	}
+	fmt.Fprintf(w, "Window %s to %s, listing via the %s API%s\n",
+		res.Window.Since.UTC().Format(time.RFC3339), res.Window.Until.UTC().Format(time.RFC3339), res.Path, mode)
+	fmt.Fprintf(w, "Checked %d meetings with %d API calls in %s: %d new discrepancies\n",
+		res.MeetingsChecked, res.APICalls, res.Duration.Round(time.Millisecond), len(res.Discrepancies))
+	if len(res.Discrepancies) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KIND\tMEETING ID\tTOPIC\tPARTICIPANT\tBACKFILLED\tDETAIL")
+		for _, f := range res.Discrepancies {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Kind, meetingIDText(f.MeetingID), dash(f.Topic), dash(f.Participant), yesNo(f.Backfilled), f.Detail)
+		}
+		_ = tw.Flush()
+	}
+	for _, e := range res.Errors {
+		fmt.Fprintln(w, "could not check:", e)
+	}
+}
+
+func meetingIDText(id int64) string {
+	if id == 0 {
+		return "-"
+	}
+	return strconv.FormatInt(id, 10)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zoomrecon/zoomrecon/config"
+	"github.com/zoomrecon/zoomrecon/store"
+)
+
+func newStatusCmd(e env, load func() (*config.Config, error)) *cobra.Command {
+	var since, output string
+	cmd := &cobra.Command{
+		Use:   "status [--since 7d]",
+		Short: "Show the last webhook, the last reconcile pass and recent discrepancies",
+		Long: `Show when the last webhook was accepted, how the last reconcile pass went, and
+every discrepancy detected or resolved since --since (default 7d), plus those
+still open.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("--output: %q is not text or json", output)
+			}
+			now := e.now()
+			from, err := parseWhen("--since", since, now)
+			if err != nil {
+				return err
+			}
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			rep, err := buildStatus(cmd.Context(), cfg, from, now)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			printStatus(e.stdout, rep)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&since, "since", "7d", "how far back to list discrepancies: 72h, 7d, 2026-11-01 or RFC 3339")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+// statusReport is what status prints; its JSON field names are the interface
+// scripts rely on.
+type statusReport struct {
+	Since         time.Time         `json:"since"`
+	LastWebhookAt *time.Time        `json:"last_webhook_at"`
+	LastRun       *runView          `json:"last_reconcile"`
+	Open          int               `json:"open"`
+	Discrepancies []discrepancyView `json:"discrepancies"`
+}
+
+type runView struct {
+	Trigger         store.Trigger `json:"trigger"`
+	Since           time.Time     `json:"window_since"`
+	Until           time.Time     `json:"window_until"`
+	StartedAt       time.Time     `json:"started_at"`
+	FinishedAt      *time.Time    `json:"finished_at"`
+	DryRun          bool          `json:"dry_run"`
+	MeetingsChecked int           `json:"meetings_checked"`
+	APICalls        int           `json:"api_calls"`
+	Discrepancies   int           `json:"discrepancies"`
+	Error           string        `json:"error,omitempty"`
+}
+
+// discrepancyView has the shape of reconcile's discrepancies plus resolution.
+type discrepancyView struct {
+	Kind        store.Kind `json:"kind"`
+	MeetingUUID string     `json:"meeting_uuid"`
+	MeetingID   int64      `json:"meeting_id"`
+	Topic       string     `json:"topic"`
+	Participant string     `json:"participant,omitempty"`
+	Detail      string     `json:"detail"`
+	DetectedAt  time.Time  `json:"detected_at"`
+	Backfilled  bool       `json:"backfilled"`
+	ResolvedAt  *time.Time `json:"resolved_at"`
+	Resolution  string     `json:"resolution,omitempty"`
+}
+
+func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) (statusReport, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{})
+	if err != nil {
+		return statusReport{}, databaseError(err)
+	}
+	defer st.Close()
+	if err := st.Ready(ctx); err != nil {
+		return statusReport{}, databaseError(fmt.Errorf("%w (run zoomrecon migrate first)", err))
+	}
+	rep := statusReport{Since: since.UTC(), Discrepancies: []discrepancyView{}}
+	switch last, err := st.LastEventReceivedAt(ctx); {
+	case err == nil:
+		t := last.UTC()
+		rep.LastWebhookAt = &t
+	case !errors.Is(err, store.ErrNotFound):
+		return statusReport{}, err
+	}
+	switch run, err := st.LastRun(ctx); {
+	case err == nil:
+		rep.LastRun = &runView{Trigger: run.TriggeredBy, Since: run.WindowStart.UTC(), Until: run.WindowEnd.UTC(),
+			StartedAt: run.StartedAt.UTC(), FinishedAt: utcPtr(run.FinishedAt), DryRun: run.DryRun,
+			MeetingsChecked: run.MeetingsChecked, APICalls: run.APICalls, Discrepancies: run.DiscrepanciesFound, Error: run.Error}
+	case !errors.Is(err, store.ErrNotFound):
+		return statusReport{}, err
+	}
+	ds, err := st.DiscrepanciesSince(ctx, since)
+	if err != nil {
+		return statusReport{}, err
+	}
+	for _, d := range ds {
+		v := discrepancyView{Kind: d.Kind, MeetingUUID: d.MeetingUUID, MeetingID: d.MeetingID, Topic: d.Topic,
+			Detail: d.Detail, DetectedAt: d.DetectedAt.UTC(), Backfilled: d.Backfilled,
+			ResolvedAt: utcPtr(d.ResolvedAt), Resolution: d.Resolution}
+		if d.Kind == store.KindMissedParticipantJoined || d.Kind == store.KindMissedParticipantLeft {
+			v.Participant = participantText(d.ParticipantName, d.ParticipantEmail, d.Subject)
+		}
+		if d.ResolvedAt == nil {
+			rep.Open++
+		}
+		rep.Discrepancies = append(rep.Discrepancies, v)
+	}
+	return rep, nil
+}
+
+func participantText(name, email, key string) string {
+	switch {
+	case name != "" && email != "":
+		return name + " <" + email + ">"
+	case name != "":
+		return name
+	case email != "":
+		return email
+	}
+	return key
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func printStatus(w io.Writer, rep statusReport) {
+	if rep.LastWebhookAt != nil {
+		fmt.Fprintf(w, "Last webhook accepted: %s\n", rep.LastWebhookAt.Format(time.RFC3339))
+	} else {
+		fmt.Fprintln(w, "Last webhook accepted: never")
+	}
+	if r := rep.LastRun; r != nil {
+		state := "running"
+		if r.FinishedAt != nil {
+			state = "finished " + r.FinishedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "Last reconcile pass:   %s (%s), %d meetings, %d API calls, %d new discrepancies\n",
+			r.StartedAt.Format(time.RFC3339), state, r.MeetingsChecked, r.APICalls, r.Discrepancies)
+		if r.Error != "" {
+			fmt.Fprintf(w, "                       error: %s\n", r.Error)
+		}
+	} else {
+		fmt.Fprintln(w, "Last reconcile pass:   never")
+	}
+	fmt.Fprintf(w, "Discrepancies since %s: %d, %d open\n", rep.Since.Format(time.RFC3339), len(rep.Discrepancies), rep.Open)
+	if len(rep.Discrepancies) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DETECTED\tKIND\tMEETING ID\tTOPIC\tPARTICIPANT\tSTATE")
+	for _, d := range rep.Discrepancies {
+		state := "open"
+		if d.ResolvedAt != nil {
+			state = "resolved " + d.ResolvedAt.Format(time.RFC3339) + " (" + d.Resolution + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.DetectedAt.Format(time.RFC3339), d.Kind,
+			meetingIDText(d.MeetingID), dash(d.Topic), dash(d.Participant), state)
+	}
+	_ = tw.Flush()
+}

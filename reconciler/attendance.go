@@ -1,0 +1,255 @@
+package reconciler
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zoomrecon/zoomrecon/store"
+	"github.com/zoomrecon/zoomrecon/zoomapi"
+)
+
+// checkAttendance compares an ended meeting's participant sessions with
+// Zoom's participant report, session by session, backfills the sides the
+// webhooks missed, and marks the meeting confirmed so no later pass fetches
+// it again.
+func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
+	zs, err := p.reportParticipants(ctx, m)
+	notReady := errors.Is(err, zoomapi.ErrMeetingNotFound) || errors.Is(err, zoomapi.ErrMeetingNotEnded)
+	if err != nil && !notReady {
+		return fmt.Errorf("participant report: %w", err)
+	}
+	end := m.FirstSeenAt
+	if m.EndTime != nil {
+		end = *m.EndTime
+	}
+	if notReady {
+		// Zoom has no report yet (its data lags the end), or never will (a
+		// meeting with fewer than two participants). Ask again next pass,
+		// until giving up.
+		if p.now.Before(end.Add(p.cfg.GiveUpAfter)) {
+			return nil
+		}
+		zs = nil
+	}
+
+	ours, err := p.st.Sessions(ctx, m.UUID)
+	if err != nil {
+		return err
+	}
+	// What a meeting-level discrepancy already says is not repeated per
+	// participant: a meeting nobody told us about missed every join, and a
+	// missed meeting.ended usually took the final leaves with it.
+	quietJoins, err := p.hasDiscrepancy(ctx, store.KindMissedMeetingStarted, m.UUID)
+	if err != nil {
+		return err
+	}
+	quietLeaves := quietJoins
+	if !quietLeaves {
+		if quietLeaves, err = p.hasDiscrepancy(ctx, store.KindMissedMeetingEnded, m.UUID); err != nil {
+			return err
+		}
+	}
+
+	used := make([]bool, len(ours))
+	var silent []store.ParticipantUpdate
+	for _, z := range zs {
+		who := toParticipant(z)
+		i := p.match(z, ours, used)
+		var (
+			updates []store.ParticipantUpdate
+			kind    store.Kind
+			detail  string
+		)
+		switch {
+		case i < 0:
+			updates = sessionUpdates(m.UUID, z)
+			kind = store.KindMissedParticipantJoined
+			detail = fmt.Sprintf("Zoom reports %s joined at %s; no webhook mentioned this session", display(who), utc(z.JoinTime))
+		case ours[i].JoinTime == nil && !z.JoinTime.IsZero():
+			used[i] = true
+			updates = []store.ParticipantUpdate{{MeetingUUID: m.UUID, Participant: sessionIdentity(ours[i], who),
+				JoinTime: z.JoinTime, Source: store.SourceReconciled}}
+			kind = store.KindMissedParticipantJoined
+			detail = fmt.Sprintf("Zoom reports %s joined at %s; participant_joined never arrived", display(who), utc(z.JoinTime))
+		case ours[i].LeaveTime == nil && !z.LeaveTime.IsZero():
+			used[i] = true
+			updates = []store.ParticipantUpdate{{MeetingUUID: m.UUID, Participant: sessionIdentity(ours[i], who),
+				LeaveTime: z.LeaveTime, Source: store.SourceReconciled}}
+			kind = store.KindMissedParticipantLeft
+			detail = fmt.Sprintf("Zoom reports %s left at %s; participant_left never arrived", display(who), utc(z.LeaveTime))
+		default:
+			used[i] = true
+			continue
+		}
+		if (kind == store.KindMissedParticipantJoined && quietJoins) || (kind == store.KindMissedParticipantLeft && quietLeaves) {
+			silent = append(silent, updates...)
+			continue
+		}
+		err := p.record(ctx, store.Backfill{
+			Participants: updates,
+			Discrepancy: &store.Discrepancy{Kind: kind, MeetingUUID: m.UUID, Subject: who.Key(),
+				Detail: detail, DetectedAt: p.now, Backfilled: true},
+		}, m.MeetingID, m.Topic, display(who))
+		if err != nil {
+			return err
+		}
+	}
+	// Sessions still open when the meeting ended end with it.
+	for i, s := range ours {
+		if !used[i] && s.LeaveTime == nil && s.JoinTime != nil && m.EndTime != nil {
+			silent = append(silent, store.ParticipantUpdate{MeetingUUID: m.UUID, Participant: s.Participant,
+				LeaveTime: *m.EndTime, Source: store.SourceReconciled})
+		}
+	}
+	if p.opts.DryRun {
+		return nil
+	}
+	if len(silent) > 0 {
+		if _, _, err := p.st.ApplyBackfill(ctx, store.Backfill{Participants: silent}, p.now); err != nil {
+			return err
+		}
+	}
+	return p.st.MarkVerified(ctx, m.UUID, p.now)
+}
+
+// reportParticipants collects Zoom's participant sessions of an ended
+// meeting: the report API (Pro and up), falling back to the dashboard's past
+// participants, which also covers meetings too small for the report.
+func (p *pass) reportParticipants(ctx context.Context, m store.Meeting) ([]zoomapi.Participant, error) {
+	var seq iter.Seq2[zoomapi.Participant, error]
+	if m.Type == store.TypeWebinar {
+		seq = p.zoom.ReportWebinarParticipants(ctx, m.UUID)
+	} else {
+		seq = p.zoom.ReportMeetingParticipants(ctx, m.UUID)
+	}
+	out, err := collect(seq)
+	if err == nil || m.Type == store.TypeWebinar || p.path != PathDashboard ||
+		!(errors.Is(err, zoomapi.ErrMeetingNotFound) || errors.Is(err, zoomapi.ErrMeetingNotEnded)) {
+		return out, err
+	}
+	return collect(p.zoom.DashboardMeetingParticipants(ctx, m.UUID, zoomapi.DashboardPast))
+}
+
+func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	var out []T
+	for v, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (p *pass) hasDiscrepancy(ctx context.Context, kind store.Kind, uuid string) (bool, error) {
+	_, err := p.st.Discrepancy(ctx, kind, uuid, "")
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// match finds the unused stored session that is Zoom's session z: the same
+// participant, joined within the tolerance (or, for a session whose join we
+// never saw, left within it). It returns -1 when none is.
+func (p *pass) match(z zoomapi.Participant, ours []store.ParticipantSession, used []bool) int {
+	best, bestGap := -1, time.Duration(-1)
+	for i, s := range ours {
+		if used[i] || !sameParticipant(z, s.Participant) {
+			continue
+		}
+		var gap time.Duration
+		switch {
+		case s.JoinTime != nil && !z.JoinTime.IsZero():
+			gap = absDuration(s.JoinTime.Sub(z.JoinTime))
+		case s.JoinTime == nil && s.LeaveTime != nil && !z.LeaveTime.IsZero():
+			gap = absDuration(s.LeaveTime.Sub(z.LeaveTime))
+		default:
+			continue
+		}
+		if gap <= p.cfg.JoinTolerance && (best < 0 || gap < bestGap) {
+			best, bestGap = i, gap
+		}
+	}
+	return best
+}
+
+// sameParticipant says whether a report row and a stored session belong to
+// one participant. External participants have empty ids in reports
+// (zoom-platform.md §5 "Privacy"), so any identity both sides carry counts.
+func sameParticipant(z zoomapi.Participant, s store.Participant) bool {
+	eq := func(a, b string) bool { return a != "" && a == b }
+	return eq(z.UserID, s.UserID) ||
+		eq(z.ParticipantUUID, s.ParticipantUUID) ||
+		eq(cmp.Or(z.ParticipantUserID, z.ID), s.ParticipantUserID) ||
+		eq(z.RegistrantID, s.RegistrantID) ||
+		eq(strings.ToLower(z.Email), strings.ToLower(s.Email)) ||
+		(s.UserID == "" && z.UserID == "" && eq(z.Name, s.UserName))
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// toParticipant turns a report row into the identity the store keys sessions by.
+func toParticipant(z zoomapi.Participant) store.Participant {
+	return store.Participant{
+		UserID:            z.UserID,
+		ParticipantUserID: cmp.Or(z.ParticipantUserID, z.ID),
+		ParticipantUUID:   z.ParticipantUUID,
+		RegistrantID:      z.RegistrantID,
+		UserName:          z.Name,
+		Email:             z.Email,
+	}
+}
+
+// sessionIdentity keeps the stored session's identity (so the leave pairs
+// with it) and fills what it lacks from Zoom's row.
+func sessionIdentity(s store.ParticipantSession, z store.Participant) store.Participant {
+	out := s.Participant
+	out.UserID = cmp.Or(out.UserID, z.UserID)
+	out.ParticipantUserID = cmp.Or(out.ParticipantUserID, z.ParticipantUserID)
+	out.ParticipantUUID = cmp.Or(out.ParticipantUUID, z.ParticipantUUID)
+	out.RegistrantID = cmp.Or(out.RegistrantID, z.RegistrantID)
+	out.UserName = cmp.Or(out.UserName, z.UserName)
+	out.Email = cmp.Or(out.Email, z.Email)
+	return out
+}
+
+// sessionUpdates records a whole session Zoom reports: its join, and its
+// leave when it has one.
+func sessionUpdates(uuid string, z zoomapi.Participant) []store.ParticipantUpdate {
+	who := toParticipant(z)
+	var out []store.ParticipantUpdate
+	if !z.JoinTime.IsZero() {
+		out = append(out, store.ParticipantUpdate{MeetingUUID: uuid, Participant: who, JoinTime: z.JoinTime, Source: store.SourceReconciled})
+	}
+	if !z.LeaveTime.IsZero() {
+		out = append(out, store.ParticipantUpdate{MeetingUUID: uuid, Participant: who, LeaveTime: z.LeaveTime,
+			LeaveReason: z.LeaveReason, Source: store.SourceReconciled})
+	}
+	return out
+}
+
+// display names a participant for people: name and email where Zoom gives
+// them, else the identity the store keys them by.
+func display(p store.Participant) string {
+	parts := slices.DeleteFunc([]string{p.UserName, p.Email}, func(s string) bool { return s == "" })
+	switch len(parts) {
+	case 2:
+		return parts[0] + " <" + parts[1] + ">"
+	case 1:
+		return parts[0]
+	default:
+		return p.Key()
+	}
+}
