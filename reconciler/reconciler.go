@@ -41,6 +41,7 @@ type Store interface {
 	MarkVerified(ctx context.Context, uuid string, at time.Time) error
 	Discrepancy(ctx context.Context, kind store.Kind, meetingUUID, subject string) (store.Discrepancy, error)
 	LastEventReceivedAt(ctx context.Context) (time.Time, error)
+	State(ctx context.Context, key string) (string, error)
 	TryReconcileLock(ctx context.Context) (unlock func(), ok bool, err error)
 	StartRun(ctx context.Context, r store.ReconcileRun) (int64, error)
 	FinishRun(ctx context.Context, r store.ReconcileRun, finishedAt time.Time) error
@@ -617,14 +618,24 @@ func (p *pass) found(d store.Discrepancy, meetingID int64, topic, participant st
 // SilenceAfter while its API shows meetings starting or ending in that time.
 // Events flowing again resolve it (the store does that as they arrive).
 func (p *pass) checkSilence(ctx context.Context, listed map[string]zoomMeeting) error {
+	// Quiet before the daemon first ran is not silence: nothing listened.
+	first, err := p.st.State(ctx, store.StateFirstStart)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ref, err := time.Parse(time.RFC3339, first)
+	if err != nil {
+		return fmt.Errorf("stored first start %q: %w", first, err)
+	}
 	last, err := p.st.LastEventReceivedAt(ctx)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	// Quiet before the window (before the daemon first ran) is not silence.
-	ref := last
-	if ref.Before(p.opts.Window.Since) {
-		ref = p.opts.Window.Since
+	if last.After(ref) {
+		ref = last
 	}
 	if p.now.Sub(ref) < p.cfg.SilenceAfter {
 		return nil
