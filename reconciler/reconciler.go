@@ -336,7 +336,7 @@ func (p *pass) run(ctx context.Context) error {
 			p.fail(m.UUID, err)
 		}
 	}
-	return p.checkSilence(ctx, listed)
+	return p.checkSilence(ctx, listed, known)
 }
 
 // tick counts a meeting as checked and reports progress.
@@ -530,7 +530,7 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 	}
 	return p.record(ctx, store.Backfill{
 		Discrepancy: &store.Discrepancy{Kind: store.KindStaleMeeting, MeetingUUID: m.UUID,
-			Detail:     fmt.Sprintf("in progress since %s (%s); %s", utc(start), p.now.Sub(start).Round(time.Minute), state),
+			Detail:     fmt.Sprintf("in progress since %s (%s); %s", utc(start), roughly(p.now.Sub(start)), state),
 			DetectedAt: p.now},
 	}, m.MeetingID, m.Topic, "")
 }
@@ -615,9 +615,11 @@ func (p *pass) found(d store.Discrepancy, meetingID int64, topic, participant st
 }
 
 // checkSilence notices a Zoom that stopped sending: no webhook accepted for
-// SilenceAfter while its API shows meetings starting or ending in that time.
-// Events flowing again resolve it (the store does that as they arrive).
-func (p *pass) checkSilence(ctx context.Context, listed map[string]zoomMeeting) error {
+// SilenceAfter while its API shows meetings starting or ending in that time
+// that the webhooks did not tell us about. known is the stored state from
+// before this pass backfilled anything. Events flowing again resolve it (the
+// store does that as they arrive).
+func (p *pass) checkSilence(ctx context.Context, listed map[string]zoomMeeting, known map[string]store.Meeting) error {
 	// Quiet before the daemon first ran is not silence: nothing listened.
 	first, err := p.st.State(ctx, store.StateFirstStart)
 	if errors.Is(err, store.ErrNotFound) {
@@ -640,9 +642,14 @@ func (p *pass) checkSilence(ctx context.Context, listed map[string]zoomMeeting) 
 	if p.now.Sub(ref) < p.cfg.SilenceAfter {
 		return nil
 	}
+	// Zoom's times are whole seconds.
+	floor := ref.Truncate(time.Second)
 	var evidence int
-	for _, z := range listed {
-		if z.Start.After(ref) || (!z.End.IsZero() && z.End.After(ref)) {
+	for uuid, z := range listed {
+		m, seen := known[uuid]
+		startUnseen := !seen && !z.Start.Before(floor)
+		endUnseen := !z.End.IsZero() && !z.End.Before(floor) && (!seen || m.EndSource != store.SourceWebhook)
+		if startUnseen || endUnseen {
 			evidence++
 		}
 	}
@@ -657,9 +664,17 @@ func (p *pass) checkSilence(ctx context.Context, listed map[string]zoomMeeting) 
 		Discrepancy: &store.Discrepancy{Kind: store.KindWebhookSilence,
 			// One silence per quiet stretch: the stretch's start names it.
 			Subject:    ref.UTC().Format(time.RFC3339Nano),
-			Detail:     fmt.Sprintf("%s; since then Zoom's API shows %d meetings starting or ending", since, evidence),
+			Detail:     fmt.Sprintf("%s; since then Zoom's API shows %d meetings starting or ending that no webhook reported", since, evidence),
 			DetectedAt: p.now},
 	}, 0, "", "")
 }
 
 func utc(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// roughly rounds a duration for people: to the minute, or to the second below one.
+func roughly(d time.Duration) time.Duration {
+	if d < time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Minute)
+}

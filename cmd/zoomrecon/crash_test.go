@@ -29,9 +29,12 @@ type childDaemon struct {
 	cmd     *exec.Cmd
 	baseURL string
 	exited  chan error
+
+	mu   sync.Mutex
+	logs []string // its log lines, shown when a test fails
 }
 
-func startDaemon(t *testing.T, dbURL string) *childDaemon {
+func startDaemon(t *testing.T, dbURL string, extraEnv ...string) *childDaemon {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "serve")
 	cmd.Env = append(os.Environ(),
@@ -40,6 +43,7 @@ func startDaemon(t *testing.T, dbURL string) *childDaemon {
 		"ZOOMRECON_LISTEN_ADDR=127.0.0.1:0",
 		"ZOOM_WEBHOOK_SECRET_TOKEN="+crashSecret,
 	)
+	cmd.Env = append(cmd.Env, extraEnv...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -49,6 +53,9 @@ func startDaemon(t *testing.T, dbURL string) *childDaemon {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			d.mu.Lock()
+			d.logs = append(d.logs, sc.Text())
+			d.mu.Unlock()
 			var line struct{ Msg, Addr string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "zoomrecon serving" {
 				addr <- line.Addr
@@ -66,7 +73,16 @@ func startDaemon(t *testing.T, dbURL string) *childDaemon {
 		_ = cmd.Process.Kill()
 		t.Fatalf("daemon did not listen within 60s")
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			for _, l := range d.logs[max(0, len(d.logs)-80):] {
+				t.Log("daemon: " + l)
+			}
+		}
+	})
 	return d
 }
 
