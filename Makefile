@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.8.2
 RACE    ?= $(if $(shell command -v $$($(GO) env CC) 2>/dev/null),-race,)
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint run bench-ingest bench-zoomapi fuzz
+.PHONY: help build test lint run demo serve bench-ingest bench-zoomapi bench-reconcile fuzz
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,7 +25,12 @@ lint: ## go vet, gofmt and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-run: build ## Build, migrate and serve on the embedded SQLite database (zoomrecon.db)
+run: demo ## Same as demo: the whole daemon on SQLite against the bundled fake Zoom
+
+demo: build ## Serve on SQLite (zoomrecon-demo.db) against a bundled fake Zoom that plays meetings and loses webhooks
+	./$(BIN) demo
+
+serve: build ## Serve for real: SQLite zoomrecon.db by default, Zoom credentials from the environment
 	./$(BIN) serve
 
 bench-ingest: ## Webhook ingest vs. a verify-only baseline, on SQLite and (if ZOOMRECON_TEST_POSTGRES_URL is set) PostgreSQL
@@ -35,6 +40,9 @@ bench-ingest: ## Webhook ingest vs. a verify-only baseline, on SQLite and (if ZO
 
 bench-zoomapi: ## Memory and allocations while listing 1,000 and 10,000 past meetings page by page
 	$(GO) test -run '^$$' -bench ListPastMeetings -benchmem ./zoomapi/
+
+bench-reconcile: ## API calls, wall time and peak heap of a first and a steady-state reconcile pass over 1,000 and 10,000 meetings in a day
+	$(GO) test -run '^$$' -bench Pass10k -benchtime=1x -benchmem ./reconciler/
 
 fuzz: ## Fuzz the webhook handler for FUZZTIME (default 60s)
 	$(GO) test ./webhook -run '^$$' -fuzz FuzzHandler -fuzztime $(or $(FUZZTIME),60s)

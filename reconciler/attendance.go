@@ -44,16 +44,27 @@ func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
 	}
 	// What a meeting-level discrepancy already says is not repeated per
 	// participant: a meeting nobody told us about missed every join, and a
-	// missed meeting.ended usually took the final leaves with it.
-	quietJoins, err := p.hasDiscrepancy(ctx, store.KindMissedMeetingStarted, m.UUID)
-	if err != nil {
-		return err
-	}
-	quietLeaves := quietJoins
-	if !quietLeaves {
-		if quietLeaves, err = p.hasDiscrepancy(ctx, store.KindMissedMeetingEnded, m.UUID); err != nil {
-			return err
+	// missed meeting.ended usually took the final leaves with it. Looked up
+	// only when a session differs, which is rare.
+	var quiet *[2]bool
+	isQuiet := func(kind store.Kind) (bool, error) {
+		if quiet == nil {
+			joins, err := p.hasDiscrepancy(ctx, store.KindMissedMeetingStarted, m.UUID)
+			if err != nil {
+				return false, err
+			}
+			leaves := joins
+			if !leaves {
+				if leaves, err = p.hasDiscrepancy(ctx, store.KindMissedMeetingEnded, m.UUID); err != nil {
+					return false, err
+				}
+			}
+			quiet = &[2]bool{joins, leaves}
 		}
+		if kind == store.KindMissedParticipantJoined {
+			return quiet[0], nil
+		}
+		return quiet[1], nil
 	}
 
 	used := make([]bool, len(ours))
@@ -87,11 +98,15 @@ func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
 			used[i] = true
 			continue
 		}
-		if (kind == store.KindMissedParticipantJoined && quietJoins) || (kind == store.KindMissedParticipantLeft && quietLeaves) {
+		q, err := isQuiet(kind)
+		if err != nil {
+			return err
+		}
+		if q {
 			silent = append(silent, updates...)
 			continue
 		}
-		err := p.record(ctx, store.Backfill{
+		err = p.record(ctx, store.Backfill{
 			Participants: updates,
 			Discrepancy: &store.Discrepancy{Kind: kind, MeetingUUID: m.UUID, Subject: who.Key(),
 				Detail: detail, DetectedAt: p.now, Backfilled: true},

@@ -506,14 +506,29 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 		if p.now.Before(z.End.Add(p.cfg.MissedGrace)) {
 			return nil // meeting.ended may still be on its way
 		}
-		return p.record(ctx, store.Backfill{
+		b := store.Backfill{
 			Meeting: &store.MeetingUpdate{UUID: m.UUID, MeetingID: z.ID, Topic: z.Topic,
 				EndTime: z.End, Ended: true, Source: store.SourceReconciled},
 			Discrepancy: &store.Discrepancy{Kind: store.KindMissedMeetingEnded, MeetingUUID: m.UUID,
 				Detail:     fmt.Sprintf("Zoom reports it ended at %s; meeting.ended never arrived", utc(z.End)),
 				DetectedAt: p.now, Backfilled: true},
 			Resolve: []store.Resolution{{Kind: store.KindStaleMeeting, MeetingUUID: m.UUID, Reason: "ended"}},
-		}, cmp.Or(m.MeetingID, z.ID), cmp.Or(m.Topic, z.Topic), "")
+		}
+		// A meeting we only know of because a pass found it live already has
+		// its discrepancy; its missing end is not reported twice.
+		if m.StartSource == store.SourceReconciled {
+			unheard, err := p.hasDiscrepancy(ctx, store.KindMissedMeetingStarted, m.UUID)
+			if err != nil {
+				return err
+			}
+			if unheard {
+				b.Discrepancy = nil
+			}
+		}
+		if b.Discrepancy == nil && p.opts.DryRun {
+			return nil
+		}
+		return p.record(ctx, b, cmp.Or(m.MeetingID, z.ID), cmp.Or(m.Topic, z.Topic), "")
 	}
 	// Live per Zoom, or never confirmed ended: stale once old enough. It is
 	// not marked ended; only Zoom can say that.

@@ -179,6 +179,7 @@ func TestPass(t *testing.T) {
 		"MissedEndWaitsForGraceThenBackfillsOnce":   testMissedEnd,
 		"MissedSessionsAreComparedOneByOne":         testMissedSessions,
 		"NeverDeliveredMeetingIsOneDiscrepancy":     testNeverDelivered,
+		"LiveUnheardMeetingIsNotReportedTwice":      testNeverDeliveredLive,
 		"APIErrorIsNeverEvidence":                   testAPIErrorNotEvidence,
 		"HistoryIsNotNews":                          testHistory,
 		"StaleMeetingAlertsOnceAndStaysOpen":        testStale,
@@ -407,4 +408,22 @@ func testSteadyState(t *testing.T, dbURL string) {
 		require.Equal(t, zoomapi.EndpointDashboardMeetings, r.Endpoint, "a steady pass only lists: %s", r.Path)
 	}
 	require.Equal(t, int64(len(b.zoom.Requests())), second.APICalls)
+}
+
+func testNeverDeliveredLive(t *testing.T, dbURL string) {
+	b := setup(t, dbURL)
+	b.clk.Advance(time.Minute)
+	uuid, _, _ := b.meeting(t, "Found live", true)
+	b.clk.Advance(grace + time.Minute)
+	b.heartbeat(t)
+	require.Equal(t, []string{"missed_meeting_started Found live "}, kinds(b.pass(t)))
+
+	b.zoom.EndMeeting(uuid, b.clk.Now())
+	b.clk.Advance(grace + time.Minute)
+	b.heartbeat(t)
+	require.Empty(t, kinds(b.pass(t)), "its end, lost too, is part of the same discrepancy")
+	requireSessionsMatch(t, b, uuid)
+	m, err := b.st.Meeting(context.Background(), uuid)
+	require.NoError(t, err)
+	require.Equal(t, store.StatusEnded, m.Status)
 }

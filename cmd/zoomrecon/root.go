@@ -94,6 +94,7 @@ run "zoomrecon config check" to see the effective values.`,
 	}
 	root.AddCommand(
 		newServeCmd(e, load),
+		newDemoCmd(e, load),
 		newMigrateCmd(e, load),
 		newReconcileCmd(e, load),
 		newStatusCmd(e, load),
