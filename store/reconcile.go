@@ -223,9 +223,11 @@ ORDER BY d.detected_at DESC, d.id DESC`), dbTime(since), dbTime(since))
 	return out, nil
 }
 
-// reconcileLockKey is the PostgreSQL advisory lock that lets one replica
-// reconcile at a time.
-const reconcileLockKey = 0x7a6f6f6d72656331 // "zoomrec1"
+// reconcileLock names the PostgreSQL advisory lock that lets one replica
+// reconcile at a time. It is per schema: advisory locks are database-wide,
+// and two deployments (or two test schemas) in one database must not wait on
+// each other.
+const reconcileLock = `hashtextextended('zoomrecon.reconcile.' || current_schema(), 0)`
 
 // TryReconcileLock takes the reconcile lock if no other process holds it and
 // returns the function that releases it. On SQLite one process is assumed and
@@ -240,7 +242,7 @@ func (s *Store) TryReconcileLock(ctx context.Context) (unlock func(), ok bool, e
 	if err != nil {
 		return nil, false, fmt.Errorf("reconcile lock: %w", err)
 	}
-	if err := conn.GetContext(ctx, &ok, `SELECT pg_try_advisory_lock($1)`, int64(reconcileLockKey)); err != nil {
+	if err := conn.GetContext(ctx, &ok, `SELECT pg_try_advisory_lock(`+reconcileLock+`)`); err != nil {
 		_ = conn.Close()
 		return nil, false, fmt.Errorf("reconcile lock: %w", err)
 	}
@@ -249,7 +251,7 @@ func (s *Store) TryReconcileLock(ctx context.Context) (unlock func(), ok bool, e
 		return nil, false, nil
 	}
 	return func() {
-		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(reconcileLockKey))
+		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(`+reconcileLock+`)`)
 		_ = conn.Close()
 	}, true, nil
 }
