@@ -304,7 +304,7 @@ func (c *Client) send(ctx context.Context, st *callState, rawURL string) (*http.
 			return c.backoff(ctx, st, lo, hi, n, resp)
 		},
 		// Keep the last response after the retries run out, so that a 5xx or
-		// 429 becomes an APIError with Zoom's code and tracking ID.
+		// 429 becomes an Error with Zoom's code and tracking ID.
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 	resp, err := rc.Do(req)

@@ -184,7 +184,7 @@ func TestToken(t *testing.T) {
 		b.zoom.Inject(zoomtest.Fault{Path: "/users", Times: 2, Status: http.StatusUnauthorized, Body: `{"code":124,"message":"Invalid access token."}`})
 		_, err := collectErr(t, b.client.Users(t.Context(), ""))
 		requireOnly(t, err, zoomapi.ErrUnauthorized)
-		var apiErr *zoomapi.APIError
+		var apiErr *zoomapi.Error
 		require.ErrorAs(t, err, &apiErr)
 		require.Equal(t, 124, apiErr.Code)
 		require.Equal(t, []int{401, 401}, b.statuses(t, "/users"), "one renewal, one retry, no more")
@@ -241,7 +241,7 @@ func TestRetries(t *testing.T) {
 		b.zoom.Inject(zoomtest.Fault{Path: "/past_meetings/{meetingId}", Status: http.StatusBadGateway, Body: "<html><body>Bad gateway</body></html>"})
 		_, err := b.client.PastMeeting(t.Context(), "t6WJ0cK+QvOe2m/hY1Lx9A==")
 		requireOnly(t, err, nil)
-		var apiErr *zoomapi.APIError
+		var apiErr *zoomapi.Error
 		require.ErrorAs(t, err, &apiErr)
 		require.Equal(t, http.StatusBadGateway, apiErr.HTTPStatus)
 		require.Equal(t, testRetryMax+1, apiErr.Attempts)
@@ -277,9 +277,9 @@ func TestRetries(t *testing.T) {
 		b.zoom.Inject(zoomtest.Fault{Path: "/users", Times: 1, Status: http.StatusBadRequest, Body: `{"code":300,"message":"Validation Failed."}`})
 		_, err := collectErr(t, b.client.Users(t.Context(), ""))
 		requireOnly(t, err, nil)
-		var apiErr *zoomapi.APIError
+		var apiErr *zoomapi.Error
 		require.ErrorAs(t, err, &apiErr)
-		require.Equal(t, zoomapi.APIError{Endpoint: zoomapi.EndpointUsers, HTTPStatus: 400, Code: 300, Message: "Validation Failed.", TrackingID: apiErr.TrackingID, Attempts: 1}, *apiErr)
+		require.Equal(t, zoomapi.Error{Endpoint: zoomapi.EndpointUsers, HTTPStatus: 400, Code: 300, Message: "Validation Failed.", TrackingID: apiErr.TrackingID, Attempts: 1}, *apiErr)
 		require.Equal(t, 1, b.callCount(t, "/users"))
 	})
 
@@ -449,7 +449,7 @@ func TestErrors(t *testing.T) {
 			},
 			want: zoomapi.ErrNotFound,
 			check: func(t *testing.T, err error) {
-				var apiErr *zoomapi.APIError
+				var apiErr *zoomapi.Error
 				require.ErrorAs(t, err, &apiErr)
 				require.Equal(t, 3001, apiErr.Code)
 				require.Equal(t, http.StatusNotFound, apiErr.HTTPStatus)
@@ -471,7 +471,7 @@ func TestErrors(t *testing.T) {
 			},
 			want: zoomapi.ErrNotFound,
 			check: func(t *testing.T, err error) {
-				var apiErr *zoomapi.APIError
+				var apiErr *zoomapi.Error
 				require.ErrorAs(t, err, &apiErr)
 				require.Equal(t, 1001, apiErr.Code)
 			},
@@ -503,7 +503,7 @@ func TestErrors(t *testing.T) {
 			},
 			want: zoomapi.ErrMissingScope,
 			check: func(t *testing.T, err error) {
-				var apiErr *zoomapi.APIError
+				var apiErr *zoomapi.Error
 				require.ErrorAs(t, err, &apiErr)
 				require.Equal(t, []string{"report:read:admin"}, apiErr.MissingScopes())
 			},
@@ -517,7 +517,7 @@ func TestErrors(t *testing.T) {
 			},
 			want: zoomapi.ErrMissingScope,
 			check: func(t *testing.T, err error) {
-				var apiErr *zoomapi.APIError
+				var apiErr *zoomapi.Error
 				require.ErrorAs(t, err, &apiErr)
 				require.Equal(t, []string{"dashboard:read:list_meetings:admin"}, apiErr.MissingScopes())
 			},

@@ -26,7 +26,7 @@ var (
 	// token endpoint rejections (wrong client ID, secret or grant).
 	ErrUnauthorized = errors.New("zoomapi: unauthorized")
 	// ErrMissingScope matches codes 4711 and 4700: the app lacks a scope.
-	// APIError.MissingScopes lists the scopes Zoom named.
+	// Error.MissingScopes lists the scopes Zoom named.
 	ErrMissingScope = errors.New("zoomapi: missing scope")
 	// ErrPlan matches code 200 and messages saying the plan or feature is not
 	// enabled (for example Dashboard endpoints on a Pro account).
@@ -50,8 +50,8 @@ var (
 	ErrPlanRequired = ErrPlan
 )
 
-// APIError is a non-2xx answer from Zoom's REST API.
-type APIError struct {
+// Error is a non-2xx answer from Zoom's REST API.
+type Error struct {
 	// Endpoint is the endpoint template, e.g.
 	// "/past_meetings/{meetingUUID}/participants"; never a concrete ID.
 	Endpoint string
@@ -71,7 +71,7 @@ type APIError struct {
 
 // Error describes the failure with the endpoint template, status, Zoom code,
 // message and tracking ID.
-func (e *APIError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "zoom GET %s: HTTP %d", e.Endpoint, e.HTTPStatus)
 	if e.Code != 0 {
@@ -90,15 +90,15 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Is reports whether the error is of the kind target names. An APIError
+// Is reports whether the error is of the kind target names. An Error
 // matches at most one sentinel; 5xx answers match none.
-func (e *APIError) Is(target error) bool {
+func (e *Error) Is(target error) bool {
 	k := e.kind()
 	return k != nil && k == target
 }
 
 // kind classifies the answer per zoom-platform.md §7.
-func (e *APIError) kind() error {
+func (e *Error) kind() error {
 	msg := strings.ToLower(e.Message)
 	switch {
 	case e.HTTPStatus < 400 || e.HTTPStatus >= 500:
@@ -135,7 +135,7 @@ func isPlanMessage(msg string) bool {
 
 // MissingScopes returns the scopes Zoom listed as missing in a 4711 message
 // ("does not contain scopes:[a, b]"), or nil.
-func (e *APIError) MissingScopes() []string {
+func (e *Error) MissingScopes() []string {
 	if e.kind() != ErrMissingScope {
 		return nil
 	}
@@ -231,10 +231,10 @@ type zoomErrorBody struct {
 	Error   string  `json:"error"`
 }
 
-// newAPIError builds an APIError from a response and its body. It never
+// newAPIError builds an Error from a response and its body. It never
 // copies a non-JSON body into the error.
-func newAPIError(endpoint string, resp *http.Response, body []byte, attempts int) *APIError {
-	e := &APIError{
+func newAPIError(endpoint string, resp *http.Response, body []byte, attempts int) *Error {
+	e := &Error{
 		Endpoint:   endpoint,
 		HTTPStatus: resp.StatusCode,
 		TrackingID: cleanText(resp.Header.Get("x-zm-trackingid"), 200),

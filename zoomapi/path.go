@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Endpoint templates: the values of APIError.Endpoint and of the "endpoint"
+// Endpoint templates: the values of Error.Endpoint and of the "endpoint"
 // metric label. Concrete IDs never appear in either.
 const (
 	EndpointUsers                        = "/users"
