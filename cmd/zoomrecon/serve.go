@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/zoomrecon/zoomrecon/alerts"
 	"github.com/zoomrecon/zoomrecon/config"
 	"github.com/zoomrecon/zoomrecon/reconciler"
 	"github.com/zoomrecon/zoomrecon/store"
@@ -97,6 +98,15 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoops()
 	var loops sync.WaitGroup
+	sender, err := alerts.New(alerts.Config{
+		WebhookURL: cfg.Slack.WebhookURL.Reveal(), BotToken: cfg.Slack.BotToken.Reveal(),
+		Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL,
+		NowFunc: e.now, Logger: logger, Registerer: reg,
+	}, st)
+	if err != nil {
+		return err
+	}
+	loops.Go(func() { _ = sender.Run(loopCtx) })
 	if loop, err := newReconcileLoop(ctx, cfg, e, st, logger, reg); err != nil {
 		logger.Warn("reconciler disabled: webhooks are received, but nothing checks them against Zoom's API", slog.Any("reason", err))
 	} else {
@@ -126,6 +136,13 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	// A pass in progress stops between meetings.
 	stopLoops()
 	loops.Wait()
+	// One last try to deliver what the passes queued.
+	finalCtx, cancelFinal := context.WithTimeoutCause(context.Background(), 5*time.Second,
+		errors.New("final alert delivery took longer than 5s"))
+	if _, err := sender.Pass(finalCtx); err != nil {
+		logger.Warn("final alert delivery", slog.Any("error", err))
+	}
+	cancelFinal()
 	if serveErr2 != nil && !errors.Is(serveErr2, http.ErrServerClosed) {
 		return fmt.Errorf("http server: %w", serveErr2)
 	}

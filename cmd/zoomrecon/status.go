@@ -61,6 +61,7 @@ type statusReport struct {
 	Since         time.Time         `json:"since"`
 	LastWebhookAt *time.Time        `json:"last_webhook_at"`
 	LastRun       *runView          `json:"last_reconcile"`
+	Alerts        alertsView        `json:"alerts"`
 	Open          int               `json:"open"`
 	Discrepancies []discrepancyView `json:"discrepancies"`
 }
@@ -76,6 +77,18 @@ type runView struct {
 	APICalls        int           `json:"api_calls"`
 	Discrepancies   int           `json:"discrepancies"`
 	Error           string        `json:"error,omitempty"`
+}
+
+// alertsView says how delivery to Slack is going.
+type alertsView struct {
+	Mode                 string     `json:"mode"`
+	Pending              int        `json:"pending"`
+	Dead                 int        `json:"dead"`
+	Failing              int        `json:"failing"`
+	OldestPending        *time.Time `json:"oldest_pending"`
+	LastSentAt           *time.Time `json:"last_sent_at"`
+	LastError            string     `json:"last_error,omitempty"`
+	AnnouncementsPending int        `json:"announcements_pending"`
 }
 
 // discrepancyView has the shape of reconcile's discrepancies plus resolution.
@@ -117,6 +130,13 @@ func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) 
 	case !errors.Is(err, store.ErrNotFound):
 		return statusReport{}, err
 	}
+	as, err := st.AlertStatus(ctx)
+	if err != nil {
+		return statusReport{}, err
+	}
+	rep.Alerts = alertsView{Mode: cfg.SlackMode(), Pending: as.Pending, Dead: as.Dead, Failing: as.Failing,
+		OldestPending: utcPtr(as.OldestPending), LastSentAt: utcPtr(as.LastSentAt), LastError: as.LastError,
+		AnnouncementsPending: as.AnnouncementsPending}
 	ds, err := st.DiscrepanciesSince(ctx, since)
 	if err != nil {
 		return statusReport{}, err
@@ -174,6 +194,22 @@ func printStatus(w io.Writer, rep statusReport) {
 		}
 	} else {
 		fmt.Fprintln(w, "Last reconcile pass:   never")
+	}
+	a := rep.Alerts
+	mode := map[string]string{"bot": "Slack bot", "webhook": "Slack incoming webhook", "log": "log only (Slack not configured)"}[a.Mode]
+	fmt.Fprintf(w, "Alerts:                %s; %d pending, %d dead", mode, a.Pending, a.Dead)
+	if a.OldestPending != nil {
+		fmt.Fprintf(w, ", oldest pending since %s", a.OldestPending.Format(time.RFC3339))
+	}
+	if a.LastSentAt != nil {
+		fmt.Fprintf(w, ", last delivered %s", a.LastSentAt.Format(time.RFC3339))
+	}
+	fmt.Fprintln(w)
+	if a.Failing > 0 {
+		fmt.Fprintf(w, "                       FAILING: %d alerts failed their last try; last error: %s\n", a.Failing, a.LastError)
+	}
+	if a.AnnouncementsPending > 0 {
+		fmt.Fprintf(w, "                       %d resolutions waiting to be announced\n", a.AnnouncementsPending)
 	}
 	fmt.Fprintf(w, "Discrepancies since %s: %d, %d open\n", rep.Since.Format(time.RFC3339), len(rep.Discrepancies), rep.Open)
 	if len(rep.Discrepancies) == 0 {

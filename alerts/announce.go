@@ -1,0 +1,177 @@
+package alerts
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/zoomrecon/zoomrecon/store"
+)
+
+// announce tells Slack about discrepancies that resolved after their alert
+// went out. The bot edits the message in place (chat.update), re-rendered
+// from every alert it carries. Where a message cannot be edited (an incoming
+// webhook, the log, or a message posted before the bot was set up), the
+// urgent kinds get one short follow-up and the rest are only recorded: a late
+// participant webhook is not worth a second notification.
+func (s *Sender) announce(ctx context.Context, res *PassResult) error {
+	now := s.cfg.NowFunc()
+	if now.Before(s.pausedUntil) {
+		res.Paused = true
+		return nil
+	}
+	anns, err := s.st.ClaimAnnouncements(ctx, now, now.Add(-s.cfg.AnnounceWithin), s.cfg.Lease, s.cfg.BatchSize)
+	if err != nil || len(anns) == 0 {
+		return err
+	}
+	msgs := make([]store.OutboxMessage, len(anns))
+	tries := map[int64]int{}
+	for i, a := range anns {
+		msgs[i] = a.Alert
+		tries[a.Alert.ID] = a.Tries
+	}
+	alerts, err := s.load(ctx, msgs)
+	if err != nil {
+		s.releaseAnnouncements(ctx, msgs, now)
+		return err
+	}
+
+	type edit struct{ channel, ts string }
+	var (
+		edits     []edit
+		byMessage = map[edit][]alert{}
+		followUps = map[store.Kind][]alert{}
+		silent    []int64
+	)
+	for _, a := range alerts {
+		m := a.msg
+		switch {
+		case s.mode == ModeBot && m.SlackTS != "" && m.SlackChannel != "" && m.SlackChannel != logChannel:
+			e := edit{m.SlackChannel, m.SlackTS}
+			if _, ok := byMessage[e]; !ok {
+				edits = append(edits, e)
+			}
+			byMessage[e] = append(byMessage[e], a)
+		case a.urgent():
+			followUps[a.kind()] = append(followUps[a.kind()], a)
+		default:
+			silent = append(silent, m.ID)
+		}
+	}
+	if len(silent) > 0 {
+		dctx, cancel := detached(ctx)
+		err := s.st.MarkAnnounced(dctx, silent, now)
+		cancel()
+		if err != nil {
+			return err
+		}
+		res.Announced += len(silent)
+		s.metrics.announced.WithLabelValues("none").Add(float64(len(silent)))
+	}
+
+	// Each unit is one request to Slack and the announcements it settles.
+	type unit struct {
+		how    string
+		alerts []alert
+		run    func(ctx context.Context) *sendError
+	}
+	var units []unit
+	for _, e := range edits {
+		units = append(units, unit{how: "edited", alerts: byMessage[e], run: func(ctx context.Context) *sendError {
+			return s.refresh(ctx, e.channel, e.ts, res)
+		}})
+	}
+	for _, k := range kindOrder(followUps) {
+		as := followUps[k]
+		var parts [][]alert
+		// Silences end together (any webhook ends them all): one word.
+		if len(as) > s.cfg.DigestThreshold || k == store.KindWebhookSilence {
+			parts = [][]alert{as}
+		} else {
+			for _, a := range as {
+				parts = append(parts, []alert{a})
+			}
+		}
+		for _, p := range parts {
+			units = append(units, unit{how: "follow_up", alerts: p, run: func(ctx context.Context) *sendError {
+				msg := renderFollowUp(p, s.cfg.DigestLines)
+				serr := s.call(ctx, s.poster.method(), func(ctx context.Context) error {
+					_, _, err := s.poster.post(ctx, msg, "")
+					return err
+				})
+				if serr == nil {
+					res.Messages++
+				}
+				return serr
+			}})
+		}
+	}
+
+	for i, u := range units {
+		ids := make([]int64, len(u.alerts))
+		n := 0
+		for j, a := range u.alerts {
+			ids[j] = a.msg.ID
+			n = max(n, tries[a.msg.ID])
+		}
+		serr := u.run(ctx)
+		now := s.cfg.NowFunc()
+		dctx, cancel := detached(ctx)
+		var (
+			err  error
+			stop *time.Time
+		)
+		switch {
+		case serr == nil:
+			err = s.st.MarkAnnounced(dctx, ids, now)
+			res.Announced += len(ids)
+			s.metrics.announced.WithLabelValues(u.how).Add(float64(len(ids)))
+			s.succeeded(ctx)
+		case serr.class == classCanceled:
+			err = s.st.ReleaseAnnouncements(dctx, ids, now)
+			stop = &now
+		default:
+			next := s.retryAt(now, serr, n)
+			dead := serr.class == classRefused
+			err = s.st.MarkAnnouncementsFailed(dctx, ids, next, serr.text, dead)
+			s.failed(ctx, res, serr, next, len(ids))
+			if !dead {
+				stop = &next
+			}
+		}
+		cancel()
+		if err != nil || stop != nil {
+			var rest []store.OutboxMessage
+			for _, u := range units[i+1:] {
+				for _, a := range u.alerts {
+					if !slices.Contains(ids, a.msg.ID) {
+						rest = append(rest, a.msg)
+					}
+				}
+			}
+			next := now
+			if stop != nil {
+				next = *stop
+			}
+			s.releaseAnnouncements(ctx, rest, next)
+			return err
+		}
+	}
+	return nil
+}
+
+// releaseAnnouncements gives back claimed announcements not attempted.
+func (s *Sender) releaseAnnouncements(ctx context.Context, msgs []store.OutboxMessage, next time.Time) {
+	if len(msgs) == 0 {
+		return
+	}
+	ids := make([]int64, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	dctx, cancel := detached(ctx)
+	defer cancel()
+	if err := s.st.ReleaseAnnouncements(dctx, ids, next); err != nil {
+		s.logger.WarnContext(ctx, "could not release claimed announcements; they are retried when their lease ends", "error", err.Error())
+	}
+}
