@@ -5,8 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,8 +58,10 @@ func runEndToEnd(t *testing.T, dbURL string) {
 	zoom.Inject(zoomtest.Fault{Path: "/report/meetings/{meetingId}/participants", Times: 1, Status: 502, Body: "<html>bad gateway</html>"})
 	zoom.Inject(zoomtest.QPSFault("/metrics/meetings", 1))
 
+	slack := newFakeSlack(t)
 	creds := zoom.Credentials()
 	d := startDaemon(t, dbURL,
+		"SLACK_BOT_TOKEN=xoxb-e2e-secret-token", "SLACK_CHANNEL=C0E2E", "SLACK_API_URL="+slack.URL+"/api/",
 		"ZOOM_ACCOUNT_ID="+creds.AccountID, "ZOOM_CLIENT_ID="+creds.ClientID, "ZOOM_CLIENT_SECRET="+creds.ClientSecret,
 		"ZOOM_API_BASE_URL="+zoom.APIURL(), "ZOOM_OAUTH_TOKEN_URL="+zoom.TokenURL(),
 		"ZOOMRECON_RECONCILE_INTERVAL=1s", "ZOOMRECON_MISSED_GRACE=2s",
@@ -145,6 +151,11 @@ func runEndToEnd(t *testing.T, dbURL string) {
 	require.Eventually(t, func() bool { return slices.Equal(found(), want) }, 60*time.Second, 50*time.Millisecond,
 		"discrepancies: got %q, want %q", found(), want)
 
+	// The support team hears of it on Slack.
+	require.Eventually(t, func() bool {
+		return slack.posted("Zoom never sent meeting.ended") && slack.posted("Runs too long")
+	}, 60*time.Second, 50*time.Millisecond, "alerts reach Slack: %q", slack.texts())
+
 	// Webhooks flow again and the long meeting ends: the silence and the
 	// stale meeting resolve.
 	zoom.ResumeWebhooks()
@@ -159,6 +170,9 @@ func runEndToEnd(t *testing.T, dbURL string) {
 		}
 		return true
 	}, 30*time.Second, 50*time.Millisecond, "silence and stale meeting resolve once events flow")
+
+	require.Eventually(t, func() bool { return slack.updates() > 0 }, 60*time.Second, 50*time.Millisecond,
+		"a resolved discrepancy's message is edited in place")
 
 	// Two more whole passes find nothing new, and every meeting's state is
 	// Zoom's truth.
@@ -176,6 +190,17 @@ func runEndToEnd(t *testing.T, dbURL string) {
 	var alerts int
 	require.NoError(t, st.DB().GetContext(ctx, &alerts, `SELECT COUNT(*) FROM alert_outbox`))
 	require.GreaterOrEqual(t, alerts, len(want), "an alert is queued with each discrepancy")
+
+	// No secret in the logs or the metrics.
+	_, metrics := get(t, d.baseURL+"/metrics")
+	d.mu.Lock()
+	logs := strings.Join(d.logs, "\n")
+	d.mu.Unlock()
+	require.Contains(t, metrics, "zoomrecon_alerts_")
+	for _, secret := range []string{"xoxb-e2e-secret-token", creds.ClientSecret, crashSecret} {
+		require.NotContains(t, logs, secret)
+		require.NotContains(t, metrics, secret)
+	}
 
 	// The operator's view agrees.
 	var out, errOut bytes.Buffer
@@ -226,4 +251,56 @@ func requireStateIsTruth(t *testing.T, st *store.Store, zoom *zoomtest.Server, m
 func jsonString(s string) []byte {
 	b, _ := json.Marshal(s)
 	return b
+}
+
+// fakeSlack answers chat.postMessage and chat.update like Slack's Web API and
+// records what it was sent.
+type fakeSlack struct {
+	*httptest.Server
+	mu      sync.Mutex
+	msgs    []string
+	edits   int
+	counter int
+}
+
+func newFakeSlack(t *testing.T) *fakeSlack {
+	f := &fakeSlack{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		if r.Form.Get("token") != "xoxb-e2e-secret-token" && r.Header.Get("Authorization") != "Bearer xoxb-e2e-secret-token" {
+			_, _ = w.Write([]byte(`{"ok":false,"error":"invalid_auth"}`))
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/chat.postMessage"):
+			f.counter++
+			f.msgs = append(f.msgs, r.Form.Get("text"))
+			fmt.Fprintf(w, `{"ok":true,"channel":"C0E2E","ts":"1700000000.%06d"}`, f.counter)
+		case strings.HasSuffix(r.URL.Path, "/chat.update"):
+			f.edits++
+			fmt.Fprintf(w, `{"ok":true,"channel":"C0E2E","ts":%q}`, r.Form.Get("ts"))
+		default:
+			_, _ = w.Write([]byte(`{"ok":false,"error":"unknown_method"}`))
+		}
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeSlack) texts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.msgs)
+}
+
+func (f *fakeSlack) posted(sub string) bool {
+	return slices.ContainsFunc(f.texts(), func(s string) bool { return strings.Contains(s, sub) })
+}
+
+func (f *fakeSlack) updates() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.edits
 }
