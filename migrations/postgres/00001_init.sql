@@ -10,10 +10,8 @@ CREATE TABLE events (
     meeting_uuid TEXT      NOT NULL DEFAULT '',
     body         BYTEA     NOT NULL
 );
-
--- Events are read by meeting; the last one received is found by id, which
--- follows commit order, so received_at needs no index of its own.
 CREATE INDEX events_meeting_uuid ON events (meeting_uuid);
+CREATE INDEX events_received_at ON events (received_at);
 
 CREATE TABLE meetings (
     uuid          TEXT      PRIMARY KEY,
