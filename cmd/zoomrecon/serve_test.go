@@ -18,6 +18,7 @@ import (
 
 type serveBundle struct {
 	baseURL string
+	stderr  *syncBuffer
 	stop    func() int // cancels serve and returns its exit code
 	notes   chan string
 }
@@ -63,7 +64,7 @@ func startServe(t *testing.T, vars map[string]string) serveBundle {
 			stop()
 		}
 	})
-	return serveBundle{baseURL: "http://" + addr.String(), stop: stop, notes: notes}
+	return serveBundle{baseURL: "http://" + addr.String(), stderr: stderr, stop: stop, notes: notes}
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -100,6 +101,19 @@ func TestServe(t *testing.T) {
 		require.Equal(t, "STOPPING=1", <-srv.notes)
 		_, err := http.Get(srv.baseURL + "/healthz")
 		require.Error(t, err, "the listener must be closed after shutdown")
+	})
+
+	t.Run("SaysOnceWhatIsNotConfigured", func(t *testing.T) {
+		t.Parallel()
+		srv := startServe(t, map[string]string{"ZOOMRECON_DATABASE_URL": storetest.SQLiteURL(t)})
+		require.Eventually(t, func() bool {
+			return strings.Contains(srv.stderr.String(), "Slack is not configured: alerts are only logged")
+		}, 30*time.Second, 10*time.Millisecond, "log: %s", srv.stderr.String())
+		require.Equal(t, 0, srv.stop())
+		logs := srv.stderr.String()
+		require.Equal(t, 1, strings.Count(logs, "Slack is not configured"), logs)
+		require.Equal(t, 1, strings.Count(logs, "reconciler disabled"), logs)
+		require.Contains(t, logs, "ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET")
 	})
 
 	t.Run("ReadyTurns503WhenSQLiteFileIsGone", func(t *testing.T) {
