@@ -135,7 +135,7 @@ func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
 
 // reportParticipants collects Zoom's participant sessions of an ended
 // meeting: the report API (Pro and up), falling back to the dashboard's past
-// participants, which also covers meetings too small for the report.
+// participants and then its one-person meetings, which the report never covers.
 func (p *pass) reportParticipants(ctx context.Context, m store.Meeting) ([]zoomapi.Participant, error) {
 	var seq iter.Seq2[zoomapi.Participant, error]
 	if m.Type == store.TypeWebinar {
@@ -148,7 +148,14 @@ func (p *pass) reportParticipants(ctx context.Context, m store.Meeting) ([]zooma
 		!(errors.Is(err, zoomapi.ErrMeetingNotFound) || errors.Is(err, zoomapi.ErrMeetingNotEnded)) {
 		return out, err
 	}
-	return collect(p.zoom.DashboardMeetingParticipants(ctx, m.UUID, zoomapi.DashboardPast))
+	out, err = collect(p.zoom.DashboardMeetingParticipants(ctx, m.UUID, zoomapi.DashboardPast))
+	if !errors.Is(err, zoomapi.ErrMeetingNotFound) && !errors.Is(err, zoomapi.ErrMeetingNotEnded) {
+		return out, err
+	}
+	// A meeting with one participant is only ever in the dashboard's
+	// pastOne lists (zoom-platform.md §5); asking there lets it be confirmed
+	// now instead of asked about every pass until GiveUpAfter.
+	return collect(p.zoom.DashboardMeetingParticipants(ctx, m.UUID, zoomapi.DashboardPastOne))
 }
 
 func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {

@@ -396,10 +396,17 @@ func testSteadyState(t *testing.T, dbURL string) {
 		uuid, _, _ := b.meeting(t, fmt.Sprint("Complete ", i), false)
 		b.deliver(t, uuid, lost{})
 	}
+	// One person alone: Zoom's report never covers it, the dashboard's
+	// pastOne list does.
+	alone := b.zoom.StartMeeting(zoomtest.MeetingSpec{Topic: "Alone", Start: b.clk.Now()})
+	b.zoom.Join(alone, zoomtest.Person{Name: "Solo"}, b.clk.Now())
+	b.zoom.EndMeeting(alone, b.clk.Now().Add(10*time.Minute))
+	b.deliver(t, alone, lost{})
 	b.clk.Advance(30*time.Minute + grace + time.Minute)
 	first := b.pass(t)
 	require.Empty(t, kinds(first), "no discrepancy for meetings whose webhooks all arrived")
-	require.Equal(t, 5, b.zoom.CallCount("/report/meetings/{meetingId}/participants"), "each ended meeting's attendance is checked once")
+	require.Empty(t, first.Errors)
+	require.Equal(t, 6, b.zoom.CallCount("/report/meetings/{meetingId}/participants"), "each ended meeting's attendance is checked once")
 
 	b.zoom.ResetRequests()
 	second := b.pass(t)
