@@ -76,8 +76,12 @@ func demo(ctx context.Context, cfg *config.Config, e env, database string) error
 	}
 	fmt.Fprintf(e.stdout, "demo: fake Zoom at %s; database %s; Ctrl-C to stop\n", zoom.APIURL(), database)
 
-	go playMeetings(ctx, zoom, e.stdout)
-	return <-served
+	played := make(chan struct{})
+	go func() { defer close(played); playMeetings(ctx, zoom, e.stdout) }()
+	err := <-served
+	cancel()
+	<-played // before the deferred Close of the fake Zoom
+	return err
 }
 
 // playMeetings starts a meeting every few seconds; each lasts 10 to 30
@@ -96,6 +100,13 @@ func playMeetings(ctx context.Context, zoom *zoomtest.Server, out io.Writer) {
 	}
 	timer := time.NewTimer(time.Second)
 	defer timer.Stop()
+	// The leaves and ends still to come; stopped when the demo ends.
+	var pending []*time.Timer
+	defer func() {
+		for _, t := range pending {
+			t.Stop()
+		}
+	}()
 	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
@@ -113,8 +124,9 @@ func playMeetings(ctx context.Context, zoom *zoomtest.Server, out io.Writer) {
 		zoom.Join(uuid, zoomtest.Person{Name: "Bob Roe"}, time.Time{})
 		fmt.Fprintf(out, "demo: %s started (%s)\n", topic, loss.what)
 		length := 10*time.Second + rand.N(20*time.Second)
-		time.AfterFunc(length/2, func() { zoom.Leave(uuid, first.UserID, time.Time{}, "") })
-		time.AfterFunc(length, func() { zoom.EndMeeting(uuid, time.Time{}) })
+		pending = append(pending,
+			time.AfterFunc(length/2, func() { zoom.Leave(uuid, first.UserID, time.Time{}, "") }),
+			time.AfterFunc(length, func() { zoom.EndMeeting(uuid, time.Time{}) }))
 		timer.Reset(8 * time.Second)
 	}
 }
