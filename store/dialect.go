@@ -11,6 +11,9 @@ type dialect struct {
 	// needs it so concurrent senders skip each other's rows instead of claiming
 	// them twice; SQLite serialises writers, so the statement alone is atomic.
 	skipLocked string
+	// overrideIdentity lets an upsert name existing rows by id: PostgreSQL's
+	// GENERATED ALWAYS identity refuses explicit values without it.
+	overrideIdentity string
 }
 
 var (
@@ -19,8 +22,9 @@ var (
 		sqlxDriver: "sqlite3",
 	}
 	postgresDialect = dialect{
-		name:       migrations.Postgres,
-		sqlxDriver: "pgx",
-		skipLocked: " FOR UPDATE SKIP LOCKED",
+		name:             migrations.Postgres,
+		sqlxDriver:       "pgx",
+		skipLocked:       " FOR UPDATE SKIP LOCKED",
+		overrideIdentity: " OVERRIDING SYSTEM VALUE",
 	}
 )

@@ -87,26 +87,34 @@ func (s *Store) IngestBatch(ctx context.Context, items []Ingest, now time.Time) 
 // insertEvents inserts the batch's events with one statement and reports
 // which were new.
 func (s *Store) insertEvents(ctx context.Context, tx *sqlx.Tx, items []Ingest) ([]bool, error) {
-	var (
-		q    strings.Builder
-		args = make([]any, 0, 6*len(items))
-	)
-	q.WriteString("INSERT INTO events (dedup_key, event_type, event_ts, received_at, meeting_uuid, body) VALUES ")
-	for i, it := range items {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?)")
-		e := it.Event
-		args = append(args, e.DedupKey, e.Type, dbTime(e.EventTS), dbTime(e.ReceivedAt), e.MeetingUUID, e.Body)
-	}
-	q.WriteString(" ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key")
-	st, err := s.txStmt(ctx, tx, q.String())
-	if err != nil {
-		return nil, fmt.Errorf("insert events: %w", err)
-	}
 	var keys []string
-	if err := st.SelectContext(ctx, &keys, args...); err != nil {
+	err := inChunks(items, func(items []Ingest) error {
+		var (
+			q    strings.Builder
+			args = make([]any, 0, 6*len(items))
+		)
+		q.WriteString("INSERT INTO events (dedup_key, event_type, event_ts, received_at, meeting_uuid, body) VALUES ")
+		for i, it := range items {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?)")
+			e := it.Event
+			args = append(args, e.DedupKey, e.Type, dbTime(e.EventTS), dbTime(e.ReceivedAt), e.MeetingUUID, e.Body)
+		}
+		q.WriteString(" ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key")
+		st, err := s.txStmt(ctx, tx, q.String())
+		if err != nil {
+			return err
+		}
+		var chunk []string
+		if err := st.SelectContext(ctx, &chunk, args...); err != nil {
+			return err
+		}
+		keys = append(keys, chunk...)
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
 	}
 	isNew := make(map[string]bool, len(keys))

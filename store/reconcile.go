@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -85,16 +84,10 @@ type lateKey struct {
 // already right (the reconciler backfilled it); the record shows it came late.
 func (s *Store) resolveLate(ctx context.Context, tx *sqlx.Tx, items []Ingest, inserted []bool, now time.Time) error {
 	var (
-		keys  []lateKey
 		seen  = map[lateKey]bool{}
 		fresh bool
 	)
-	add := func(k lateKey) {
-		if !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
+	add := func(k lateKey) { seen[k] = true }
 	for i, it := range items {
 		if !inserted[i] {
 			continue
@@ -120,23 +113,36 @@ func (s *Store) resolveLate(ctx context.Context, tx *sqlx.Tx, items []Ingest, in
 	if !fresh {
 		return nil
 	}
-	var (
-		q    strings.Builder
-		args = []any{dbTime(now)}
-	)
-	// Only open rows are looked at (the discrepancies_open index), so this
-	// stays cheap however long the history grows.
-	q.WriteString(`UPDATE discrepancies SET resolved_at = ?, resolution = CASE kind
-    WHEN 'webhook_silence' THEN 'events_flowing' WHEN 'stale_meeting' THEN 'ended' ELSE 'late_webhook' END
-WHERE resolved_at IS NULL AND (kind = 'webhook_silence'`)
-	for _, k := range keys {
-		q.WriteString(" OR (kind = ? AND meeting_uuid = ? AND subject = ?)")
-		args = append(args, k.kind, k.meeting, k.subj)
+	// Open discrepancies are few (none, most of the time), so read them and
+	// match in memory: one small prepared query per batch instead of a
+	// statement whose text changes with every batch.
+	var open []struct {
+		ID          int64  `db:"id"`
+		Kind        Kind   `db:"kind"`
+		MeetingUUID string `db:"meeting_uuid"`
+		Subject     string `db:"subject"`
 	}
-	q.WriteString(")")
-	// Not prepared: the statement's shape changes with every batch.
-	if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
+	st, err := s.txStmt(ctx, tx, `SELECT id, kind, meeting_uuid, subject FROM discrepancies WHERE resolved_at IS NULL`)
+	if err != nil {
 		return fmt.Errorf("resolve late discrepancies: %w", err)
+	}
+	if err := st.SelectContext(ctx, &open); err != nil {
+		return fmt.Errorf("resolve late discrepancies: %w", err)
+	}
+	for _, d := range open {
+		reason := "late_webhook"
+		switch {
+		case d.Kind == KindWebhookSilence:
+			reason = "events_flowing"
+		case !seen[lateKey{d.Kind, d.MeetingUUID, d.Subject}]:
+			continue
+		case d.Kind == KindStaleMeeting:
+			reason = "ended"
+		}
+		if _, err := s.txExec(ctx, tx, `UPDATE discrepancies SET resolved_at = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL`,
+			dbTime(now), reason, d.ID); err != nil {
+			return fmt.Errorf("resolve late discrepancies: %w", err)
+		}
 	}
 	return nil
 }

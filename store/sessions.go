@@ -51,24 +51,29 @@ func (s *Store) applyParticipants(ctx context.Context, tx *sqlx.Tx, updates []Pa
 	meetings := slices.Sorted(maps.Keys(keysByMeeting))
 	sessions := map[sessionKey][]*pendingSession{}
 	for _, meeting := range meetings {
-		keys := keysByMeeting[meeting]
-		query := `SELECT * FROM participant_sessions WHERE meeting_uuid = ? AND participant_key IN (?` +
-			strings.Repeat(", ?", len(keys)-1) + `)`
-		args := []any{meeting}
-		for _, k := range keys {
-			args = append(args, k)
-		}
-		st, err := s.txStmt(ctx, tx, query)
+		err := inChunks(keysByMeeting[meeting], func(keys []string) error {
+			query := `SELECT * FROM participant_sessions WHERE meeting_uuid = ? AND participant_key IN (?` +
+				strings.Repeat(", ?", len(keys)-1) + `)`
+			args := []any{meeting}
+			for _, k := range keys {
+				args = append(args, k)
+			}
+			st, err := s.txStmt(ctx, tx, query)
+			if err != nil {
+				return err
+			}
+			var rows []ParticipantSession
+			if err := st.SelectContext(ctx, &rows, args...); err != nil {
+				return err
+			}
+			for _, r := range rows {
+				sk := sessionKey{r.MeetingUUID, r.ParticipantKey}
+				sessions[sk] = append(sessions[sk], &pendingSession{ParticipantSession: r})
+			}
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("read participant sessions: %w", err)
-		}
-		var rows []ParticipantSession
-		if err := st.SelectContext(ctx, &rows, args...); err != nil {
-			return fmt.Errorf("read participant sessions: %w", err)
-		}
-		for _, r := range rows {
-			sk := sessionKey{r.MeetingUUID, r.ParticipantKey}
-			sessions[sk] = append(sessions[sk], &pendingSession{ParticipantSession: r})
 		}
 	}
 
@@ -85,14 +90,18 @@ func (s *Store) applyParticipants(ctx context.Context, tx *sqlx.Tx, updates []Pa
 		ps.UpdatedAt = dbTime(now)
 	}
 
-	for _, list := range sessions {
-		for _, ps := range list {
-			if ps.changed && ps.ID != 0 {
-				if err := s.updateSession(ctx, tx, ps.ParticipantSession); err != nil {
-					return err
+	var changed []*pendingSession
+	for _, meeting := range meetings {
+		for _, key := range keysByMeeting[meeting] {
+			for _, ps := range sessions[sessionKey{meeting, key}] {
+				if ps.changed && ps.ID != 0 {
+					changed = append(changed, ps)
 				}
 			}
 		}
+	}
+	if err := s.updateSessions(ctx, tx, changed); err != nil {
+		return err
 	}
 	return s.insertSessions(ctx, tx, created)
 }
@@ -166,42 +175,62 @@ func findSession(list []*pendingSession, same, fits func(*pendingSession) bool, 
 	return best
 }
 
-func (s *Store) updateSession(ctx context.Context, tx *sqlx.Tx, ps ParticipantSession) error {
-	_, err := s.txExec(ctx, tx, `
-UPDATE participant_sessions SET
-    join_time = ?, join_source = ?, leave_time = ?, leave_source = ?, leave_reason = ?,
-    user_id = ?, participant_user_id = ?, participant_uuid = ?, registrant_id = ?, user_name = ?, email = ?,
-    updated_at = ?
-WHERE id = ?`,
-		ps.JoinTime, ps.JoinSource, ps.LeaveTime, ps.LeaveSource, ps.LeaveReason,
-		ps.UserID, ps.ParticipantUserID, ps.ParticipantUUID, ps.RegistrantID, ps.UserName, ps.Email,
-		ps.UpdatedAt, ps.ID)
+// updateSessions writes changed sessions back with a few statements: an insert
+// of rows that all exist, turned into updates by ON CONFLICT, costs one
+// statement per chunk instead of one per leave.
+func (s *Store) updateSessions(ctx context.Context, tx *sqlx.Tx, changed []*pendingSession) error {
+	err := inChunks(changed, func(changed []*pendingSession) error {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO participant_sessions (id, meeting_uuid, participant_key, user_id, participant_user_id,
+    participant_uuid, registrant_id, user_name, email, join_time, join_source, leave_time,
+    leave_source, leave_reason, created_at, updated_at)` + s.dialect.overrideIdentity + ` VALUES `)
+		args := make([]any, 0, 16*len(changed))
+		for i, ps := range changed {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, ps.ID, ps.MeetingUUID, ps.ParticipantKey, ps.UserID, ps.ParticipantUserID,
+				ps.ParticipantUUID, ps.RegistrantID, ps.UserName, ps.Email, ps.JoinTime, ps.JoinSource,
+				ps.LeaveTime, ps.LeaveSource, ps.LeaveReason, ps.CreatedAt, ps.UpdatedAt)
+		}
+		q.WriteString(`
+ON CONFLICT (id) DO UPDATE SET
+    join_time = excluded.join_time, join_source = excluded.join_source,
+    leave_time = excluded.leave_time, leave_source = excluded.leave_source, leave_reason = excluded.leave_reason,
+    user_id = excluded.user_id, participant_user_id = excluded.participant_user_id,
+    participant_uuid = excluded.participant_uuid, registrant_id = excluded.registrant_id,
+    user_name = excluded.user_name, email = excluded.email, updated_at = excluded.updated_at`)
+		_, err := s.txExec(ctx, tx, q.String(), args...)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("update participant session: %w", err)
+		return fmt.Errorf("update participant sessions: %w", err)
 	}
 	return nil
 }
 
-// insertSessions inserts new sessions with one statement.
+// insertSessions inserts new sessions with a few multi-row statements.
 func (s *Store) insertSessions(ctx context.Context, tx *sqlx.Tx, created []*pendingSession) error {
-	if len(created) == 0 {
-		return nil
-	}
-	var q strings.Builder
-	q.WriteString(`INSERT INTO participant_sessions (meeting_uuid, participant_key, user_id, participant_user_id,
+	err := inChunks(created, func(created []*pendingSession) error {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO participant_sessions (meeting_uuid, participant_key, user_id, participant_user_id,
     participant_uuid, registrant_id, user_name, email, join_time, join_source, leave_time,
     leave_source, leave_reason, created_at, updated_at) VALUES `)
-	args := make([]any, 0, 15*len(created))
-	for i, ps := range created {
-		if i > 0 {
-			q.WriteString(", ")
+		args := make([]any, 0, 15*len(created))
+		for i, ps := range created {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, ps.MeetingUUID, ps.ParticipantKey, ps.UserID, ps.ParticipantUserID,
+				ps.ParticipantUUID, ps.RegistrantID, ps.UserName, ps.Email, ps.JoinTime, ps.JoinSource,
+				ps.LeaveTime, ps.LeaveSource, ps.LeaveReason, ps.CreatedAt, ps.UpdatedAt)
 		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, ps.MeetingUUID, ps.ParticipantKey, ps.UserID, ps.ParticipantUserID,
-			ps.ParticipantUUID, ps.RegistrantID, ps.UserName, ps.Email, ps.JoinTime, ps.JoinSource,
-			ps.LeaveTime, ps.LeaveSource, ps.LeaveReason, ps.CreatedAt, ps.UpdatedAt)
-	}
-	if _, err := s.txExec(ctx, tx, q.String(), args...); err != nil {
+		_, err := s.txExec(ctx, tx, q.String(), args...)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("insert participant sessions: %w", err)
 	}
 	return nil

@@ -281,6 +281,27 @@ func (s *Store) txExec(ctx context.Context, tx *sqlx.Tx, query string, args ...a
 	return st.ExecContext(ctx, args...)
 }
 
+// maxRowsPerStatement caps the rows of one multi-row statement.
+const maxRowsPerStatement = 64
+
+// inChunks calls fn on consecutive runs of rows whose lengths are powers of
+// two, at most maxRowsPerStatement. A multi-row statement's text depends on
+// its row count; with a few sizes the prepared-statement cache stays small
+// and warm instead of parsing a new statement for every batch size.
+func inChunks[T any](rows []T, fn func([]T) error) error {
+	for len(rows) > 0 {
+		n := maxRowsPerStatement
+		for n > len(rows) {
+			n /= 2
+		}
+		if err := fn(rows[:n]); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
 // q rebinds a query written with ? placeholders for this dialect.
 func (s *Store) q(query string) string { return s.db.Rebind(query) }
 
