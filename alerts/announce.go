@@ -162,16 +162,5 @@ func (s *Sender) announce(ctx context.Context, res *PassResult) error {
 
 // releaseAnnouncements gives back claimed announcements not attempted.
 func (s *Sender) releaseAnnouncements(ctx context.Context, msgs []store.OutboxMessage, next time.Time) {
-	if len(msgs) == 0 {
-		return
-	}
-	ids := make([]int64, len(msgs))
-	for i, m := range msgs {
-		ids[i] = m.ID
-	}
-	dctx, cancel := detached(ctx)
-	defer cancel()
-	if err := s.st.ReleaseAnnouncements(dctx, ids, next); err != nil {
-		s.logger.WarnContext(ctx, "could not release claimed announcements; they are retried when their lease ends", "error", err.Error())
-	}
+	s.giveBack(ctx, "announcements", msgs, next, s.st.ReleaseAnnouncements)
 }

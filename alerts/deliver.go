@@ -90,6 +90,13 @@ func (s *Sender) deliver(ctx context.Context, res *PassResult) error {
 
 // release gives back claimed alerts that were not attempted.
 func (s *Sender) release(ctx context.Context, msgs []store.OutboxMessage, next time.Time) {
+	s.giveBack(ctx, "alerts", msgs, next, s.st.ReleaseAlerts)
+}
+
+// giveBack returns claimed rows that were not attempted through releaseFunc,
+// due again at next. If that fails, their lease runs out instead.
+func (s *Sender) giveBack(ctx context.Context, what string, msgs []store.OutboxMessage, next time.Time,
+	releaseFunc func(context.Context, []int64, time.Time) error) {
 	if len(msgs) == 0 {
 		return
 	}
@@ -99,9 +106,8 @@ func (s *Sender) release(ctx context.Context, msgs []store.OutboxMessage, next t
 	}
 	dctx, cancel := detached(ctx)
 	defer cancel()
-	if err := s.st.ReleaseAlerts(dctx, ids, next); err != nil {
-		// Their lease runs out instead.
-		s.logger.WarnContext(ctx, "could not release claimed alerts; they are retried when their lease ends", "error", err.Error())
+	if err := releaseFunc(dctx, ids, next); err != nil {
+		s.logger.WarnContext(ctx, "could not release claimed "+what+"; they are retried when their lease ends", "error", err.Error())
 	}
 }
 
