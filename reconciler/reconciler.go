@@ -496,9 +496,11 @@ func (p *pass) checkUnknown(ctx context.Context, z zoomMeeting) error {
 
 // checkOpen handles a meeting we saw start and not end.
 func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, listed bool) error {
-	if !listed || z.End.IsZero() {
+	// The dashboard's live list already says it is running; anything else
+	// the listing did not settle is asked about.
+	if !listed {
 		var err error
-		if z, listed, err = p.askEnded(ctx, m, z, listed); err != nil {
+		if z, listed, err = p.askEnded(ctx, m); err != nil {
 			return err
 		}
 	}
@@ -550,13 +552,13 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 	}, m.MeetingID, m.Topic, "")
 }
 
-// askEnded asks Zoom whether an open meeting the listing did not settle has
-// ended. It reports the meeting with End set when Zoom says it ended, with
-// End zero and listed true when Zoom says it is live, and listed false when
-// Zoom gave no answer either way ("not found" for a live instance is normal).
-func (p *pass) askEnded(ctx context.Context, m store.Meeting, z zoomMeeting, listed bool) (zoomMeeting, bool, error) {
+// askEnded asks Zoom about an open meeting the listing did not show. It
+// reports the meeting with End set and true when Zoom says it ended, with End
+// zero and true when Zoom says it is live, and false when Zoom gave no answer
+// either way ("not found" for a live instance is normal).
+func (p *pass) askEnded(ctx context.Context, m store.Meeting) (zoomMeeting, bool, error) {
 	if m.Type == store.TypeWebinar {
-		return z, listed, nil // no per-instance webinar detail endpoint; the dashboard listing covers them
+		return zoomMeeting{}, false, nil // no per-instance webinar detail endpoint; the dashboard listing covers them
 	}
 	past, err := p.zoom.PastMeeting(ctx, m.UUID)
 	switch {
@@ -564,19 +566,19 @@ func (p *pass) askEnded(ctx context.Context, m store.Meeting, z zoomMeeting, lis
 		return zoomMeeting{UUID: m.UUID, ID: past.ID, Topic: past.Topic, Start: past.StartTime, End: past.EndTime}, true, nil
 	case err == nil, errors.Is(err, zoomapi.ErrMeetingNotFound), errors.Is(err, zoomapi.ErrMeetingNotEnded):
 	default:
-		return z, listed, fmt.Errorf("past meeting: %w", err)
+		return zoomMeeting{}, false, fmt.Errorf("past meeting: %w", err)
 	}
-	if listed || m.MeetingID == 0 {
-		return z, listed, nil
+	if m.MeetingID == 0 {
+		return zoomMeeting{}, false, nil
 	}
 	live, err := p.zoom.GetMeeting(ctx, m.MeetingID)
 	switch {
 	case err == nil && live.Status == "started":
 		return zoomMeeting{UUID: m.UUID, ID: m.MeetingID, Topic: live.Topic}, true, nil
 	case err == nil, errors.Is(err, zoomapi.ErrMeetingNotFound):
-		return z, false, nil
+		return zoomMeeting{}, false, nil
 	default:
-		return z, false, fmt.Errorf("meeting status: %w", err)
+		return zoomMeeting{}, false, fmt.Errorf("meeting status: %w", err)
 	}
 }
 
