@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -111,6 +112,9 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 		logger.Warn("reconciler disabled: webhooks are received, but nothing checks them against Zoom's API", slog.Any("reason", err))
 	} else {
 		loops.Go(func() { _ = loop.Run(loopCtx) })
+	}
+	if interval, ok := watchdogInterval(e); ok {
+		loops.Go(func() { watchdog(loopCtx, interval, st, e.notify) })
 	}
 	e.notify("READY=1")
 
@@ -219,4 +223,39 @@ func newReconcileLoop(ctx context.Context, cfg *config.Config, e env, st *store.
 		Interval: cfg.Reconcile.Interval, Lookback: cfg.Reconcile.Lookback, FirstStart: firstStart,
 		NowFunc: e.now, Logger: logger, AfterPassFunc: e.afterPass,
 	}, r), nil
+}
+
+// watchdogInterval reads the watchdog period systemd asks for (WatchdogSec=
+// sets WATCHDOG_USEC) and returns how often to ping: twice per period.
+func watchdogInterval(e env) (time.Duration, bool) {
+	v, ok := e.lookupEnv("WATCHDOG_USEC")
+	if !ok {
+		return 0, false
+	}
+	usec, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || usec <= 0 {
+		return 0, false
+	}
+	return time.Duration(usec) * time.Microsecond / 2, true
+}
+
+// watchdog tells systemd WATCHDOG=1 while the database answers and is
+// migrated, so a daemon whose store has gone away is restarted rather than
+// answering 503 forever.
+func watchdog(ctx context.Context, every time.Duration, st *store.Store, notify func(string)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		pingCtx, cancel := context.WithTimeout(ctx, every)
+		err := st.Ready(pingCtx)
+		cancel()
+		if err == nil {
+			notify("WATCHDOG=1")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

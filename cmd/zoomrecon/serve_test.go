@@ -103,6 +103,36 @@ func TestServe(t *testing.T) {
 		require.Error(t, err, "the listener must be closed after shutdown")
 	})
 
+	t.Run("PingsTheSystemdWatchdogWhileTheDatabaseAnswers", func(t *testing.T) {
+		t.Parallel()
+		u := storetest.SQLiteURL(t)
+		srv := startServe(t, map[string]string{"ZOOMRECON_DATABASE_URL": u, "WATCHDOG_USEC": "40000"})
+		waitNote := func(want string) bool {
+			deadline := time.After(10 * time.Second)
+			for {
+				select {
+				case n := <-srv.notes:
+					if n == want {
+						return true
+					}
+				case <-deadline:
+					return false
+				}
+			}
+		}
+		require.True(t, waitNote("WATCHDOG=1"), "no watchdog ping")
+		require.NoError(t, os.Remove(strings.TrimPrefix(u, "sqlite:")))
+		// Drain what was sent before the file went, then expect silence.
+		require.Eventually(t, func() bool {
+			select {
+			case <-srv.notes:
+				return false
+			case <-time.After(200 * time.Millisecond):
+				return true
+			}
+		}, 10*time.Second, time.Millisecond, "watchdog pings must stop once the database is gone")
+	})
+
 	t.Run("SaysOnceWhatIsNotConfigured", func(t *testing.T) {
 		t.Parallel()
 		srv := startServe(t, map[string]string{"ZOOMRECON_DATABASE_URL": storetest.SQLiteURL(t)})
