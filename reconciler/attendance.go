@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"slices"
 	"strings"
 	"time"
 
@@ -81,19 +80,19 @@ func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
 		case i < 0:
 			updates = sessionUpdates(m.UUID, z)
 			kind = store.KindMissedParticipantJoined
-			detail = fmt.Sprintf("Zoom reports %s joined at %s; no webhook mentioned this session", display(who), utc(z.JoinTime))
+			detail = fmt.Sprintf("Zoom reports %s joined at %s; no webhook mentioned this session", who.Display(), utc(z.JoinTime))
 		case ours[i].JoinTime == nil && !z.JoinTime.IsZero():
 			used[i] = true
 			updates = []store.ParticipantUpdate{{MeetingUUID: m.UUID, Participant: sessionIdentity(ours[i], who),
 				JoinTime: z.JoinTime, Source: store.SourceReconciled}}
 			kind = store.KindMissedParticipantJoined
-			detail = fmt.Sprintf("Zoom reports %s joined at %s; participant_joined never arrived", display(who), utc(z.JoinTime))
+			detail = fmt.Sprintf("Zoom reports %s joined at %s; participant_joined never arrived", who.Display(), utc(z.JoinTime))
 		case ours[i].LeaveTime == nil && !z.LeaveTime.IsZero():
 			used[i] = true
 			updates = []store.ParticipantUpdate{{MeetingUUID: m.UUID, Participant: sessionIdentity(ours[i], who),
 				LeaveTime: z.LeaveTime, Source: store.SourceReconciled}}
 			kind = store.KindMissedParticipantLeft
-			detail = fmt.Sprintf("Zoom reports %s left at %s; participant_left never arrived", display(who), utc(z.LeaveTime))
+			detail = fmt.Sprintf("Zoom reports %s left at %s; participant_left never arrived", who.Display(), utc(z.LeaveTime))
 		default:
 			used[i] = true
 			continue
@@ -110,7 +109,7 @@ func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
 			Participants: updates,
 			Discrepancy: &store.Discrepancy{Kind: kind, MeetingUUID: m.UUID, Subject: who.Key(),
 				Detail: detail, DetectedAt: p.now, Backfilled: true},
-		}, m.MeetingID, m.Topic, display(who))
+		}, m.MeetingID, m.Topic, who.Display())
 		if err != nil {
 			return err
 		}
@@ -130,7 +129,8 @@ func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
 			return err
 		}
 	}
-	return p.st.MarkVerified(ctx, m.UUID, p.now)
+	p.verified = append(p.verified, m.UUID)
+	return nil
 }
 
 // reportParticipants collects Zoom's participant sessions of an ended
@@ -260,18 +260,4 @@ func sessionUpdates(uuid string, z zoomapi.Participant) []store.ParticipantUpdat
 			LeaveReason: z.LeaveReason, Source: store.SourceReconciled})
 	}
 	return out
-}
-
-// display names a participant for people: name and email where Zoom gives
-// them, else the identity the store keys them by.
-func display(p store.Participant) string {
-	parts := slices.DeleteFunc([]string{p.UserName, p.Email}, func(s string) bool { return s == "" })
-	switch len(parts) {
-	case 2:
-		return parts[0] + " <" + parts[1] + ">"
-	case 1:
-		return parts[0]
-	default:
-		return p.Key()
-	}
 }

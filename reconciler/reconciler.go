@@ -38,7 +38,7 @@ type Store interface {
 	EndedUnverified(ctx context.Context, endedBefore time.Time) ([]store.Meeting, error)
 	Sessions(ctx context.Context, meetingUUID string) ([]store.ParticipantSession, error)
 	ApplyBackfill(ctx context.Context, b store.Backfill, now time.Time) (store.Discrepancy, bool, error)
-	MarkVerified(ctx context.Context, uuid string, at time.Time) error
+	MarkVerified(ctx context.Context, at time.Time, uuids ...string) error
 	Discrepancy(ctx context.Context, kind store.Kind, meetingUUID, subject string) (store.Discrepancy, error)
 	LastEventReceivedAt(ctx context.Context) (time.Time, error)
 	State(ctx context.Context, key string) (string, error)
@@ -117,7 +117,7 @@ func New(cfg Config, st Store, zoom Zoom) *Reconciler {
 }
 
 // ErrLocked means another replica holds the reconcile lock; the pass did nothing.
-var ErrLocked = errors.New("another zoomrecon replica is reconciling")
+var ErrLocked = errors.New("another zoomrecon replica is reconciling right now; try again when its pass has finished (zoomrecon status shows the last pass)")
 
 // Window is the span of time a pass asks Zoom about.
 type Window struct {
@@ -173,13 +173,12 @@ type Finding struct {
 
 // zoomMeeting is a meeting instance as Zoom's listing shows it.
 type zoomMeeting struct {
-	UUID    string
-	ID      int64
-	Topic   string
-	HostID  string
-	Webinar bool
-	Start   time.Time
-	End     time.Time // zero while live
+	UUID   string
+	ID     int64
+	Topic  string
+	HostID string
+	Start  time.Time
+	End    time.Time // zero while live
 }
 
 // pass is the state of one pass.
@@ -192,6 +191,8 @@ type pass struct {
 	res     *Result
 	checked map[string]bool
 	total   int
+	// verified are meetings confirmed complete, written in batches.
+	verified []string
 }
 
 // Pass runs one reconciliation over opts.Window. It returns ErrLocked when
@@ -327,6 +328,13 @@ func (p *pass) run(ctx context.Context) error {
 			p.total++
 		}
 	}
+	// Confirmations are written in batches, and whatever is confirmed is
+	// kept even when shutdown stops the pass.
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		p.flushVerified(fctx, 0)
+	}()
 	for _, m := range ended {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -335,8 +343,25 @@ func (p *pass) run(ctx context.Context) error {
 		if err := p.checkAttendance(ctx, m); err != nil {
 			p.fail(m.UUID, err)
 		}
+		p.flushVerified(ctx, verifyBatch)
 	}
 	return p.checkSilence(ctx, listed, known)
+}
+
+// verifyBatch is how many confirmed meetings are written in one transaction.
+const verifyBatch = 256
+
+// flushVerified writes the confirmed meetings once there are at least atLeast of
+// them. A failure only means they are checked again next pass.
+func (p *pass) flushVerified(ctx context.Context, atLeast int) {
+	if len(p.verified) == 0 || len(p.verified) < atLeast || p.opts.DryRun {
+		return
+	}
+	if err := p.st.MarkVerified(ctx, p.now, p.verified...); err != nil {
+		p.logger.Warn("could not record confirmed meetings; they are checked again next pass",
+			"meetings", len(p.verified), slog.Any("error", err))
+	}
+	p.verified = p.verified[:0]
 }
 
 // tick counts a meeting as checked and reports progress.
@@ -465,9 +490,6 @@ func (p *pass) checkUnknown(ctx context.Context, z zoomMeeting) error {
 		UUID: z.UUID, MeetingID: z.ID, HostID: z.HostID, Topic: z.Topic,
 		StartTime: z.Start, Started: true, Source: store.SourceReconciled,
 	}
-	if z.Webinar {
-		update.Type = store.TypeWebinar
-	}
 	detail := fmt.Sprintf("Zoom reports it started at %s; no webhook ever mentioned it", utc(z.Start))
 	if !z.End.IsZero() {
 		update.EndTime, update.Ended = z.End, true
@@ -526,9 +548,6 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 			if unheard {
 				b.Discrepancy = nil
 			}
-		}
-		if b.Discrepancy == nil && p.opts.DryRun {
-			return nil
 		}
 		return p.record(ctx, b, cmp.Or(m.MeetingID, z.ID), cmp.Or(m.Topic, z.Topic), "")
 	}

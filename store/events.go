@@ -84,26 +84,18 @@ func (s *Store) IngestBatch(ctx context.Context, items []Ingest, now time.Time) 
 	return inserted, nil
 }
 
-// insertEvents inserts the batch's events with one statement and reports
-// which were new.
+// insertEvents inserts the batch's events with a few multi-row statements
+// and reports which were new.
 func (s *Store) insertEvents(ctx context.Context, tx *sqlx.Tx, items []Ingest) ([]bool, error) {
 	var keys []string
 	err := inChunks(items, func(items []Ingest) error {
-		var (
-			q    strings.Builder
-			args = make([]any, 0, 6*len(items))
-		)
-		q.WriteString("INSERT INTO events (dedup_key, event_type, event_ts, received_at, meeting_uuid, body) VALUES ")
-		for i, it := range items {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?)")
+		args := make([]any, 0, 6*len(items))
+		for _, it := range items {
 			e := it.Event
 			args = append(args, e.DedupKey, e.Type, dbTime(e.EventTS), dbTime(e.ReceivedAt), e.MeetingUUID, e.Body)
 		}
-		q.WriteString(" ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key")
-		st, err := s.txStmt(ctx, tx, q.String())
+		st, err := s.txStmt(ctx, tx, "INSERT INTO events (dedup_key, event_type, event_ts, received_at, meeting_uuid, body) VALUES "+
+			placeholders(6, len(items))+" ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key")
 		if err != nil {
 			return err
 		}

@@ -117,12 +117,11 @@ func (s *Store) resolveLate(ctx context.Context, tx *sqlx.Tx, items []Ingest, in
 	// match in memory: one small prepared query per batch instead of a
 	// statement whose text changes with every batch.
 	var open []struct {
-		ID          int64  `db:"id"`
 		Kind        Kind   `db:"kind"`
 		MeetingUUID string `db:"meeting_uuid"`
 		Subject     string `db:"subject"`
 	}
-	st, err := s.txStmt(ctx, tx, `SELECT id, kind, meeting_uuid, subject FROM discrepancies WHERE resolved_at IS NULL`)
+	st, err := s.txStmt(ctx, tx, `SELECT kind, meeting_uuid, subject FROM discrepancies WHERE resolved_at IS NULL`)
 	if err != nil {
 		return fmt.Errorf("resolve late discrepancies: %w", err)
 	}
@@ -139,19 +138,26 @@ func (s *Store) resolveLate(ctx context.Context, tx *sqlx.Tx, items []Ingest, in
 		case d.Kind == KindStaleMeeting:
 			reason = "ended"
 		}
-		if _, err := s.txExec(ctx, tx, `UPDATE discrepancies SET resolved_at = ?, resolution = ? WHERE id = ? AND resolved_at IS NULL`,
-			dbTime(now), reason, d.ID); err != nil {
-			return fmt.Errorf("resolve late discrepancies: %w", err)
+		if _, err := s.resolveDiscrepancy(ctx, tx, d.Kind, d.MeetingUUID, d.Subject, reason, now, nil); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// MarkVerified records that the reconciler confirmed the meeting complete
-// against Zoom, so later passes do not fetch it again.
-func (s *Store) MarkVerified(ctx context.Context, uuid string, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE meetings SET verified_at = ? WHERE uuid = ?`), dbTime(at), uuid); err != nil {
-		return fmt.Errorf("mark meeting verified: %w", err)
+// MarkVerified records that the reconciler confirmed these meetings complete
+// against Zoom, so later passes do not fetch them again. A pass confirms many
+// meetings at once: one transaction for all of them, not a commit each.
+func (s *Store) MarkVerified(ctx context.Context, at time.Time, uuids ...string) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		return inChunks(uuids, func(uuids []string) error {
+			_, err := s.txExec(ctx, tx, `UPDATE meetings SET verified_at = ? WHERE uuid IN (`+placeholders(1, len(uuids))+`)`,
+				append([]any{dbTime(at)}, anySlice(uuids)...)...)
+			return err
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("mark meetings verified: %w", err)
 	}
 	return nil
 }

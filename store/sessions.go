@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -52,18 +51,13 @@ func (s *Store) applyParticipants(ctx context.Context, tx *sqlx.Tx, updates []Pa
 	sessions := map[sessionKey][]*pendingSession{}
 	for _, meeting := range meetings {
 		err := inChunks(keysByMeeting[meeting], func(keys []string) error {
-			query := `SELECT * FROM participant_sessions WHERE meeting_uuid = ? AND participant_key IN (?` +
-				strings.Repeat(", ?", len(keys)-1) + `)`
-			args := []any{meeting}
-			for _, k := range keys {
-				args = append(args, k)
-			}
-			st, err := s.txStmt(ctx, tx, query)
+			st, err := s.txStmt(ctx, tx, `SELECT * FROM participant_sessions WHERE meeting_uuid = ? AND participant_key IN (`+
+				placeholders(1, len(keys))+`)`)
 			if err != nil {
 				return err
 			}
 			var rows []ParticipantSession
-			if err := st.SelectContext(ctx, &rows, args...); err != nil {
+			if err := st.SelectContext(ctx, &rows, append([]any{meeting}, anySlice(keys)...)...); err != nil {
 				return err
 			}
 			for _, r := range rows {
@@ -180,28 +174,19 @@ func findSession(list []*pendingSession, same, fits func(*pendingSession) bool, 
 // statement per chunk instead of one per leave.
 func (s *Store) updateSessions(ctx context.Context, tx *sqlx.Tx, changed []*pendingSession) error {
 	err := inChunks(changed, func(changed []*pendingSession) error {
-		var q strings.Builder
-		q.WriteString(`INSERT INTO participant_sessions (id, meeting_uuid, participant_key, user_id, participant_user_id,
-    participant_uuid, registrant_id, user_name, email, join_time, join_source, leave_time,
-    leave_source, leave_reason, created_at, updated_at)` + s.dialect.overrideIdentity + ` VALUES `)
 		args := make([]any, 0, 16*len(changed))
-		for i, ps := range changed {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, ps.ID, ps.MeetingUUID, ps.ParticipantKey, ps.UserID, ps.ParticipantUserID,
-				ps.ParticipantUUID, ps.RegistrantID, ps.UserName, ps.Email, ps.JoinTime, ps.JoinSource,
-				ps.LeaveTime, ps.LeaveSource, ps.LeaveReason, ps.CreatedAt, ps.UpdatedAt)
+		for _, ps := range changed {
+			args = append(append(args, ps.ID), sessionValues(ps)...)
 		}
-		q.WriteString(`
+		query := `INSERT INTO participant_sessions (id, ` + sessionColumns + `)` + s.dialect.overrideIdentity +
+			` VALUES ` + placeholders(16, len(changed)) + `
 ON CONFLICT (id) DO UPDATE SET
     join_time = excluded.join_time, join_source = excluded.join_source,
     leave_time = excluded.leave_time, leave_source = excluded.leave_source, leave_reason = excluded.leave_reason,
     user_id = excluded.user_id, participant_user_id = excluded.participant_user_id,
     participant_uuid = excluded.participant_uuid, registrant_id = excluded.registrant_id,
-    user_name = excluded.user_name, email = excluded.email, updated_at = excluded.updated_at`)
-		_, err := s.txExec(ctx, tx, q.String(), args...)
+    user_name = excluded.user_name, email = excluded.email, updated_at = excluded.updated_at`
+		_, err := s.txExec(ctx, tx, query, args...)
 		return err
 	})
 	if err != nil {
@@ -210,24 +195,28 @@ ON CONFLICT (id) DO UPDATE SET
 	return nil
 }
 
+// sessionColumns are the columns a session is written with, in the order
+// insertSessions and updateSessions bind them (after id, for the update).
+const sessionColumns = `meeting_uuid, participant_key, user_id, participant_user_id, participant_uuid,
+    registrant_id, user_name, email, join_time, join_source, leave_time, leave_source, leave_reason,
+    created_at, updated_at`
+
+// sessionValues are a session's values in sessionColumns order.
+func sessionValues(ps *pendingSession) []any {
+	return []any{ps.MeetingUUID, ps.ParticipantKey, ps.UserID, ps.ParticipantUserID, ps.ParticipantUUID,
+		ps.RegistrantID, ps.UserName, ps.Email, ps.JoinTime, ps.JoinSource, ps.LeaveTime, ps.LeaveSource,
+		ps.LeaveReason, ps.CreatedAt, ps.UpdatedAt}
+}
+
 // insertSessions inserts new sessions with a few multi-row statements.
 func (s *Store) insertSessions(ctx context.Context, tx *sqlx.Tx, created []*pendingSession) error {
 	err := inChunks(created, func(created []*pendingSession) error {
-		var q strings.Builder
-		q.WriteString(`INSERT INTO participant_sessions (meeting_uuid, participant_key, user_id, participant_user_id,
-    participant_uuid, registrant_id, user_name, email, join_time, join_source, leave_time,
-    leave_source, leave_reason, created_at, updated_at) VALUES `)
 		args := make([]any, 0, 15*len(created))
-		for i, ps := range created {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, ps.MeetingUUID, ps.ParticipantKey, ps.UserID, ps.ParticipantUserID,
-				ps.ParticipantUUID, ps.RegistrantID, ps.UserName, ps.Email, ps.JoinTime, ps.JoinSource,
-				ps.LeaveTime, ps.LeaveSource, ps.LeaveReason, ps.CreatedAt, ps.UpdatedAt)
+		for _, ps := range created {
+			args = append(args, sessionValues(ps)...)
 		}
-		_, err := s.txExec(ctx, tx, q.String(), args...)
+		query := `INSERT INTO participant_sessions (` + sessionColumns + `) VALUES ` + placeholders(15, len(created))
+		_, err := s.txExec(ctx, tx, query, args...)
 		return err
 	})
 	if err != nil {

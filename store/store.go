@@ -302,6 +302,26 @@ func inChunks[T any](rows []T, fn func([]T) error) error {
 	return nil
 }
 
+// placeholders returns the placeholders of rows rows of cols values each:
+// "(?, ?), (?, ?)" for a multi-row VALUES list, or with one column the plain
+// "?, ?, ?" of an IN list.
+func placeholders(cols, rows int) string {
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	if cols == 1 {
+		row = "?"
+	}
+	return strings.Repeat(row+", ", rows-1) + row
+}
+
+// anySlice converts values for a variadic query call.
+func anySlice[T any](vs []T) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
+}
+
 // q rebinds a query written with ? placeholders for this dialect.
 func (s *Store) q(query string) string { return s.db.Rebind(query) }
 

@@ -142,6 +142,18 @@ func (p Participant) Key() string {
 	return ""
 }
 
+// Display names a participant for people: "Name <email>", whichever of the
+// two Zoom gave, else the identity sessions are keyed by.
+func (p Participant) Display() string {
+	switch {
+	case p.UserName != "" && p.Email != "":
+		return p.UserName + " <" + p.Email + ">"
+	case p.UserName != "" || p.Email != "":
+		return p.UserName + p.Email
+	}
+	return p.Key()
+}
+
 // ParticipantSession is one join of one participant to one meeting instance.
 // Either side may be missing while events are out of order or lost.
 type ParticipantSession struct {
