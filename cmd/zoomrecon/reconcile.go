@@ -39,8 +39,8 @@ record what the webhooks missed, backfill it, and queue alerts; then exit.
   zoomrecon reconcile --since 2026-11-01 --until 2026-11-08 --dry-run --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output: %q is not text or json", output)
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			now := e.now()
 			if since == "" {
@@ -76,6 +76,14 @@ record what the webhooks missed, backfill it, and queue alerts; then exit.
 	f.BoolVar(&noAlerts, "no-alerts", false, "record and backfill, but queue no alerts")
 	f.StringVarP(&output, "output", "o", "text", "text or json (one JSON object on stdout)")
 	return cmd
+}
+
+// checkOutput validates --output.
+func checkOutput(output string) error {
+	if output != "text" && output != "json" {
+		return fmt.Errorf("--output: %q is not a format zoomrecon writes; use --output text or --output json", output)
+	}
+	return nil
 }
 
 // parseWhen reads a point in time given as a duration back from now, a date

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zoomrecon/zoomrecon/config"
+	"github.com/zoomrecon/zoomrecon/reconciler"
 	"github.com/zoomrecon/zoomrecon/store"
 )
 
@@ -25,8 +27,8 @@ every discrepancy detected or resolved since --since (default 7d), plus those
 still open.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output: %q is not text or json", output)
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			now := e.now()
 			from, err := parseWhen("--since", since, now)
@@ -91,18 +93,12 @@ type alertsView struct {
 	AnnouncementsPending int        `json:"announcements_pending"`
 }
 
-// discrepancyView has the shape of reconcile's discrepancies plus resolution.
+// discrepancyView is reconcile's discrepancy object plus its resolution, so
+// scripts read one shape from both commands.
 type discrepancyView struct {
-	Kind        store.Kind `json:"kind"`
-	MeetingUUID string     `json:"meeting_uuid"`
-	MeetingID   int64      `json:"meeting_id"`
-	Topic       string     `json:"topic"`
-	Participant string     `json:"participant,omitempty"`
-	Detail      string     `json:"detail"`
-	DetectedAt  time.Time  `json:"detected_at"`
-	Backfilled  bool       `json:"backfilled"`
-	ResolvedAt  *time.Time `json:"resolved_at"`
-	Resolution  string     `json:"resolution,omitempty"`
+	reconciler.Finding
+	ResolvedAt *time.Time `json:"resolved_at"`
+	Resolution string     `json:"resolution,omitempty"`
 }
 
 func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) (statusReport, error) {
@@ -142,9 +138,11 @@ func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) 
 		return statusReport{}, err
 	}
 	for _, d := range ds {
-		v := discrepancyView{Kind: d.Kind, MeetingUUID: d.MeetingUUID, MeetingID: d.MeetingID, Topic: d.Topic,
-			Detail: d.Detail, DetectedAt: d.DetectedAt.UTC(), Backfilled: d.Backfilled,
-			ResolvedAt: utcPtr(d.ResolvedAt), Resolution: d.Resolution}
+		v := discrepancyView{
+			Finding: reconciler.Finding{Kind: d.Kind, MeetingUUID: d.MeetingUUID, MeetingID: d.MeetingID, Topic: d.Topic,
+				Detail: d.Detail, DetectedAt: d.DetectedAt.UTC(), Backfilled: d.Backfilled},
+			ResolvedAt: utcPtr(d.ResolvedAt), Resolution: d.Resolution,
+		}
 		if d.Kind == store.KindMissedParticipantJoined || d.Kind == store.KindMissedParticipantLeft {
 			v.Participant = participantText(d.ParticipantName, d.ParticipantEmail, d.Subject)
 		}
@@ -156,16 +154,10 @@ func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) 
 	return rep, nil
 }
 
-func participantText(name, email, key string) string {
-	switch {
-	case name != "" && email != "":
-		return name + " <" + email + ">"
-	case name != "":
-		return name
-	case email != "":
-		return email
-	}
-	return key
+// participantText names a discrepancy's participant; the subject is the
+// session key when Zoom gave neither name nor email.
+func participantText(name, email, subject string) string {
+	return cmp.Or(store.Participant{UserName: name, Email: email}.Display(), subject)
 }
 
 func utcPtr(t *time.Time) *time.Time {
