@@ -60,8 +60,13 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 		logger.InfoContext(ctx, "database migrated", "dialect", st.Dialect(), "migrations_applied", n)
 	}
 	now := e.now()
-	if _, err := st.InitState(ctx, store.StateFirstStart, now.UTC().Format(time.RFC3339), now); err != nil {
+	first, err := st.InitState(ctx, store.StateFirstStart, now.UTC().Format(time.RFC3339), now)
+	if err != nil {
 		return databaseError(err)
+	}
+	firstStart, err := time.Parse(time.RFC3339, first)
+	if err != nil {
+		return fmt.Errorf("the first start stored in the database (%q) is not an RFC 3339 time; fix or delete the daemon_state row %q", first, store.StateFirstStart)
 	}
 
 	reg := newRegistry()
@@ -108,7 +113,7 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 		return err
 	}
 	loops.Go(func() { _ = sender.Run(loopCtx) })
-	if loop, err := newReconcileLoop(ctx, cfg, e, st, logger, reg); err != nil {
+	if loop, err := newReconcileLoop(cfg, e, st, firstStart, logger, reg); err != nil {
 		logger.Warn("reconciler disabled: webhooks are received, but nothing checks them against Zoom's API", slog.Any("reason", err))
 	} else {
 		loops.Go(func() { _ = loop.Run(loopCtx) })
@@ -205,18 +210,10 @@ func newRegistry() *prometheus.Registry {
 }
 
 // newReconcileLoop builds the scheduled sweep, or says why there is none.
-func newReconcileLoop(ctx context.Context, cfg *config.Config, e env, st *store.Store, logger *slog.Logger, reg prometheus.Registerer) (*reconciler.Loop, error) {
+func newReconcileLoop(cfg *config.Config, e env, st *store.Store, firstStart time.Time, logger *slog.Logger, reg prometheus.Registerer) (*reconciler.Loop, error) {
 	zc, err := newZoomClient(cfg, logger, reg)
 	if err != nil {
 		return nil, err
-	}
-	first, err := st.State(ctx, store.StateFirstStart)
-	if err != nil {
-		return nil, err
-	}
-	firstStart, err := time.Parse(time.RFC3339, first)
-	if err != nil {
-		return nil, fmt.Errorf("stored first start %q: %w", first, err)
 	}
 	r := newReconciler(cfg, e, st, zc, logger, reg)
 	return reconciler.NewLoop(reconciler.LoopConfig{
