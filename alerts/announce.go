@@ -2,7 +2,6 @@ package alerts
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/zoomrecon/zoomrecon/store"
@@ -59,14 +58,9 @@ func (s *Sender) announce(ctx context.Context, res *PassResult) error {
 		}
 	}
 	if len(silent) > 0 {
-		dctx, cancel := detached(ctx)
-		err := s.st.MarkAnnounced(dctx, silent, now)
-		cancel()
-		if err != nil {
+		if err := s.markAnnounced(ctx, res, silent, "none"); err != nil {
 			return err
 		}
-		res.Announced += len(silent)
-		s.metrics.announced.WithLabelValues("none").Add(float64(len(silent)))
 	}
 
 	// Each unit is one request to Slack and the announcements it settles.
@@ -114,42 +108,21 @@ func (s *Sender) announce(ctx context.Context, res *PassResult) error {
 			ids[j] = a.msg.ID
 			n = max(n, tries[a.msg.ID])
 		}
-		serr := u.run(ctx)
-		now := s.cfg.NowFunc()
-		dctx, cancel := detached(ctx)
-		var (
-			err  error
-			stop *time.Time
-		)
-		switch {
-		case serr == nil:
-			err = s.st.MarkAnnounced(dctx, ids, now)
-			res.Announced += len(ids)
-			s.metrics.announced.WithLabelValues(u.how).Add(float64(len(ids)))
+		var stop *time.Time
+		if serr := u.run(ctx); serr == nil {
+			err = s.markAnnounced(ctx, res, ids, u.how)
 			s.succeeded(ctx)
-		case serr.class == classCanceled:
-			err = s.st.ReleaseAnnouncements(dctx, ids, now)
-			stop = &now
-		default:
-			next := s.retryAt(now, serr, n)
-			dead := serr.class == classRefused
-			err = s.st.MarkAnnouncementsFailed(dctx, ids, next, serr.text, dead)
-			s.failed(ctx, res, serr, next, len(ids))
-			if !dead {
-				stop = &next
-			}
+		} else {
+			stop, err = s.recordFailure(ctx, res, serr, ids, n, s.st.ReleaseAnnouncements, s.st.MarkAnnouncementsFailed)
 		}
-		cancel()
 		if err != nil || stop != nil {
 			var rest []store.OutboxMessage
 			for _, u := range units[i+1:] {
 				for _, a := range u.alerts {
-					if !slices.Contains(ids, a.msg.ID) {
-						rest = append(rest, a.msg)
-					}
+					rest = append(rest, a.msg)
 				}
 			}
-			next := now
+			next := s.cfg.NowFunc()
 			if stop != nil {
 				next = *stop
 			}
@@ -157,6 +130,19 @@ func (s *Sender) announce(ctx context.Context, res *PassResult) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// markAnnounced records that the resolutions of the alerts ids were
+// announced, how: edited, follow_up or none.
+func (s *Sender) markAnnounced(ctx context.Context, res *PassResult, ids []int64, how string) error {
+	dctx, cancel := detached(ctx)
+	defer cancel()
+	if err := s.st.MarkAnnounced(dctx, ids, s.cfg.NowFunc()); err != nil {
+		return err
+	}
+	res.Announced += len(ids)
+	s.metrics.announced.WithLabelValues(how).Add(float64(len(ids)))
 	return nil
 }
 

@@ -337,7 +337,7 @@ func (s *Sender) sendFollowUp(ctx context.Context, g group, res *PassResult) (*t
 	// Best effort: the reply already told people; the count in the parent
 	// is refreshed now, or when the silence resolves.
 	if serr := s.refresh(ctx, channel, ts, res); serr != nil {
-		s.logFailure(ctx, "could not update the silence's message with the alerts folded into it", serr.text, "")
+		s.logFailure(ctx, "could not update the silence's message with the alerts folded into it", serr.text)
 	}
 	return nil, nil
 }
@@ -375,14 +375,29 @@ func (s *Sender) record(ctx context.Context, g group, serr *sendError, channel, 
 		s.succeeded(ctx)
 		return nil, nil
 	}
+	return s.recordFailure(ctx, res, serr, ids, g.tries(), s.st.ReleaseAlerts, s.st.MarkAlertsFailed)
+}
+
+// recordFailure records that Slack did not take the rows ids (alerts, or
+// announcements keyed by alert) through releaseFunc or failFunc: given back
+// untried when we are stopping, else due again after a backoff, or dead when
+// Slack refused them for good. It returns when the rest of the pass must
+// wait, nil when it can go on; the error is the database's.
+func (s *Sender) recordFailure(ctx context.Context, res *PassResult, serr *sendError, ids []int64, tries int,
+	releaseFunc func(ctx context.Context, ids []int64, next time.Time) error,
+	failFunc func(ctx context.Context, ids []int64, next time.Time, errText string, dead bool) error,
+) (*time.Time, error) {
+	now := s.cfg.NowFunc()
+	dctx, cancel := detached(ctx)
+	defer cancel()
 	if serr.class == classCanceled {
 		// Not refused, not tried to the end: due again at the next start.
 		// Slack may have accepted it just before; at least once beats never.
-		return &now, s.st.ReleaseAlerts(dctx, ids, now)
+		return &now, releaseFunc(dctx, ids, now)
 	}
-	next := s.retryAt(now, serr, g.tries())
+	next := s.retryAt(now, serr, tries)
 	dead := serr.class == classRefused
-	if err := s.st.MarkAlertsFailed(dctx, ids, next, serr.text, dead); err != nil {
+	if err := failFunc(dctx, ids, next, serr.text, dead); err != nil {
 		return nil, err
 	}
 	s.failed(ctx, res, serr, next, len(ids))

@@ -217,7 +217,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		res, err := s.Pass(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.mu.Lock()
-			s.logFailure(ctx, "alert pass failed", err.Error(), "")
+			s.logFailure(ctx, "alert pass failed", err.Error())
 			s.mu.Unlock()
 		}
 		if s.cfg.AfterPassFunc != nil {
@@ -346,20 +346,18 @@ func (s *Sender) failed(ctx context.Context, res *PassResult, serr *sendError, n
 		s.pausedUntil = next
 	}
 	s.metrics.failed.WithLabelValues(serr.reason()).Add(float64(n))
-	s.logFailure(ctx, "Slack did not accept an alert", serr.text, hint(s.mode, serr), "retry_at", next.UTC())
+	s.logFailure(ctx, "Slack did not accept an alert", serr.text, "retry_at", next.UTC())
 }
 
 // logFailure logs a failure once; the same failure again is logged at debug.
-// The caller holds s.mu.
-func (s *Sender) logFailure(ctx context.Context, msg, text, hintText string, args ...any) {
+// A failure a person must fix says how in its text (configHint). The caller
+// holds s.mu.
+func (s *Sender) logFailure(ctx context.Context, msg, text string, args ...any) {
 	level := slog.LevelWarn
 	if text == s.lastFailure {
 		level = slog.LevelDebug
 	}
 	s.lastFailure = text
-	if hintText != "" {
-		args = append(args, "hint", hintText)
-	}
 	s.logger.Log(ctx, level, msg, append([]any{"error", text}, args...)...)
 }
 

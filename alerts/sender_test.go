@@ -516,15 +516,19 @@ func TestRefusals(t *testing.T) {
 		status   store.OutboxStatus
 		errorHas string
 		reason   string
+		// fix is what the error tells a person to do, when one must act.
+		fix string
 	}{
-		{"WebhookInvalidPayload", alerts.ModeWebhook, slackFault{Status: 400, Error: "invalid_payload"}, store.OutboxDead, "webhook: Slack answered 400 Bad Request: invalid_payload", "refused"},
-		{"WebhookRevoked", alerts.ModeWebhook, slackFault{Status: 404, Error: "no_service"}, store.OutboxPending, "webhook: Slack answered 404 Not Found: no_service", "config"},
-		{"WebhookArchivedChannel", alerts.ModeWebhook, slackFault{Status: 410, Error: "channel_is_archived"}, store.OutboxPending, "channel_is_archived", "config"},
-		{"WebhookServerError", alerts.ModeWebhook, slackFault{Status: 500, Error: "rollup_error"}, store.OutboxPending, "500 Internal Server Error", "unavailable"},
-		{"BotInvalidBlocks", alerts.ModeBot, slackFault{Error: "invalid_blocks"}, store.OutboxDead, "chat.postMessage: Slack refused it: invalid_blocks", "refused"},
-		{"BotNotInChannel", alerts.ModeBot, slackFault{Error: "not_in_channel"}, store.OutboxPending, "chat.postMessage: Slack refused it: not_in_channel", "config"},
-		{"BotInternalError", alerts.ModeBot, slackFault{Error: "internal_error"}, store.OutboxPending, "internal_error", "unavailable"},
-		{"BotServerError", alerts.ModeBot, slackFault{Status: 503}, store.OutboxPending, "Slack answered 503 Service Unavailable", "unavailable"},
+		{"WebhookInvalidPayload", alerts.ModeWebhook, slackFault{Status: 400, Error: "invalid_payload"}, store.OutboxDead, "webhook: Slack answered 400 Bad Request: invalid_payload", "refused", ""},
+		{"WebhookRevoked", alerts.ModeWebhook, slackFault{Status: 404, Error: "no_service"}, store.OutboxPending, "webhook: Slack answered 404 Not Found: no_service", "config", "create a new one and set SLACK_WEBHOOK_URL to it"},
+		{"WebhookArchivedChannel", alerts.ModeWebhook, slackFault{Status: 410, Error: "channel_is_archived"}, store.OutboxPending, "channel_is_archived", "config", "SLACK_WEBHOOK_URL"},
+		{"WebhookServerError", alerts.ModeWebhook, slackFault{Status: 500, Error: "rollup_error"}, store.OutboxPending, "500 Internal Server Error", "unavailable", ""},
+		{"BotInvalidBlocks", alerts.ModeBot, slackFault{Error: "invalid_blocks"}, store.OutboxDead, "chat.postMessage: Slack refused it: invalid_blocks", "refused", ""},
+		{"BotNotInChannel", alerts.ModeBot, slackFault{Error: "not_in_channel"}, store.OutboxPending, "chat.postMessage: Slack refused it: not_in_channel", "config", "invite the bot to the channel in SLACK_CHANNEL"},
+		{"BotInvalidAuth", alerts.ModeBot, slackFault{Error: "invalid_auth"}, store.OutboxPending, "chat.postMessage: Slack refused it: invalid_auth", "config", "Slack does not accept SLACK_BOT_TOKEN"},
+		{"BotMissingScope", alerts.ModeBot, slackFault{Error: "missing_scope"}, store.OutboxPending, "chat.postMessage: Slack refused it: missing_scope", "config", "lacks the chat:write scope"},
+		{"BotInternalError", alerts.ModeBot, slackFault{Error: "internal_error"}, store.OutboxPending, "internal_error", "unavailable", ""},
+		{"BotServerError", alerts.ModeBot, slackFault{Status: 503}, store.OutboxPending, "Slack answered 503 Service Unavailable", "unavailable", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -537,6 +541,12 @@ func TestRefusals(t *testing.T) {
 			rows := b.outbox(t)
 			require.Equal(t, tc.status, rows[0].Status, tc.name)
 			require.Contains(t, rows[0].LastError, tc.errorHas, tc.name)
+			if tc.fix != "" {
+				require.Contains(t, rows[0].LastError, tc.fix, "%s: status shows what to do", tc.name)
+				require.Contains(t, b.logs.String(), tc.fix, "%s: the log shows what to do", tc.name)
+			} else {
+				require.NotContains(t, rows[0].LastError, "SLACK_", "%s: nothing for a person to change", tc.name)
+			}
 			require.Equal(t, 1.0, metric(t, b.reg, "zoomrecon_alerts_failed_total", "reason", tc.reason), tc.name)
 			if tc.status == store.OutboxDead {
 				require.Equal(t, 1.0, metric(t, b.reg, "zoomrecon_alerts_outbox_depth", "status", "dead"), tc.name)

@@ -214,7 +214,7 @@ func classify(ctx context.Context, err error, timeout time.Duration, r redactor)
 		case sc.Code == http.StatusUnauthorized || sc.Code == http.StatusForbidden ||
 			sc.Code == http.StatusNotFound || sc.Code == http.StatusGone:
 			// no_service, channel_not_found, channel_is_archived, action_prohibited.
-			return &sendError{class: classConfig, text: text}
+			return &sendError{class: classConfig, text: text + "; " + configHint(call.method, call.code)}
 		}
 		return &sendError{class: classRetry, text: text}
 	case errors.As(err, &se):
@@ -227,20 +227,38 @@ func classify(ctx context.Context, err error, timeout time.Duration, r redactor)
 		}
 		// invalid_auth, not_authed, token_revoked, channel_not_found,
 		// not_in_channel, is_archived, missing_scope...
-		return &sendError{class: classConfig, text: text}
+		return &sendError{class: classConfig, text: text + "; " + configHint(call.method, se.Err)}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &sendError{class: classRetry, text: fmt.Sprintf("%s: no answer from Slack within %s", call.method, timeout)}
 	}
 	return &sendError{class: classRetry, text: r.redact(err.Error())}
 }
 
-// hint tells a person what to do about a failure that needs one.
-func hint(mode string, e *sendError) string {
-	if e.class != classConfig {
-		return ""
+// configHint tells a person what to change when Slack refuses our webhook,
+// token or channel (code is Slack's error code, method the call that failed).
+// It names the setting, never its value: it ends up in last_error and the
+// log.
+func configHint(method, code string) string {
+	if method == "webhook" {
+		switch code {
+		case "action_prohibited", "posting_to_general_channel_denied":
+			return "a workspace admin restricts posting to the webhook's channel: ask them to allow it, " +
+				"or create an incoming webhook for another channel and set SLACK_WEBHOOK_URL to it"
+		}
+		return "Slack no longer accepts this incoming webhook (revoked, or its channel archived or deleted): " +
+			"create a new one and set SLACK_WEBHOOK_URL to it"
 	}
-	if mode == ModeWebhook {
-		return "Slack no longer accepts this incoming webhook (revoked, or its channel archived): create a new one and set SLACK_WEBHOOK_URL"
+	switch code {
+	case "not_in_channel":
+		return "invite the bot to the channel in SLACK_CHANNEL (type /invite @<bot name> there)"
+	case "channel_not_found":
+		return "check SLACK_CHANNEL: no such channel, or a private channel the bot was not invited to"
+	case "is_archived", "channel_is_archived":
+		return "the channel in SLACK_CHANNEL is archived: unarchive it or set SLACK_CHANNEL to another channel"
+	case "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive":
+		return "Slack does not accept SLACK_BOT_TOKEN (revoked, expired or mistyped): set it to the Slack app's current Bot User OAuth Token"
+	case "missing_scope":
+		return "the token in SLACK_BOT_TOKEN lacks the chat:write scope: add it to the Slack app, reinstall the app, and set SLACK_BOT_TOKEN to the new token"
 	}
 	return "check SLACK_BOT_TOKEN (revoked? missing the chat:write scope?) and SLACK_CHANNEL (does it exist, and was the bot invited to it?)"
 }

@@ -83,78 +83,123 @@ func (s *Store) MarkAlertsSent(ctx context.Context, d AlertDelivery) error {
 		return nil
 	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var n int64
-		for part := range slices.Chunk(d.IDs, inChunk) {
-			query, args, err := sqlx.In(`
+		n, err := s.execIn(ctx, tx, `
 UPDATE alert_outbox SET status = 'sent', sent_at = ?, slack_channel = ?, slack_ts = ?, last_error = ''
-WHERE id IN (?)`, dbTime(d.SentAt), d.Channel, d.TS, part)
-			if err != nil {
-				return fmt.Errorf("mark alerts sent: %w", err)
-			}
-			res, err := tx.ExecContext(ctx, s.q(query), args...)
-			if err != nil {
-				return fmt.Errorf("mark alerts sent: %w", err)
-			}
-			if k, err := res.RowsAffected(); err == nil {
-				n += k
-			}
+WHERE id IN (?)`, d.IDs, dbTime(d.SentAt), d.Channel, d.TS)
+		if err != nil {
+			return fmt.Errorf("mark alerts sent: %w", err)
 		}
 		if n < int64(len(d.IDs)) {
 			return fmt.Errorf("mark alerts sent: %w", ErrNotFound)
 		}
-		for _, id := range d.Announced {
-			_, err := s.txExec(ctx, tx, `
+		_, err = s.execIn(ctx, tx, `
 INSERT INTO alert_announcements (outbox_id, status, next_attempt_at, announced_at)
-VALUES (?, 'announced', ?, ?)
+SELECT id, 'announced', ?, ? FROM alert_outbox WHERE id IN (?)
 ON CONFLICT (outbox_id) DO UPDATE SET status = 'announced', announced_at = excluded.announced_at, last_error = ''`,
-				id, dbTime(d.SentAt), dbTime(d.SentAt))
-			if err != nil {
-				return fmt.Errorf("mark alerts sent: record announced: %w", err)
-			}
+			d.Announced, dbTime(d.SentAt), dbTime(d.SentAt))
+		if err != nil {
+			return fmt.Errorf("mark alerts sent: record announced: %w", err)
 		}
 		return nil
 	})
 }
 
-// MarkAlertsFailed is MarkAlertFailed for several messages at once: the ones
-// of one Slack message that Slack did not accept.
+// MarkAlertsFailed records that Slack did not accept the message carrying
+// ids: they are tried again at next, or never again when dead (Slack refused
+// the message for good).
 func (s *Store) MarkAlertsFailed(ctx context.Context, ids []int64, next time.Time, errText string, dead bool) error {
-	status := OutboxPending
-	if dead {
-		status = OutboxDead
-	}
-	return s.updateIDs(ctx, "mark alerts failed", `
-UPDATE alert_outbox SET status = ?, next_attempt_at = ?, last_error = ?
-WHERE id IN (?)`, ids, status, dbTime(next), errText)
+	return s.markFailed(ctx, "mark alerts failed", outboxLease, ids, next, errText, dead)
 }
 
 // ReleaseAlerts gives claimed messages back without counting the claim as a
 // try: they are due again at next. A sender releases what it claimed but did
 // not attempt (Slack asked it to wait, or it is shutting down).
 func (s *Store) ReleaseAlerts(ctx context.Context, ids []int64, next time.Time) error {
-	return s.updateIDs(ctx, "release alerts", `
-UPDATE alert_outbox SET next_attempt_at = ?, tries = CASE WHEN tries > 0 THEN tries - 1 ELSE 0 END
-WHERE status = 'pending' AND id IN (?)`, ids, dbTime(next))
+	return s.release(ctx, "release alerts", outboxLease, ids, next)
 }
 
-// updateIDs runs query, whose last placeholder is an IN list, for ids in
-// chunks and in one transaction; args come before the list.
+// leased is a table whose pending rows a sender claims with a lease: the
+// outbox, and the announcements keyed by their alert. Both have status,
+// next_attempt_at, tries and last_error; the claim, failure and release
+// queries below are written once for both.
+type leased struct {
+	table, key string
+}
+
+var (
+	outboxLease       = leased{table: "alert_outbox", key: "id"}
+	announcementLease = leased{table: "alert_announcements", key: "outbox_id"}
+)
+
+// claimQuery moves the next attempt of up to limit due pending rows of l to
+// the end of their lease, counts the claim as a try and returns the columns
+// in returning. Its placeholders are the lease's end, now and limit.
+func (s *Store) claimQuery(l leased, returning string) string {
+	return s.q(`
+UPDATE ` + l.table + ` SET next_attempt_at = ?, tries = tries + 1
+WHERE ` + l.key + ` IN (
+    SELECT ` + l.key + ` FROM ` + l.table + `
+    WHERE status = 'pending' AND next_attempt_at <= ?
+    ORDER BY next_attempt_at, ` + l.key + `
+    LIMIT ?` + s.dialect.skipLocked + `
+)
+RETURNING ` + returning)
+}
+
+// markFailed records a failed try of the rows ids of l: due again at next, or
+// dead.
+func (s *Store) markFailed(ctx context.Context, what string, l leased, ids []int64, next time.Time, errText string, dead bool) error {
+	status := OutboxPending
+	if dead {
+		status = OutboxDead
+	}
+	return s.updateIDs(ctx, what, `
+UPDATE `+l.table+` SET status = ?, next_attempt_at = ?, last_error = ?
+WHERE `+l.key+` IN (?)`, ids, status, dbTime(next), errText)
+}
+
+// release gives back the claimed rows ids of l, undoing the claim's try; they
+// are due again at next. Rows no longer pending are left alone.
+func (s *Store) release(ctx context.Context, what string, l leased, ids []int64, next time.Time) error {
+	return s.updateIDs(ctx, what, `
+UPDATE `+l.table+` SET next_attempt_at = ?, tries = CASE WHEN tries > 0 THEN tries - 1 ELSE 0 END
+WHERE status = 'pending' AND `+l.key+` IN (?)`, ids, dbTime(next))
+}
+
+// updateIDs runs query, whose last placeholder is an IN list, for ids in one
+// transaction; args come before the list.
 func (s *Store) updateIDs(ctx context.Context, what, query string, ids []int64, args ...any) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		for part := range slices.Chunk(ids, inChunk) {
-			q, qargs, err := sqlx.In(query, append(slices.Clone(args), part)...)
-			if err != nil {
-				return fmt.Errorf("%s: %w", what, err)
-			}
-			if _, err := tx.ExecContext(ctx, s.q(q), qargs...); err != nil {
-				return fmt.Errorf("%s: %w", what, err)
-			}
+		if _, err := s.execIn(ctx, tx, query, ids, args...); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		return nil
 	})
+}
+
+// execIn runs query, whose last placeholder is an IN list, in tx for ids in
+// chunks of inChunk; args come before the list. It returns the rows affected.
+func (s *Store) execIn(ctx context.Context, tx *sqlx.Tx, query string, ids []int64, args ...any) (int64, error) {
+	var n int64
+	for part := range slices.Chunk(ids, inChunk) {
+		q, qargs, err := sqlx.In(query, append(slices.Clone(args), part)...)
+		if err != nil {
+			return 0, err
+		}
+		res, err := tx.ExecContext(ctx, s.q(q), qargs...)
+		if err != nil {
+			return 0, err
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		n += k
+	}
+	return n, nil
 }
 
 // SilenceAlert is an open webhook silence with the alert queued for it.
@@ -251,15 +296,8 @@ ON CONFLICT (outbox_id) DO NOTHING`, dbTime(now), dbTime(since))
 			ID    int64 `db:"outbox_id"`
 			Tries int   `db:"tries"`
 		}
-		err = tx.SelectContext(ctx, &claimed, s.q(`
-UPDATE alert_announcements SET next_attempt_at = ?, tries = tries + 1
-WHERE outbox_id IN (
-    SELECT outbox_id FROM alert_announcements
-    WHERE status = 'pending' AND next_attempt_at <= ?
-    ORDER BY next_attempt_at, outbox_id
-    LIMIT ?`+s.dialect.skipLocked+`
-)
-RETURNING outbox_id, tries`), dbTime(now.Add(lease)), dbTime(now), limit)
+		err = tx.SelectContext(ctx, &claimed, s.claimQuery(announcementLease, "outbox_id, tries"),
+			dbTime(now.Add(lease)), dbTime(now), limit)
 		if err != nil {
 			return fmt.Errorf("claim announcements: %w", err)
 		}
@@ -300,21 +338,13 @@ WHERE outbox_id IN (?)`, outboxIDs, dbTime(at))
 // next, or never again when dead (Slack refused it for good, e.g. the message
 // was deleted).
 func (s *Store) MarkAnnouncementsFailed(ctx context.Context, outboxIDs []int64, next time.Time, errText string, dead bool) error {
-	status := "pending"
-	if dead {
-		status = "dead"
-	}
-	return s.updateIDs(ctx, "mark announcements failed", `
-UPDATE alert_announcements SET status = ?, next_attempt_at = ?, last_error = ?
-WHERE outbox_id IN (?)`, outboxIDs, status, dbTime(next), errText)
+	return s.markFailed(ctx, "mark announcements failed", announcementLease, outboxIDs, next, errText, dead)
 }
 
 // ReleaseAnnouncements gives claimed announcements back without counting the
 // claim as a try: they are due again at next.
 func (s *Store) ReleaseAnnouncements(ctx context.Context, outboxIDs []int64, next time.Time) error {
-	return s.updateIDs(ctx, "release announcements", `
-UPDATE alert_announcements SET next_attempt_at = ?, tries = CASE WHEN tries > 0 THEN tries - 1 ELSE 0 END
-WHERE status = 'pending' AND outbox_id IN (?)`, outboxIDs, dbTime(next))
+	return s.release(ctx, "release announcements", announcementLease, outboxIDs, next)
 }
 
 // AlertStatus is the health of alert delivery, for status and metrics.
@@ -338,28 +368,22 @@ func (s *Store) AlertStatus(ctx context.Context) (AlertStatus, error) {
 		return AlertStatus{}, err
 	}
 	st := AlertStatus{OutboxStats: stats}
-	var counts struct {
-		Failing              int `db:"failing"`
-		AnnouncementsPending int `db:"announcements_pending"`
+	// One query for what the outbox stats lack: this runs on every pass.
+	var more struct {
+		Failing              int    `db:"failing"`
+		AnnouncementsPending int    `db:"announcements_pending"`
+		LastError            string `db:"last_error"`
 	}
-	err = s.db.GetContext(ctx, &counts, `
+	err = s.db.GetContext(ctx, &more, `
 SELECT
     (SELECT COUNT(*) FROM alert_outbox WHERE status = 'pending' AND last_error <> '') AS failing,
-    (SELECT COUNT(*) FROM alert_announcements WHERE status = 'pending') AS announcements_pending`)
+    (SELECT COUNT(*) FROM alert_announcements WHERE status = 'pending') AS announcements_pending,
+    COALESCE((SELECT last_error FROM alert_outbox WHERE status = 'pending' AND last_error <> ''
+              ORDER BY next_attempt_at DESC, id DESC LIMIT 1), '') AS last_error`)
 	if err != nil {
 		return AlertStatus{}, fmt.Errorf("alert status: %w", err)
 	}
-	st.Failing, st.AnnouncementsPending = counts.Failing, counts.AnnouncementsPending
-	var lastErr []string
-	err = s.db.SelectContext(ctx, &lastErr, `
-SELECT last_error FROM alert_outbox WHERE status = 'pending' AND last_error <> ''
-ORDER BY next_attempt_at DESC, id DESC LIMIT 1`)
-	if err != nil {
-		return AlertStatus{}, fmt.Errorf("alert status: %w", err)
-	}
-	if len(lastErr) == 1 {
-		st.LastError = lastErr[0]
-	}
+	st.Failing, st.AnnouncementsPending, st.LastError = more.Failing, more.AnnouncementsPending, more.LastError
 	// Selecting the column itself, not MAX(), keeps its type on SQLite.
 	var sent []time.Time
 	err = s.db.SelectContext(ctx, &sent, `

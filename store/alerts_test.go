@@ -27,6 +27,13 @@ func TestAlertStore(t *testing.T) {
 		"ConcurrentAnnouncementClaimsNeverShare": testConcurrentAnnouncementClaims,
 		"ReportsAlertStatus":                     testAlertStatus,
 	}
+	runOnEveryBackend(t, cases)
+}
+
+// runOnEveryBackend runs each case, in parallel, on a fresh store of every
+// backend. TestStore and TestReconcileStore spell the same loop out.
+func runOnEveryBackend(t *testing.T, cases map[string]func(t *testing.T, st *store.Store)) {
+	t.Helper()
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
@@ -38,6 +45,43 @@ func TestAlertStore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// claimConcurrently runs claim from four goroutines until it comes back
+// empty and returns every ID claimed, sorted, duplicates kept.
+// testConcurrentClaims spells the same loop out for ClaimAlerts.
+func claimConcurrently(t *testing.T, claim func() ([]int64, error)) []int64 {
+	t.Helper()
+	var (
+		mu  sync.Mutex
+		got []int64
+		wg  sync.WaitGroup
+	)
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			for {
+				ids, err := claim()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(ids) == 0 {
+					return
+				}
+				mu.Lock()
+				got = append(got, ids...)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	slices.Sort(got)
+	return got
 }
 
 // recordAlerted records a discrepancy with its alert, as the reconciler
@@ -244,6 +288,10 @@ func testClaimAnnouncements(t *testing.T, st *store.Store) {
 		var ids []int64
 		var tries []int
 		for _, a := range anns {
+			// The sender edits the message the alert went out in.
+			require.Equal(t, store.OutboxSent, a.Alert.Status, "alert %d", a.Alert.ID)
+			require.Equal(t, "C1", a.Alert.SlackChannel, "alert %d", a.Alert.ID)
+			require.NotEmpty(t, a.Alert.SlackTS, "alert %d", a.Alert.ID)
 			ids, tries = append(ids, a.Alert.ID), append(tries, a.Tries)
 		}
 		return ids, tries
@@ -260,9 +308,6 @@ func testClaimAnnouncements(t *testing.T, st *store.Store) {
 	got, tries := claimIDs(now, now.Add(-24*time.Hour))
 	require.Equal(t, ids[1:3], got, "delivered, resolved within the horizon")
 	require.Equal(t, []int{1, 1}, tries)
-	for _, a := range got {
-		require.NotZero(t, a)
-	}
 
 	again, _ := claimIDs(now, now.Add(-24*time.Hour))
 	require.Empty(t, again, "leased")
@@ -287,6 +332,8 @@ func testClaimAnnouncements(t *testing.T, st *store.Store) {
 	require.Equal(t, ids[3:], got)
 	require.NoError(t, st.MarkAnnounced(ctx, ids[3:], now.Add(2*time.Hour)))
 
+	// A release only gives back what is pending.
+	require.NoError(t, st.ReleaseAnnouncements(ctx, ids[1:], now))
 	got, _ = claimIDs(now.Add(24*time.Hour), now.Add(-24*time.Hour))
 	require.Empty(t, got, "announced or dead: never again")
 }
@@ -304,37 +351,14 @@ func testConcurrentAnnouncementClaims(t *testing.T, st *store.Store) {
 		_, err := st.ResolveDiscrepancy(ctx, store.KindMissedMeetingEnded, fmt.Sprintf("m%d", i), "", "late_webhook", t0, nil)
 		require.NoError(t, err)
 	}
-	var (
-		mu  sync.Mutex
-		got []int64
-		wg  sync.WaitGroup
-	)
-	errs := make(chan error, 4)
-	for range 4 {
-		wg.Go(func() {
-			for {
-				anns, err := st.ClaimAnnouncements(ctx, t0.Add(time.Minute), t0.Add(-time.Hour), time.Hour, 3)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(anns) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, a := range anns {
-					got = append(got, a.Alert.ID)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	slices.Sort(got)
+	got := claimConcurrently(t, func() ([]int64, error) {
+		anns, err := st.ClaimAnnouncements(ctx, t0.Add(time.Minute), t0.Add(-time.Hour), time.Hour, 3)
+		var ids []int64
+		for _, a := range anns {
+			ids = append(ids, a.Alert.ID)
+		}
+		return ids, err
+	})
 	require.Len(t, got, total, "every announcement claimed")
 	require.Len(t, slices.Compact(got), total, "none claimed twice")
 }
@@ -365,6 +389,18 @@ func testAlertStatus(t *testing.T, st *store.Store) {
 	require.Equal(t, "chat.postMessage: Slack refused it: channel_not_found", status.LastError, "the one retried last")
 	require.NotNil(t, status.LastSentAt)
 	require.True(t, status.LastSentAt.Equal(t0.Add(time.Minute)), "got %v", status.LastSentAt)
+	require.Zero(t, status.Dead)
 	require.NotNil(t, status.OldestPending)
+	require.True(t, status.OldestPending.Equal(t0), "oldest pending: got %v want %v", status.OldestPending, t0)
 	require.Equal(t, 1, status.AnnouncementsPending)
+
+	// A dead message is neither pending nor failing; the failing one left
+	// gives the last error.
+	require.NoError(t, st.MarkAlertsFailed(ctx, ids[2:3], t0.Add(time.Hour), "chat.postMessage: Slack refused it: invalid_blocks", true))
+	status, err = st.AlertStatus(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, status.Pending)
+	require.Equal(t, 1, status.Dead)
+	require.Equal(t, 1, status.Failing)
+	require.Equal(t, "chat.postMessage: Slack refused it: not_in_channel", status.LastError)
 }
