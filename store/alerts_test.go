@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/zoomrecon/zoomrecon/store"
-	"github.com/zoomrecon/zoomrecon/store/storetest"
 )
 
 // TestAlertStore runs the alert sender's store cases on every backend.
@@ -28,60 +26,6 @@ func TestAlertStore(t *testing.T) {
 		"ReportsAlertStatus":                     testAlertStatus,
 	}
 	runOnEveryBackend(t, cases)
-}
-
-// runOnEveryBackend runs each case, in parallel, on a fresh store of every
-// backend. TestStore and TestReconcileStore spell the same loop out.
-func runOnEveryBackend(t *testing.T, cases map[string]func(t *testing.T, st *store.Store)) {
-	t.Helper()
-	for _, b := range storetest.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			for name, fn := range cases {
-				t.Run(name, func(t *testing.T) {
-					t.Parallel()
-					fn(t, storetest.Open(t, b.URL(t)))
-				})
-			}
-		})
-	}
-}
-
-// claimConcurrently runs claim from four goroutines until it comes back
-// empty and returns every ID claimed, sorted, duplicates kept.
-// testConcurrentClaims spells the same loop out for ClaimAlerts.
-func claimConcurrently(t *testing.T, claim func() ([]int64, error)) []int64 {
-	t.Helper()
-	var (
-		mu  sync.Mutex
-		got []int64
-		wg  sync.WaitGroup
-	)
-	errs := make(chan error, 4)
-	for range 4 {
-		wg.Go(func() {
-			for {
-				ids, err := claim()
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(ids) == 0 {
-					return
-				}
-				mu.Lock()
-				got = append(got, ids...)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	slices.Sort(got)
-	return got
 }
 
 // recordAlerted records a discrepancy with its alert, as the reconciler

@@ -45,52 +45,13 @@ RETURNING id`), m.DiscrepancyID, m.Kind, m.Payload, dbTime(m.NextAttemptAt), dbT
 // before marking them, they become due again when it ends. Tries counts claims.
 func (s *Store) ClaimAlerts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error) {
 	var out []OutboxMessage
-	err := sqlx.SelectContext(ctx, s.db, &out, s.q(`
-UPDATE alert_outbox SET next_attempt_at = ?, tries = tries + 1
-WHERE id IN (
-    SELECT id FROM alert_outbox
-    WHERE status = 'pending' AND next_attempt_at <= ?
-    ORDER BY next_attempt_at, id
-    LIMIT ?`+s.dialect.skipLocked+`
-)
-RETURNING *`), dbTime(now.Add(lease)), dbTime(now), limit)
+	err := sqlx.SelectContext(ctx, s.db, &out, s.claimQuery(outboxLease, "*"), dbTime(now.Add(lease)), dbTime(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim alerts: %w", err)
 	}
 	// RETURNING gives no order.
 	slices.SortFunc(out, func(a, b OutboxMessage) int { return int(a.ID - b.ID) })
 	return out, nil
-}
-
-// MarkAlertSent records that Slack accepted message id, and where it lives so
-// it can be edited later (channel and ts; empty for incoming webhooks).
-func (s *Store) MarkAlertSent(ctx context.Context, id int64, sentAt time.Time, channel, ts string) error {
-	return s.updateAlert(ctx, `
-UPDATE alert_outbox SET status = 'sent', sent_at = ?, slack_channel = ?, slack_ts = ?, last_error = ''
-WHERE id = ?`, dbTime(sentAt), channel, ts, id)
-}
-
-// MarkAlertFailed records a failed delivery: the message is tried again at
-// next, or never again when dead (Slack refused it for good).
-func (s *Store) MarkAlertFailed(ctx context.Context, id int64, next time.Time, errText string, dead bool) error {
-	status := OutboxPending
-	if dead {
-		status = OutboxDead
-	}
-	return s.updateAlert(ctx, `
-UPDATE alert_outbox SET status = ?, next_attempt_at = ?, last_error = ?
-WHERE id = ?`, status, dbTime(next), errText, id)
-}
-
-func (s *Store) updateAlert(ctx context.Context, query string, args ...any) error {
-	res, err := s.db.ExecContext(ctx, s.q(query), args...)
-	if err != nil {
-		return fmt.Errorf("update alert: %w", err)
-	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return fmt.Errorf("update alert: %w", ErrNotFound)
-	}
-	return nil
 }
 
 // OutboxStats describes the messages not yet delivered.

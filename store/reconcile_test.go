@@ -21,17 +21,7 @@ func TestReconcileStore(t *testing.T) {
 		"VerifiedMeetingsAreNotListedAgain":      testVerified,
 		"ListsDiscrepanciesOfAWindow":            testDiscrepanciesSince,
 	}
-	for _, b := range storetest.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			for name, fn := range cases {
-				t.Run(name, func(t *testing.T) {
-					t.Parallel()
-					fn(t, storetest.Open(t, b.URL(t)))
-				})
-			}
-		})
-	}
+	runOnEveryBackend(t, cases)
 }
 
 func startedEvent(uuid, key string, at time.Time) store.Ingest {

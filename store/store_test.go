@@ -37,6 +37,13 @@ func TestStore(t *testing.T) {
 		"KeepsFirstStartState":               testInitState,
 		"MigratingTwiceIsANoOp":              testMigrateTwice,
 	}
+	runOnEveryBackend(t, cases)
+}
+
+// runOnEveryBackend runs each case, in parallel, on a fresh store of every
+// backend.
+func runOnEveryBackend(t *testing.T, cases map[string]func(t *testing.T, st *store.Store)) {
+	t.Helper()
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
@@ -48,6 +55,42 @@ func TestStore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// claimConcurrently runs claim from four goroutines until it comes back
+// empty and returns every ID claimed, sorted, duplicates kept.
+func claimConcurrently(t *testing.T, claim func() ([]int64, error)) []int64 {
+	t.Helper()
+	var (
+		mu  sync.Mutex
+		got []int64
+		wg  sync.WaitGroup
+	)
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			for {
+				ids, err := claim()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(ids) == 0 {
+					return
+				}
+				mu.Lock()
+				got = append(got, ids...)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	slices.Sort(got)
+	return got
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -332,22 +375,22 @@ func testClaimsOutbox(t *testing.T, st *store.Store) {
 	require.NoError(t, err)
 	require.Empty(t, again, "leased messages must not be claimed again during the lease")
 
-	require.NoError(t, st.MarkAlertSent(ctx, claimed[0].ID, now, "C123", "1700000000.000100"))
-	require.NoError(t, st.MarkAlertFailed(ctx, claimed[1].ID, now.Add(30*time.Second), "slack: 500", false))
+	require.NoError(t, st.MarkAlertsSent(ctx, store.AlertDelivery{IDs: []int64{claimed[0].ID}, SentAt: now, Channel: "C123", TS: "1700000000.000100"}))
+	require.NoError(t, st.MarkAlertsFailed(ctx, []int64{claimed[1].ID}, now.Add(30*time.Second), "slack: 500", false))
 
 	later, err := st.ClaimAlerts(ctx, now.Add(5*time.Minute), time.Minute, 10)
 	require.NoError(t, err)
 	require.Equal(t, []string{"1"}, payloads(later), "the failed one is due again; the sent one never")
 	require.Equal(t, 2, later[0].Tries)
 
-	require.NoError(t, st.MarkAlertFailed(ctx, later[0].ID, now, "invalid_blocks", true))
+	require.NoError(t, st.MarkAlertsFailed(ctx, []int64{later[0].ID}, now, "invalid_blocks", true))
 	stats, err := st.AlertOutboxStats(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, stats.Pending)
 	require.Equal(t, 1, stats.Dead)
 	require.NotNil(t, stats.OldestPending)
 
-	require.ErrorIs(t, st.MarkAlertSent(ctx, 999999, now, "", ""), store.ErrNotFound)
+	require.ErrorIs(t, st.MarkAlertsSent(ctx, store.AlertDelivery{IDs: []int64{999999}, SentAt: now}), store.ErrNotFound)
 }
 
 func payloads(msgs []store.OutboxMessage) []string {
@@ -365,37 +408,14 @@ func testConcurrentClaims(t *testing.T, st *store.Store) {
 		_, err := st.EnqueueAlert(ctx, store.OutboxMessage{Kind: "test", Payload: fmt.Sprint(i), CreatedAt: t0})
 		require.NoError(t, err)
 	}
-	var (
-		mu  sync.Mutex
-		got []int64
-		wg  sync.WaitGroup
-	)
-	errs := make(chan error, 4)
-	for range 4 {
-		wg.Go(func() {
-			for {
-				claimed, err := st.ClaimAlerts(ctx, t0, time.Hour, 3)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(claimed) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, m := range claimed {
-					got = append(got, m.ID)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	slices.Sort(got)
+	got := claimConcurrently(t, func() ([]int64, error) {
+		claimed, err := st.ClaimAlerts(ctx, t0, time.Hour, 3)
+		ids := make([]int64, len(claimed))
+		for i, m := range claimed {
+			ids[i] = m.ID
+		}
+		return ids, err
+	})
 	require.Len(t, got, total, "every message claimed")
 	require.Len(t, slices.Compact(got), total, "no message claimed twice")
 }
