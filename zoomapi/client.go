@@ -94,7 +94,6 @@ var errAttemptTimeout = errors.New("zoom request attempt timed out")
 // Client calls Zoom's REST API. It is safe for concurrent use.
 type Client struct {
 	cfg     Config
-	apiBase string
 	log     *slog.Logger
 	m       *metrics
 	tokens  *tokenCache
@@ -145,7 +144,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		cfg:     cfg,
-		apiBase: cfg.APIURL,
 		log:     log,
 		m:       m,
 		limiter: rate.NewLimiter(limit, 1),
@@ -172,11 +170,11 @@ func New(cfg Config) (*Client, error) {
 
 func (cfg *Config) validate() error {
 	var errs []error
-	for _, f := range []struct{ name, value string }{
-		{"AccountID", cfg.AccountID}, {"ClientID", cfg.ClientID}, {"ClientSecret", cfg.ClientSecret},
+	for _, f := range []struct{ name, value, label string }{
+		{"AccountID", cfg.AccountID, "Account ID"}, {"ClientID", cfg.ClientID, "Client ID"}, {"ClientSecret", cfg.ClientSecret, "Client Secret"},
 	} {
 		if strings.TrimSpace(f.value) == "" {
-			errs = append(errs, fmt.Errorf("zoomapi: Config.%s is empty; set the Server-to-Server OAuth app's %s", f.name, f.name))
+			errs = append(errs, fmt.Errorf("zoomapi: Config.%s is empty; set it to the %s on the App Credentials page of the Server-to-Server OAuth app in the Zoom App Marketplace", f.name, f.label))
 		}
 	}
 	for _, f := range []struct{ name, value, example string }{
@@ -193,15 +191,15 @@ func (cfg *Config) validate() error {
 		}
 	}
 	for _, f := range []struct {
-		name string
-		d    time.Duration
-	}{{"Timeout", cfg.Timeout}, {"RetryWaitMin", cfg.RetryWaitMin}, {"RetryWaitMax", cfg.RetryWaitMax}} {
+		name       string
+		d, example time.Duration
+	}{{"Timeout", cfg.Timeout, DefaultTimeout}, {"RetryWaitMin", cfg.RetryWaitMin, DefaultRetryWaitMin}, {"RetryWaitMax", cfg.RetryWaitMax, DefaultRetryWaitMax}} {
 		if f.d < 0 {
-			errs = append(errs, fmt.Errorf("zoomapi: Config.%s %s must not be negative, e.g. 30s", f.name, f.d))
+			errs = append(errs, fmt.Errorf("zoomapi: Config.%s %s must not be negative; use e.g. %s, or 0 for that default", f.name, f.d, f.example))
 		}
 	}
 	if math.IsNaN(cfg.RequestsPerSecond) {
-		errs = append(errs, errors.New("zoomapi: Config.RequestsPerSecond is NaN; use e.g. 10"))
+		errs = append(errs, errors.New("zoomapi: Config.RequestsPerSecond is NaN; use e.g. 10, or a negative value for no client-side limit"))
 	}
 	return errors.Join(errs...)
 }
@@ -241,7 +239,7 @@ type callStateKey struct{}
 func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, buf *bytes.Buffer, out any) error {
 	st := &callState{endpoint: endpoint}
 	ctx = context.WithValue(ctx, callStateKey{}, st)
-	rawURL := c.apiBase + path
+	rawURL := c.cfg.APIURL + path
 	if len(q) > 0 {
 		rawURL += "?" + q.Encode()
 	}

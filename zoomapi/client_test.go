@@ -28,10 +28,11 @@ func TestNew(t *testing.T) {
 		wantErr []string // substrings, all must appear
 	}{
 		{"NamesEveryMissingKey", zoomapi.Config{}, []string{"Config.AccountID is empty", "Config.ClientID is empty", "Config.ClientSecret is empty"}},
-		{"NamesOnlyTheMissingKey", zoomapi.Config{AccountID: "a", ClientSecret: secret}, []string{"Config.ClientID is empty"}},
+		{"NamesOnlyTheMissingKey", zoomapi.Config{AccountID: "a", ClientSecret: secret}, []string{"Config.ClientID is empty; set it to the Client ID on the App Credentials page"}},
 		{"RejectsBadURL", zoomapi.Config{AccountID: "a", ClientID: "c", ClientSecret: secret, APIURL: "ftp://api.zoom.us/v2"}, []string{"Config.APIURL", "e.g. https://api.zoom.us/v2"}},
 		{"HidesURLCredentials", zoomapi.Config{AccountID: "a", ClientID: "c", ClientSecret: secret, TokenURL: "ftp://user:" + secret + "@zoom.us/oauth/token"}, []string{"Config.TokenURL"}},
-		{"RejectsNegativeTimeout", zoomapi.Config{AccountID: "a", ClientID: "c", ClientSecret: secret, Timeout: -time.Second}, []string{"Config.Timeout"}},
+		{"RejectsNegativeTimeout", zoomapi.Config{AccountID: "a", ClientID: "c", ClientSecret: secret, Timeout: -time.Second}, []string{"Config.Timeout -1s must not be negative; use e.g. 30s"}},
+		{"RejectsNegativeRetryWait", zoomapi.Config{AccountID: "a", ClientID: "c", ClientSecret: secret, RetryWaitMin: -time.Second}, []string{"Config.RetryWaitMin -1s must not be negative; use e.g. 1s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,11 +55,18 @@ func TestNew(t *testing.T) {
 
 	t.Run("SharesMetricsOnOneRegistry", func(t *testing.T) {
 		t.Parallel()
+		zoom := zoomtest.New()
+		t.Cleanup(zoom.Close)
+		creds := zoom.Credentials()
 		reg := prometheus.NewRegistry()
 		for range 2 {
-			_, err := zoomapi.New(zoomapi.Config{AccountID: "a", ClientID: "c", ClientSecret: secret, Registerer: reg})
+			c, err := zoomapi.New(zoomapi.Config{AccountID: creds.AccountID, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret,
+				TokenURL: zoom.TokenURL(), APIURL: zoom.APIURL(), RequestsPerSecond: -1, Registerer: reg})
 			require.NoError(t, err)
+			collect(t, c.Users(t.Context(), ""))
 		}
+		require.EqualValues(t, 2, metricValue(t, reg, "zoomrecon_zoomapi_requests_total", map[string]string{"endpoint": zoomapi.EndpointUsers, "status": "200"}),
+			"the second client counts into the collectors the first registered")
 	})
 }
 
@@ -200,6 +208,7 @@ func TestToken(t *testing.T) {
 		var te *zoomapi.TokenError
 		require.ErrorAs(t, err, &te)
 		require.Equal(t, zoomapi.TokenError{HTTPStatus: 400, ErrorCode: "invalid_client", Reason: "Invalid client_id or client_secret"}, *te)
+		require.Contains(t, err.Error(), "check the Account ID, Client ID and Client Secret", "the error says what to do")
 		require.NotContains(t, err.Error(), wrong)
 		require.Equal(t, 1, b.zoom.TokenRequests(), "a 4xx from the token endpoint is not retried, nor re-sent with the secret in the body")
 		require.Zero(t, b.callCount(t, ""), "no API request without a token")
@@ -506,6 +515,7 @@ func TestErrors(t *testing.T) {
 				var apiErr *zoomapi.Error
 				require.ErrorAs(t, err, &apiErr)
 				require.Equal(t, []string{"report:read:admin"}, apiErr.MissingScopes())
+				require.Contains(t, err.Error(), "add the scope report:read:admin to the Server-to-Server OAuth app")
 			},
 		},
 		{
@@ -520,6 +530,7 @@ func TestErrors(t *testing.T) {
 				var apiErr *zoomapi.Error
 				require.ErrorAs(t, err, &apiErr)
 				require.Equal(t, []string{"dashboard:read:list_meetings:admin"}, apiErr.MissingScopes())
+				require.Contains(t, err.Error(), "add the scope dashboard:read:list_meetings:admin")
 			},
 		},
 		{

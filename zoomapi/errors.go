@@ -1,6 +1,7 @@
 package zoomapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,7 +71,7 @@ type Error struct {
 }
 
 // Error describes the failure with the endpoint template, status, Zoom code,
-// message and tracking ID.
+// message and tracking ID, and what to do when retrying will not help.
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "zoom GET %s: HTTP %d", e.Endpoint, e.HTTPStatus)
@@ -87,7 +88,29 @@ func (e *Error) Error() string {
 	if e.TrackingID != "" {
 		fmt.Fprintf(&b, " [tracking id %s]", e.TrackingID)
 	}
+	if hint := e.hint(); hint != "" {
+		b.WriteString("; ")
+		b.WriteString(hint)
+	}
 	return b.String()
+}
+
+// hint says what the operator can do about an answer that a retry will not
+// change: a missing scope, a refused token, a plan without the endpoint.
+func (e *Error) hint() string {
+	switch e.kind() {
+	case ErrMissingScope:
+		if scopes := e.MissingScopes(); len(scopes) > 0 {
+			return "add the scope " + strings.Join(scopes, ", ") +
+				" to the Server-to-Server OAuth app in the Zoom App Marketplace; tokens issued after that carry it"
+		}
+		return "add the scope this endpoint needs to the Server-to-Server OAuth app in the Zoom App Marketplace"
+	case ErrUnauthorized:
+		return "Zoom refused the access token; check that the Server-to-Server OAuth app is activated in the Zoom App Marketplace"
+	case ErrPlan:
+		return "the Zoom account's plan does not include this endpoint (Report endpoints need Pro, Dashboard endpoints Business or higher)"
+	}
+	return ""
 }
 
 // Is reports whether the error is of the kind target names. An Error
@@ -201,7 +224,7 @@ type TokenError struct {
 	Reason string
 }
 
-// Error describes the token failure.
+// Error describes the token failure and, for a refusal, what to check.
 func (e *TokenError) Error() string {
 	s := fmt.Sprintf("zoom oauth token: HTTP %d", e.HTTPStatus)
 	if e.ErrorCode != "" {
@@ -209,6 +232,10 @@ func (e *TokenError) Error() string {
 	}
 	if e.Reason != "" {
 		s += ": " + e.Reason
+	}
+	if e.HTTPStatus >= 400 && e.HTTPStatus < 500 {
+		s += "; check the Account ID, Client ID and Client Secret against the App Credentials page of the" +
+			" Server-to-Server OAuth app in the Zoom App Marketplace, and that the app is activated"
 	}
 	return s
 }
@@ -242,7 +269,7 @@ func newAPIError(endpoint string, resp *http.Response, body []byte, attempts int
 	}
 	var zb zoomErrorBody
 	switch {
-	case len(strings.TrimSpace(string(body))) == 0:
+	case len(bytes.TrimSpace(body)) == 0:
 		e.Message = http.StatusText(resp.StatusCode) + " (empty body)"
 	case json.Unmarshal(body, &zb) != nil:
 		e.Message = http.StatusText(resp.StatusCode) + " (body is not Zoom's JSON, " + strconv.Itoa(len(body)) + " bytes)"

@@ -86,6 +86,7 @@ func TestParseDashboardDuration(t *testing.T) {
 		{"TwoPartsMatchingHoursMinutes", "01:30", 90 * time.Minute, 90 * time.Minute},
 		{"TwoPartsMatchingMinutesSeconds", "16:08", 16*time.Minute + 8*time.Second, 16*time.Minute + 8*time.Second},
 		{"TwoPartsLiveDefaultsToZoomDoc", "16:08", 0, 16*time.Minute + 8*time.Second},
+		{"OnePartIsMinutes", "45", 0, 45 * time.Minute},
 		{"Garbage", "n/a", time.Hour, 0},
 		{"Empty", "", time.Hour, 0},
 	}

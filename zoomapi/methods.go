@@ -23,11 +23,12 @@ func (c *Client) Users(ctx context.Context, status string) iter.Seq2[User, error
 
 // GetMeeting returns a meeting's definition and current status.
 func (c *Client) GetMeeting(ctx context.Context, meetingID int64) (Meeting, error) {
-	if meetingID <= 0 {
-		return Meeting{}, fmt.Errorf("zoomapi: meeting ID %d is not positive", meetingID)
+	path, err := idPath("/meetings/", meetingID, "")
+	if err != nil {
+		return Meeting{}, err
 	}
 	var w wireMeeting
-	if err := c.get(ctx, EndpointMeeting, idPath("/meetings/", meetingID, ""), nil, nil, &w); err != nil {
+	if err := c.get(ctx, EndpointMeeting, path, nil, nil, &w); err != nil {
 		return Meeting{}, err
 	}
 	return w.meeting(), nil
@@ -49,11 +50,12 @@ func (c *Client) PastMeeting(ctx context.Context, uuid string) (PastMeeting, err
 // PastMeetingInstances returns the ended instances of a meeting number (the
 // last 15 months; Zoom does not page this list).
 func (c *Client) PastMeetingInstances(ctx context.Context, meetingID int64) ([]Instance, error) {
-	if meetingID <= 0 {
-		return nil, fmt.Errorf("zoomapi: meeting ID %d is not positive", meetingID)
+	path, err := idPath("/past_meetings/", meetingID, "/instances")
+	if err != nil {
+		return nil, err
 	}
 	var w wireInstances
-	if err := c.get(ctx, EndpointPastMeetingInstances, idPath("/past_meetings/", meetingID, "/instances"), nil, nil, &w); err != nil {
+	if err := c.get(ctx, EndpointPastMeetingInstances, path, nil, nil, &w); err != nil {
 		return nil, err
 	}
 	out := make([]Instance, len(w.Meetings))

@@ -384,3 +384,36 @@ func TestUUIDEncoding(t *testing.T) {
 		require.Contains(t, paths, "/v2/past_meetings/inner%2Fslash%2BPlus0A%3D%3D")
 	})
 }
+
+// TestRejectsBadArguments checks that arguments Zoom could only refuse are
+// refused before any request, and match no sentinel: they are not evidence.
+func TestRejectsBadArguments(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	tests := []struct {
+		name    string
+		call    func() error
+		wantErr string
+	}{
+		{"GetMeetingZeroID", func() error { _, err := b.client.GetMeeting(t.Context(), 0); return err }, "meeting ID 0 is not positive"},
+		{"InstancesNegativeID", func() error { _, err := b.client.PastMeetingInstances(t.Context(), -1); return err }, "meeting ID -1 is not positive"},
+		{"PastMeetingEmptyUUID", func() error { _, err := b.client.PastMeeting(t.Context(), ""); return err }, "empty meeting UUID"},
+		{"ParticipantsEmptyUUID", func() error {
+			_, err := collectErr(t, b.client.PastMeetingParticipants(t.Context(), ""))
+			return err
+		}, "empty meeting UUID"},
+		{"ReportUserMeetingsEmptyUser", func() error {
+			_, err := collectErr(t, b.client.ReportUserMeetings(t.Context(), "", time.Now(), time.Now()))
+			return err
+		}, "empty user ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			requireOnly(t, err, nil)
+			require.ErrorContains(t, err, tt.wantErr)
+		})
+	}
+	require.Zero(t, b.client.Calls(), "nothing was sent")
+	require.Zero(t, b.zoom.TokenRequests(), "not even a token request")
+}

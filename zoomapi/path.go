@@ -2,6 +2,7 @@ package zoomapi
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -103,6 +104,10 @@ func uuidPath(prefix, uuid, suffix string) (string, error) {
 	return prefix + escapeUUID(uuid) + suffix, nil
 }
 
-func idPath(prefix string, id int64, suffix string) string {
-	return prefix + strconv.FormatInt(id, 10) + suffix
+// idPath builds prefix + meeting number + suffix.
+func idPath(prefix string, id int64, suffix string) (string, error) {
+	if id <= 0 {
+		return "", fmt.Errorf("zoomapi: meeting ID %d is not positive", id)
+	}
+	return prefix + strconv.FormatInt(id, 10) + suffix, nil
 }

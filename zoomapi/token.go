@@ -28,12 +28,11 @@ const maxEarlyRenewal = 5 * time.Minute
 // 401 code 124 for exactly the token that failed, so concurrent 401s renew
 // once (generation check).
 type tokenCache struct {
-	cc     *clientcredentials.Config
-	http   *http.Client // retrying client for the token endpoint
-	now    func() time.Time
-	secret string
-	log    *slog.Logger
-	m      *metrics
+	cc   *clientcredentials.Config
+	http *http.Client // retrying client for the token endpoint
+	now  func() time.Time
+	log  *slog.Logger
+	m    *metrics
 
 	// sem is held by the one caller fetching a token; others wait on it or
 	// on their ctx.
@@ -62,12 +61,11 @@ func newTokenCache(cfg Config, httpClient *http.Client, log *slog.Logger, m *met
 			// secret in the body, doubling failed calls (§1).
 			AuthStyle: oauth2.AuthStyleInHeader,
 		},
-		http:   httpClient,
-		now:    cfg.Now,
-		secret: cfg.ClientSecret,
-		log:    log,
-		m:      m,
-		sem:    make(chan struct{}, 1),
+		http: httpClient,
+		now:  cfg.Now,
+		log:  log,
+		m:    m,
+		sem:  make(chan struct{}, 1),
 	}
 }
 
@@ -150,9 +148,9 @@ func (t *tokenCache) wrapErr(err error) error {
 				te.ErrorCode = cleanText(body.Error, 100)
 			}
 		}
-		if t.secret != "" {
-			te.Reason = strings.ReplaceAll(te.Reason, t.secret, "<redacted>")
-			te.ErrorCode = strings.ReplaceAll(te.ErrorCode, t.secret, "<redacted>")
+		if secret := t.cc.ClientSecret; secret != "" {
+			te.Reason = strings.ReplaceAll(te.Reason, secret, "<redacted>")
+			te.ErrorCode = strings.ReplaceAll(te.ErrorCode, secret, "<redacted>")
 		}
 		return te
 	}

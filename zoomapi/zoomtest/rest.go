@@ -147,6 +147,18 @@ func (c *call) host(inst *instance) *userRecord {
 	return &userRecord{User: User{ID: inst.hostID}}
 }
 
+// endedMeeting is the part of an ended instance's answer that the past
+// meeting and report endpoints share; the host is named as user_name and
+// user_email.
+func (c *call) endedMeeting(inst *instance) endedMeetingJSON {
+	host := c.host(inst)
+	return endedMeetingJSON{
+		UUID: inst.uuid, ID: inst.m.id, Type: inst.typ, Topic: inst.topic,
+		UserName: host.displayName(), UserEmail: host.Email, StartTime: zoomTime(inst.start), EndTime: zoomTime(inst.end),
+		Duration: minutes(inst.end.Sub(inst.start)), TotalMinutes: inst.totalMinutes(), ParticipantsCount: len(inst.sessions),
+	}
+}
+
 // minutes rounds a length up to whole minutes, as Zoom's durations.
 func minutes(d time.Duration) int { return int(math.Ceil(d.Minutes())) }
 
@@ -226,13 +238,7 @@ func getPastMeeting(c *call) (int, any) {
 	if e != nil {
 		return 0, e
 	}
-	host := c.host(inst)
-	return http.StatusOK, pastMeetingJSON{
-		UUID: inst.uuid, ID: inst.m.id, HostID: inst.hostID, Type: inst.typ, Topic: inst.topic,
-		UserName: host.displayName(), UserEmail: host.Email, StartTime: zoomTime(inst.start), EndTime: zoomTime(inst.end),
-		Duration: minutes(inst.end.Sub(inst.start)), TotalMinutes: inst.totalMinutes(),
-		ParticipantsCount: len(inst.sessions), Source: "Zoom",
-	}
+	return http.StatusOK, pastMeetingJSON{endedMeetingJSON: c.endedMeeting(inst), HostID: inst.hostID, Source: "Zoom"}
 }
 
 // GET /past_meetings/{meetingId}/participants and
@@ -293,12 +299,7 @@ func getReportMeeting(c *call) (int, any) {
 	if e != nil {
 		return 0, e
 	}
-	host := c.host(inst)
-	return http.StatusOK, reportMeetingJSON{
-		UUID: inst.uuid, ID: inst.m.id, Type: inst.typ, Topic: inst.topic,
-		UserName: host.displayName(), UserEmail: host.Email, StartTime: zoomTime(inst.start), EndTime: zoomTime(inst.end),
-		Duration: minutes(inst.end.Sub(inst.start)), TotalMinutes: inst.totalMinutes(), ParticipantsCount: len(inst.sessions),
-	}
+	return http.StatusOK, reportMeetingJSON{endedMeetingJSON: c.endedMeeting(inst)}
 }
 
 // GET /report/meetings/{meetingId}/participants and
@@ -404,12 +405,7 @@ func listReportUserMeetings(c *call) (int, any) {
 	out := reportUserMeetingsJSON{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), pageInfo: info,
 		Meetings: []reportUserMeetingJSON{}}
 	for _, inst := range insts[start:end] {
-		host := c.host(inst)
-		out.Meetings = append(out.Meetings, reportUserMeetingJSON{
-			UUID: inst.uuid, ID: inst.m.id, Type: inst.typ, Topic: inst.topic, UserName: host.displayName(), UserEmail: host.Email,
-			StartTime: zoomTime(inst.start), EndTime: zoomTime(inst.end), Duration: minutes(inst.end.Sub(inst.start)),
-			TotalMinutes: inst.totalMinutes(), ParticipantsCount: len(inst.sessions), Source: "Zoom",
-		})
+		out.Meetings = append(out.Meetings, reportUserMeetingJSON{endedMeetingJSON: c.endedMeeting(inst), Source: "Zoom"})
 	}
 	return http.StatusOK, out
 }

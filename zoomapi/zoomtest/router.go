@@ -91,27 +91,32 @@ func (s *Server) match(escaped string) (*route, []string) {
 	}
 	segs := strings.Split(rest, "/")
 	for _, rt := range s.routes {
-		if len(rt.segs) != len(segs) {
-			continue
-		}
-		var params []string
-		for i, seg := range rt.segs {
-			if strings.HasPrefix(seg, "{") {
-				if segs[i] == "" {
-					params = nil
-					break
-				}
-				params = append(params, segs[i])
-			} else if seg != segs[i] {
-				params = nil
-				break
-			}
-			if i == len(rt.segs)-1 {
-				return rt, params
-			}
+		if params, ok := rt.params(segs); ok {
+			return rt, params
 		}
 	}
 	return nil, nil
+}
+
+// params matches raw path segments against the route's template and returns
+// the values of its {parameters}, each a non-empty segment.
+func (rt *route) params(segs []string) ([]string, bool) {
+	if len(rt.segs) != len(segs) {
+		return nil, false
+	}
+	var params []string
+	for i, seg := range rt.segs {
+		switch {
+		case strings.HasPrefix(seg, "{"):
+			if segs[i] == "" {
+				return nil, false
+			}
+			params = append(params, segs[i])
+		case seg != segs[i]:
+			return nil, false
+		}
+	}
+	return params, true
 }
 
 // serveAPI answers every request to the "api.zoom.us" server: faults first,

@@ -67,10 +67,12 @@ type meetingSettingsJSON struct {
 	WaitingRoom      bool   `json:"waiting_room"`
 }
 
-type pastMeetingJSON struct {
+// endedMeetingJSON is what the past meeting, report meeting and report user
+// meetings answers say alike about an ended instance; each embeds it and
+// adds the fields only its endpoint has.
+type endedMeetingJSON struct {
 	UUID              string `json:"uuid"`
 	ID                int64  `json:"id"`
-	HostID            string `json:"host_id"`
 	Type              int    `json:"type"`
 	Topic             string `json:"topic"`
 	UserName          string `json:"user_name"`
@@ -80,23 +82,18 @@ type pastMeetingJSON struct {
 	Duration          int    `json:"duration"`      // minutes
 	TotalMinutes      int    `json:"total_minutes"` // summed over sessions
 	ParticipantsCount int    `json:"participants_count"`
-	Dept              string `json:"dept"`
-	Source            string `json:"source"`
+}
+
+type pastMeetingJSON struct {
+	endedMeetingJSON
+	HostID string `json:"host_id"`
+	Dept   string `json:"dept"`
+	Source string `json:"source"`
 }
 
 type reportMeetingJSON struct {
-	UUID              string `json:"uuid"`
-	ID                int64  `json:"id"`
-	Type              int    `json:"type"`
-	Topic             string `json:"topic"`
-	UserName          string `json:"user_name"`
-	UserEmail         string `json:"user_email"`
-	StartTime         string `json:"start_time"`
-	EndTime           string `json:"end_time"`
-	Duration          int    `json:"duration"`
-	TotalMinutes      int    `json:"total_minutes"`
-	ParticipantsCount int    `json:"participants_count"`
-	Dept              string `json:"dept"`
+	endedMeetingJSON
+	Dept string `json:"dept"`
 }
 
 type instancesJSON struct {
@@ -152,19 +149,9 @@ type reportParticipantsJSON struct {
 }
 
 type reportUserMeetingJSON struct {
-	UUID              string `json:"uuid"`
-	ID                int64  `json:"id"`
-	Type              int    `json:"type"`
-	Topic             string `json:"topic"`
-	UserName          string `json:"user_name"`
-	UserEmail         string `json:"user_email"`
-	StartTime         string `json:"start_time"`
-	EndTime           string `json:"end_time"`
-	Duration          int    `json:"duration"`
-	TotalMinutes      int    `json:"total_minutes"`
-	ParticipantsCount int    `json:"participants_count"`
-	Source            string `json:"source"`
-	SessionKey        string `json:"session_key"`
+	endedMeetingJSON
+	Source     string `json:"source"`
+	SessionKey string `json:"session_key"`
 }
 
 type reportUserMeetingsJSON struct {
