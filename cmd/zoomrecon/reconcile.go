@@ -116,7 +116,7 @@ func newZoomClient(cfg *config.Config, logger *slog.Logger, reg prometheus.Regis
 	return zoomapi.New(zoomapi.Config{
 		AccountID: z.AccountID, ClientID: z.ClientID, ClientSecret: z.ClientSecret.Reveal(),
 		TokenURL: z.OAuthTokenURL, APIURL: z.APIBaseURL, RequestsPerSecond: z.APIRateLimit,
-		Logger: logger.With("component", "zoomapi"), Registerer: reg,
+		Logger: logger, Registerer: reg,
 	})
 }
 
