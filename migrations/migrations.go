@@ -37,6 +37,19 @@ func Up(ctx context.Context, db *sql.DB, dialect Dialect, logger *slog.Logger) (
 	return len(results), nil
 }
 
+// UpTo applies the pending migrations up to and including version; tests use
+// it to build a database as an older zoomrecon left it.
+func UpTo(ctx context.Context, db *sql.DB, dialect Dialect, version int64) error {
+	p, err := newProvider(db, dialect, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("apply migrations up to %d: %w", version, err)
+	}
+	return nil
+}
+
 // Pending reports whether the database lacks migrations this binary carries.
 func Pending(ctx context.Context, db *sql.DB, dialect Dialect) (bool, error) {
 	p, err := newProvider(db, dialect, nil)
@@ -76,6 +89,7 @@ func newProvider(db *sql.DB, dialect Dialect, logger *slog.Logger) (*goose.Provi
 	switch dialect {
 	case SQLite:
 		gd = goose.DialectSQLite3
+		opts = append(opts, goose.WithGoMigrations(sqliteRelax()))
 	case Postgres:
 		gd = goose.DialectPostgres
 		// Several replicas may start at once; an advisory lock lets one migrate
