@@ -25,6 +25,7 @@ func (s *Store) RecordDiscrepancy(ctx context.Context, d Discrepancy, alert *Out
 }
 
 func (s *Store) recordDiscrepancy(ctx context.Context, tx *sqlx.Tx, d Discrepancy, alert *OutboxMessage) (Discrepancy, bool, error) {
+	d.MeetingUUID, d.Subject, d.Detail = dbText(d.MeetingUUID), dbText(d.Subject), dbText(d.Detail)
 	err := tx.GetContext(ctx, &d.ID, s.q(`
 INSERT INTO discrepancies (kind, meeting_uuid, subject, detail, detected_at, backfilled)
 VALUES (?, ?, ?, ?, ?, ?)
@@ -51,7 +52,7 @@ RETURNING id`), d.Kind, d.MeetingUUID, d.Subject, d.Detail, dbTime(d.DetectedAt)
 func (s *Store) getDiscrepancy(ctx context.Context, q sqlx.QueryerContext, kind Kind, meetingUUID, subject string) (Discrepancy, error) {
 	var d Discrepancy
 	err := sqlx.GetContext(ctx, q, &d, s.q(`
-SELECT * FROM discrepancies WHERE kind = ? AND meeting_uuid = ? AND subject = ?`), kind, meetingUUID, subject)
+SELECT * FROM discrepancies WHERE kind = ? AND meeting_uuid = ? AND subject = ?`), kind, dbText(meetingUUID), dbText(subject))
 	if err != nil {
 		return Discrepancy{}, fmt.Errorf("get discrepancy: %w", interpretError(err))
 	}
@@ -82,7 +83,7 @@ func (s *Store) resolveDiscrepancy(ctx context.Context, tx *sqlx.Tx, kind Kind, 
 	err := tx.GetContext(ctx, &id, s.q(`
 UPDATE discrepancies SET resolved_at = ?, resolution = ?
 WHERE kind = ? AND meeting_uuid = ? AND subject = ? AND resolved_at IS NULL
-RETURNING id`), dbTime(at), resolution, kind, meetingUUID, subject)
+RETURNING id`), dbTime(at), resolution, kind, dbText(meetingUUID), dbText(subject))
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

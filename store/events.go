@@ -26,10 +26,12 @@ type Ingest struct {
 // requests share one commit; every event of the batch is durable when it
 // returns nil, and none is when it returns an error.
 func (s *Store) IngestBatch(ctx context.Context, items []Ingest, now time.Time) ([]bool, error) {
-	for _, it := range items {
-		if it.Event.DedupKey == "" || it.Event.Type == "" {
-			return nil, errors.New("event without a deduplication key or type")
+	items = slices.Clone(items)
+	for i, it := range items {
+		if it.Event.DedupKey == "" {
+			return nil, errors.New("event without a deduplication key")
 		}
+		items[i] = it.clean()
 	}
 	var inserted []bool
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -79,7 +81,7 @@ func (s *Store) IngestBatch(ctx context.Context, items []Ingest, now time.Time) 
 		return s.resolveLate(ctx, tx, items, inserted, now)
 	})
 	if err != nil {
-		return nil, err
+		return nil, interpretError(err)
 	}
 	return inserted, nil
 }
@@ -92,7 +94,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sqlx.Tx, items []Ingest) (
 		args := make([]any, 0, 6*len(items))
 		for _, it := range items {
 			e := it.Event
-			args = append(args, e.DedupKey, e.Type, dbTime(e.EventTS), dbTime(e.ReceivedAt), e.MeetingUUID, e.Body)
+			args = append(args, e.DedupKey, e.Type, dbTimeOrNil(e.EventTS), dbTime(e.ReceivedAt), e.MeetingUUID, e.Body)
 		}
 		st, err := s.txStmt(ctx, tx, "INSERT INTO events (dedup_key, event_type, event_ts, received_at, meeting_uuid, body) VALUES "+
 			placeholders(6, len(items))+" ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key")
@@ -122,6 +124,21 @@ func (s *Store) insertEvents(ctx context.Context, tx *sqlx.Tx, items []Ingest) (
 	return inserted, nil
 }
 
+// clean makes the event's text storable on both backends (see dbText).
+func (it Ingest) clean() Ingest {
+	e := &it.Event
+	e.DedupKey, e.Type, e.MeetingUUID = dbText(e.DedupKey), dbText(e.Type), dbText(e.MeetingUUID)
+	if it.Meeting != nil {
+		m := it.Meeting.clean()
+		it.Meeting = &m
+	}
+	if it.Participant != nil {
+		p := it.Participant.clean()
+		it.Participant = &p
+	}
+	return it
+}
+
 // InsertEvent stores one event and its state; see IngestBatch.
 func (s *Store) InsertEvent(ctx context.Context, it Ingest, now time.Time) (bool, error) {
 	res, err := s.IngestBatch(ctx, []Ingest{it}, now)
@@ -134,7 +151,7 @@ func (s *Store) InsertEvent(ctx context.Context, it Ingest, now time.Time) (bool
 // Event returns the stored event with the given deduplication key, or ErrNotFound.
 func (s *Store) Event(ctx context.Context, dedupKey string) (Event, error) {
 	var e Event
-	err := s.db.GetContext(ctx, &e, s.q(`SELECT * FROM events WHERE dedup_key = ?`), dedupKey)
+	err := s.db.GetContext(ctx, &e, s.q(`SELECT * FROM events WHERE dedup_key = ?`), dbText(dedupKey))
 	if err != nil {
 		return Event{}, fmt.Errorf("get event: %w", interpretError(err))
 	}

@@ -33,10 +33,26 @@ type MeetingUpdate struct {
 	Source  Source
 }
 
+// clean makes the update's text storable on both backends (see dbText).
+func (u MeetingUpdate) clean() MeetingUpdate {
+	u.UUID, u.HostID, u.Topic = dbText(u.UUID), dbText(u.HostID), dbText(u.Topic)
+	return u
+}
+
+// clean makes the update's text storable on both backends (see dbText).
+func (u ParticipantUpdate) clean() ParticipantUpdate {
+	u.MeetingUUID, u.LeaveReason = dbText(u.MeetingUUID), dbText(u.LeaveReason)
+	p := &u.Participant
+	p.UserID, p.ParticipantUserID, p.ParticipantUUID = dbText(p.UserID), dbText(p.ParticipantUserID), dbText(p.ParticipantUUID)
+	p.RegistrantID, p.UserName, p.Email = dbText(p.RegistrantID), dbText(p.UserName), dbText(p.Email)
+	return u
+}
+
 // upsertMeeting merges u into the meeting row. The first source to report a
 // start or an end wins: a webhook that arrives after the reconciler backfilled
 // the end does not rewrite where we learned it.
 func (s *Store) upsertMeeting(ctx context.Context, tx *sqlx.Tx, u MeetingUpdate, now time.Time) error {
+	u = u.clean()
 	if u.UUID == "" {
 		return errors.New("meeting update without a UUID")
 	}
@@ -96,7 +112,7 @@ func (s *Store) ApplyMeeting(ctx context.Context, u MeetingUpdate, now time.Time
 // Meeting returns the meeting instance with the given UUID, or ErrNotFound.
 func (s *Store) Meeting(ctx context.Context, uuid string) (Meeting, error) {
 	var m Meeting
-	err := s.db.GetContext(ctx, &m, s.q(`SELECT * FROM meetings WHERE uuid = ?`), uuid)
+	err := s.db.GetContext(ctx, &m, s.q(`SELECT * FROM meetings WHERE uuid = ?`), dbText(uuid))
 	if err != nil {
 		return Meeting{}, fmt.Errorf("get meeting: %w", interpretError(err))
 	}
@@ -131,7 +147,7 @@ func (s *Store) Sessions(ctx context.Context, meetingUUID string) ([]Participant
 	var out []ParticipantSession
 	err := s.db.SelectContext(ctx, &out, s.q(`
 SELECT * FROM participant_sessions WHERE meeting_uuid = ?
-ORDER BY CASE WHEN join_time IS NULL THEN 1 ELSE 0 END, join_time, leave_time, id`), meetingUUID)
+ORDER BY CASE WHEN join_time IS NULL THEN 1 ELSE 0 END, join_time, leave_time, id`), dbText(meetingUUID))
 	if err != nil {
 		return nil, fmt.Errorf("list participant sessions: %w", err)
 	}

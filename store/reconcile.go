@@ -190,7 +190,10 @@ func (s *Store) MeetingsByUUID(ctx context.Context, uuids []string) (map[string]
 	out := make(map[string]Meeting, len(uuids))
 	const chunk = 500 // well under SQLite's and PostgreSQL's parameter limits
 	for start := 0; start < len(uuids); start += chunk {
-		part := uuids[start:min(start+chunk, len(uuids))]
+		part := make([]string, 0, chunk)
+		for _, u := range uuids[start:min(start+chunk, len(uuids))] {
+			part = append(part, dbText(u))
+		}
 		query, args, err := sqlx.In(`SELECT * FROM meetings WHERE uuid IN (?)`, part)
 		if err != nil {
 			return nil, fmt.Errorf("meetings by uuid: %w", err)

@@ -26,7 +26,7 @@ func TestReconcileStore(t *testing.T) {
 
 func startedEvent(uuid, key string, at time.Time) store.Ingest {
 	return store.Ingest{
-		Event:   store.Event{DedupKey: key, Type: "meeting.started", EventTS: at, ReceivedAt: at, MeetingUUID: uuid, Body: []byte("{}")},
+		Event:   store.Event{DedupKey: key, Type: "meeting.started", EventTS: &at, ReceivedAt: at, MeetingUUID: uuid, Body: []byte("{}")},
 		Meeting: &store.MeetingUpdate{UUID: uuid, StartTime: at, Started: true, Source: store.SourceWebhook},
 	}
 }
@@ -89,11 +89,11 @@ func testLateWebhookResolves(t *testing.T, st *store.Store) {
 		require.NoError(t, err)
 	}
 	ended := store.Ingest{
-		Event:   store.Event{DedupKey: "e1", Type: "meeting.ended", EventTS: t0, ReceivedAt: at, MeetingUUID: "m1", Body: []byte("{}")},
+		Event:   store.Event{DedupKey: "e1", Type: "meeting.ended", EventTS: &t0, ReceivedAt: at, MeetingUUID: "m1", Body: []byte("{}")},
 		Meeting: &store.MeetingUpdate{UUID: "m1", EndTime: t0, Ended: true, Source: store.SourceWebhook},
 	}
 	left := store.Ingest{
-		Event: store.Event{DedupKey: "l7", Type: "meeting.participant_left", EventTS: t0, ReceivedAt: at, MeetingUUID: "m1", Body: []byte("{}")},
+		Event: store.Event{DedupKey: "l7", Type: "meeting.participant_left", EventTS: &t0, ReceivedAt: at, MeetingUUID: "m1", Body: []byte("{}")},
 		Participant: &store.ParticipantUpdate{MeetingUUID: "m1", Participant: store.Participant{UserID: "7"},
 			LeaveTime: t0, Source: store.SourceWebhook},
 	}

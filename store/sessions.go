@@ -30,6 +30,10 @@ func (s *Store) applyParticipants(ctx context.Context, tx *sqlx.Tx, updates []Pa
 	if len(updates) == 0 {
 		return nil
 	}
+	updates = slices.Clone(updates)
+	for i, u := range updates {
+		updates[i] = u.clean()
+	}
 	keysByMeeting := map[string][]string{}
 	seen := map[sessionKey]bool{}
 	for _, u := range updates {

@@ -13,10 +13,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/jmoiron/sqlx"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go, no cgo)
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go, no cgo)
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/zoomrecon/zoomrecon/migrations"
 )
@@ -330,6 +333,15 @@ func (s *Store) q(query string) string { return s.db.Rebind(query) }
 // what was written).
 func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
+// dbTimeOrNil is dbTime for a time that may be missing.
+func dbTimeOrNil(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := dbTime(*t)
+	return &v
+}
+
 // dbTimePtr is dbTime for optional times; the zero time is NULL.
 func dbTimePtr(t time.Time) *time.Time {
 	if t.IsZero() {
@@ -339,10 +351,43 @@ func dbTimePtr(t time.Time) *time.Time {
 	return &v
 }
 
+// dbText is how every text from outside (Zoom's payloads and API answers) is
+// written and looked up: PostgreSQL refuses a NUL character and invalid UTF-8
+// in text columns, and an event refused for that would be answered 503 for
+// ever. Both backends store the same cleaned text, so lookups agree; the raw
+// event body keeps the original bytes.
+func dbText(s string) string {
+	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// ErrInvalidData means the database refused a value itself (out of range,
+// too long for an index, not representable), not that it was unavailable:
+// retrying the same statement fails the same way.
+var ErrInvalidData = errors.New("the database refused a value")
+
 // interpretError maps driver errors to the store's sentinels.
 func interpretError(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 22 is "data exception" (a value out of range, a character the
+		// encoding refuses), class 54 "program limit exceeded" (an index row
+		// too large).
+		if strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "54") {
+			return fmt.Errorf("%w: %w", ErrInvalidData, err)
+		}
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		switch liteErr.Code() & 0xff {
+		case sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_RANGE:
+			return fmt.Errorf("%w: %w", ErrInvalidData, err)
+		}
 	}
 	return err
 }

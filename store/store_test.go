@@ -97,9 +97,10 @@ func ptr[T any](v T) *T { return &v }
 
 func testDedupesEvents(t *testing.T, st *store.Store) {
 	ctx := context.Background()
+	eventTS := t0.Add(123 * time.Millisecond)
 	ev := store.Event{
 		DedupKey: "meeting.started|m1", Type: "meeting.started",
-		EventTS: t0.Add(123 * time.Millisecond), ReceivedAt: t0.Add(time.Second),
+		EventTS: &eventTS, ReceivedAt: t0.Add(time.Second),
 		MeetingUUID: "m1", Body: []byte(`{"event":"meeting.started"}`),
 	}
 	_, err := st.LastEventReceivedAt(ctx)
@@ -117,7 +118,7 @@ func testDedupesEvents(t *testing.T, st *store.Store) {
 	got, err := st.Event(ctx, ev.DedupKey)
 	require.NoError(t, err)
 	require.Equal(t, ev.Body, got.Body)
-	require.True(t, got.EventTS.Equal(ev.EventTS), "event_ts: got %v want %v", got.EventTS, ev.EventTS)
+	require.True(t, got.EventTS.Equal(eventTS), "event_ts: got %v want %v", got.EventTS, eventTS)
 
 	last, err := st.LastEventReceivedAt(ctx)
 	require.NoError(t, err)
@@ -131,7 +132,7 @@ func testIngestAppliesStateOnlyForNewEvents(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	join := func(key string, at time.Time) store.Ingest {
 		return store.Ingest{
-			Event:   store.Event{DedupKey: key, Type: "meeting.participant_joined", EventTS: at, ReceivedAt: at, MeetingUUID: "m1", Body: []byte("{}")},
+			Event:   store.Event{DedupKey: key, Type: "meeting.participant_joined", EventTS: &at, ReceivedAt: at, MeetingUUID: "m1", Body: []byte("{}")},
 			Meeting: &store.MeetingUpdate{UUID: "m1", MeetingID: 81234567890, Topic: "Weekly sync", StartTime: t0},
 			Participant: &store.ParticipantUpdate{
 				MeetingUUID: "m1", Participant: store.Participant{UserID: "16778240", UserName: "Ana"},
@@ -280,7 +281,7 @@ func testPairsParticipantSessionsInOneBatch(t *testing.T, st *store.Store) {
 	var items []store.Ingest
 	for i, s := range steps {
 		items = append(items, store.Ingest{
-			Event:       store.Event{DedupKey: fmt.Sprint("k", i), Type: "meeting.participant_joined", EventTS: t0, ReceivedAt: t0, MeetingUUID: "m1", Body: []byte("{}")},
+			Event:       store.Event{DedupKey: fmt.Sprint("k", i), Type: "meeting.participant_joined", EventTS: &t0, ReceivedAt: t0, MeetingUUID: "m1", Body: []byte("{}")},
 			Participant: &store.ParticipantUpdate{MeetingUUID: "m1", Participant: ana, JoinTime: s.join, LeaveTime: s.leave, Source: store.SourceWebhook},
 		})
 	}
@@ -540,7 +541,7 @@ func TestReplicasPairSessionsOnce(t *testing.T) {
 			wg.Go(func() {
 				u.MeetingUUID, u.Participant, u.Source = "m1", p, store.SourceWebhook
 				_, err := st.IngestBatch(ctx, []store.Ingest{{
-					Event:       store.Event{DedupKey: fmt.Sprint(kind, i), Type: kind, EventTS: t0, ReceivedAt: t0, MeetingUUID: "m1", Body: []byte("{}")},
+					Event:       store.Event{DedupKey: fmt.Sprint(kind, i), Type: kind, EventTS: &t0, ReceivedAt: t0, MeetingUUID: "m1", Body: []byte("{}")},
 					Meeting:     &store.MeetingUpdate{UUID: "m1"},
 					Participant: &u,
 				}}, t0)

@@ -46,12 +46,16 @@ const (
 	KindMissedParticipantLeft   Kind = "missed_participant_left"
 	KindStaleMeeting            Kind = "stale_meeting"
 	KindWebhookSilence          Kind = "webhook_silence"
+	// KindURLValidationRefused is Zoom's periodic URL revalidation refused by
+	// the receiver: six in a row disable the app's event subscription
+	// (zoom-platform.md §2).
+	KindURLValidationRefused Kind = "url_validation_refused"
 )
 
 // Kinds lists every discrepancy kind, in the order reports show them.
 func Kinds() []Kind {
 	return []Kind{
-		KindWebhookSilence, KindStaleMeeting,
+		KindURLValidationRefused, KindWebhookSilence, KindStaleMeeting,
 		KindMissedMeetingStarted, KindMissedMeetingEnded,
 		KindMissedParticipantJoined, KindMissedParticipantLeft,
 	}
@@ -78,13 +82,15 @@ const (
 
 // Event is one accepted webhook delivery, stored before it is answered.
 type Event struct {
-	ID          int64     `db:"id"`
-	DedupKey    string    `db:"dedup_key"`
-	Type        string    `db:"event_type"`
-	EventTS     time.Time `db:"event_ts"`
-	ReceivedAt  time.Time `db:"received_at"`
-	MeetingUUID string    `db:"meeting_uuid"`
-	Body        []byte    `db:"body"`
+	ID       int64  `db:"id"`
+	DedupKey string `db:"dedup_key"`
+	Type     string `db:"event_type"`
+	// EventTS is when Zoom says the event happened; nil when the delivery
+	// carried no usable event_ts (it is stored all the same).
+	EventTS     *time.Time `db:"event_ts"`
+	ReceivedAt  time.Time  `db:"received_at"`
+	MeetingUUID string     `db:"meeting_uuid"`
+	Body        []byte     `db:"body"`
 }
 
 // Meeting is one meeting or webinar instance, keyed by Zoom's instance UUID.
