@@ -16,8 +16,11 @@ type Config struct {
 	ListenAddr string
 	// WebhookPath is the path Zoom posts events to, e.g. "/webhooks/zoom".
 	WebhookPath string
-	// WebhookReplayWindow is how far a delivery's x-zm-request-timestamp may
-	// be from now before it is refused as a replay.
+	// WebhookReplayWindow is how far an authentically signed delivery's
+	// x-zm-request-timestamp may be from now before it is refused as a replay.
+	// It covers Zoom's retry schedule (its retries may keep their first
+	// timestamp), and it must stay within what deduplication remembers (every
+	// stored event), so an authentic replay inside it is a no-op.
 	WebhookReplayWindow time.Duration
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string
@@ -61,6 +64,11 @@ type ReconcileConfig struct {
 	StaleAfter time.Duration
 	// SilenceAfter is how long without any webhook before alerting on silence.
 	SilenceAfter time.Duration
+	// ZoomRetryHorizon is how long after an event Zoom may still redeliver its
+	// webhook (retries at about +5, +25 and +85 minutes, zoom-platform.md §3).
+	// A "missed" verdict about an event Zoom tried to deliver while zoomrecon
+	// was down or answering 503 waits this long.
+	ZoomRetryHorizon time.Duration
 }
 
 // SlackConfig says where alerts go: an incoming webhook, a bot token with a
@@ -147,7 +155,7 @@ var keys = []key{
 		field: stringField(func(c *Config) *string { return &c.ListenAddr }, parseListenAddr)},
 	{env: "ZOOMRECON_WEBHOOK_PATH", yaml: "webhook_path", def: "/webhooks/zoom",
 		field: stringField(func(c *Config) *string { return &c.WebhookPath }, parseWebhookPath)},
-	{env: "ZOOMRECON_WEBHOOK_REPLAY_WINDOW", yaml: "webhook_replay_window", def: "5m",
+	{env: "ZOOMRECON_WEBHOOK_REPLAY_WINDOW", yaml: "webhook_replay_window", def: "24h",
 		field: durationField(func(c *Config) *time.Duration { return &c.WebhookReplayWindow })},
 	{env: "ZOOMRECON_LOG_LEVEL", yaml: "log_level", def: "info",
 		field: stringField(func(c *Config) *string { return &c.LogLevel }, parseLogLevel)},
@@ -178,6 +186,8 @@ var keys = []key{
 		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.StaleAfter })},
 	{env: "ZOOMRECON_SILENCE_AFTER", yaml: "reconcile.silence_after", def: "30m",
 		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.SilenceAfter })},
+	{env: "ZOOMRECON_ZOOM_RETRY_HORIZON", yaml: "reconcile.zoom_retry_horizon", def: "90m",
+		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.ZoomRetryHorizon })},
 
 	{env: "SLACK_WEBHOOK_URL", yaml: "slack.webhook_url", example: "https://hooks.slack.com/services/T000/B000/XXXX", secret: true,
 		field: secretField(func(c *Config) *Secret { return &c.Slack.WebhookURL }, checkSlackWebhookURL, Secret.String)},

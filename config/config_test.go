@@ -60,7 +60,7 @@ func defaults() Config {
 		DatabaseURL:         "sqlite:zoomrecon.db",
 		ListenAddr:          ":8080",
 		WebhookPath:         "/webhooks/zoom",
-		WebhookReplayWindow: 5 * time.Minute,
+		WebhookReplayWindow: 24 * time.Hour,
 		LogLevel:            "info",
 		Zoom: ZoomConfig{
 			APIBaseURL:    "https://api.zoom.us/v2",
@@ -68,11 +68,12 @@ func defaults() Config {
 			APIRateLimit:  10,
 		},
 		Reconcile: ReconcileConfig{
-			Interval:     5 * time.Minute,
-			Lookback:     24 * time.Hour,
-			MissedGrace:  15 * time.Minute,
-			StaleAfter:   3 * time.Hour,
-			SilenceAfter: 30 * time.Minute,
+			Interval:         5 * time.Minute,
+			Lookback:         24 * time.Hour,
+			MissedGrace:      15 * time.Minute,
+			StaleAfter:       3 * time.Hour,
+			SilenceAfter:     30 * time.Minute,
+			ZoomRetryHorizon: 90 * time.Minute,
 		},
 		Slack: SlackConfig{APIURL: "https://slack.com/api/"},
 	}
@@ -339,6 +340,12 @@ func TestLoadProblems(t *testing.T) {
 			want: []string{`ZOOMRECON_SILENCE_AFTER: "1.5d" must be a positive duration, e.g. 30m`},
 		},
 		{
+			name: "ReplayWindowShorterThanZoomRetries",
+			env:  map[string]string{"ZOOMRECON_WEBHOOK_REPLAY_WINDOW": "5m"},
+			want: []string{`ZOOMRECON_WEBHOOK_REPLAY_WINDOW: "5m" is shorter than ZOOMRECON_ZOOM_RETRY_HORIZON (1h30m): ` +
+				`Zoom's retries may carry their first attempt's timestamp, and refusing one loses that event for good; use at least 1h30m, e.g. 24h`},
+		},
+		{
 			name: "OverflowingDays",
 			env:  map[string]string{"ZOOMRECON_MISSED_GRACE": "999999999d"},
 			want: []string{`ZOOMRECON_MISSED_GRACE: "999999999d" must be a positive duration, e.g. 15m`},
@@ -556,7 +563,7 @@ func TestEntries(t *testing.T) {
 		{"ZOOMRECON_DATABASE_URL", "database_url", "postgres://zr:xxxxx@db:5432/zr?sslmode=disable", "env"},
 		{"ZOOMRECON_LISTEN_ADDR", "listen_addr", ":8080", "default"},
 		{"ZOOMRECON_WEBHOOK_PATH", "webhook_path", "/webhooks/zoom", "default"},
-		{"ZOOMRECON_WEBHOOK_REPLAY_WINDOW", "webhook_replay_window", "5m", "default"},
+		{"ZOOMRECON_WEBHOOK_REPLAY_WINDOW", "webhook_replay_window", "24h", "default"},
 		{"ZOOMRECON_LOG_LEVEL", "log_level", "warn", "yaml"},
 		{"ZOOM_ACCOUNT_ID", "zoom.account_id", "acct", "env"},
 		{"ZOOM_CLIENT_ID", "zoom.client_id", "cid", "env"},
@@ -570,6 +577,7 @@ func TestEntries(t *testing.T) {
 		{"ZOOMRECON_MISSED_GRACE", "reconcile.missed_grace", "15m", "default"},
 		{"ZOOMRECON_STALE_AFTER", "reconcile.stale_after", "3h", "default"},
 		{"ZOOMRECON_SILENCE_AFTER", "reconcile.silence_after", "30m", "default"},
+		{"ZOOMRECON_ZOOM_RETRY_HORIZON", "reconcile.zoom_retry_horizon", "1h30m", "default"},
 		{"SLACK_WEBHOOK_URL", "slack.webhook_url", "", "default"},
 		{"SLACK_BOT_TOKEN", "slack.bot_token", "<redacted>", "env file"},
 		{"SLACK_CHANNEL", "slack.channel", "C1", "yaml"},

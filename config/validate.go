@@ -90,6 +90,17 @@ func (c *Config) check(failed map[string]bool) []Problem {
 		}
 	}
 
+	// Zoom never retries a refused delivery (zoom-platform.md §3) and may sign
+	// its retries with the first attempt's timestamp: a window shorter than
+	// its retry schedule would lose those retries for good.
+	if !anyFailed("ZOOMRECON_WEBHOOK_REPLAY_WINDOW", "ZOOMRECON_ZOOM_RETRY_HORIZON") &&
+		c.WebhookReplayWindow < c.Reconcile.ZoomRetryHorizon {
+		problems = append(problems, Problem{Key: "ZOOMRECON_WEBHOOK_REPLAY_WINDOW", Message: fmt.Sprintf(
+			"%q is shorter than ZOOMRECON_ZOOM_RETRY_HORIZON (%s): Zoom's retries may carry their first attempt's timestamp, "+
+				"and refusing one loses that event for good; use at least %s, e.g. 24h",
+			formatDuration(c.WebhookReplayWindow), formatDuration(c.Reconcile.ZoomRetryHorizon), formatDuration(c.Reconcile.ZoomRetryHorizon))})
+	}
+
 	s := c.Slack
 	switch {
 	case anyFailed("SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_CHANNEL"):

@@ -19,7 +19,11 @@ type recordingCommit struct {
 	mu      sync.Mutex
 	batches [][]string
 	hold    chan struct{} // the first commit waits for it
-	failKey string        // a batch holding this key fails
+	// failKey makes a batch holding this key's event fail as a database
+	// refuses a value, but only while the event carries state.
+	failKey string
+	// outage makes every commit fail as an unavailable database does.
+	outage bool
 }
 
 func (r *recordingCommit) commit(_ context.Context, items []store.Ingest, _ time.Time) ([]bool, error) {
@@ -30,18 +34,28 @@ func (r *recordingCommit) commit(_ context.Context, items []store.Ingest, _ time
 		keys = append(keys, it.Event.DedupKey)
 	}
 	r.batches = append(r.batches, keys)
+	outage := r.outage
 	r.mu.Unlock()
 	if first && r.hold != nil {
 		<-r.hold
 	}
+	if outage {
+		return nil, errors.New("connection refused")
+	}
 	out := make([]bool, len(items))
 	for i, it := range items {
-		if it.Event.DedupKey == r.failKey {
-			return nil, errors.New("constraint failed")
+		if it.Event.DedupKey == r.failKey && it.Meeting != nil {
+			return nil, fmt.Errorf("insert events: %w: value out of range", store.ErrInvalidData)
 		}
 		out[i] = true
 	}
 	return out, nil
+}
+
+func (r *recordingCommit) commits() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.batches)
 }
 
 func newTestCommitter(c commitFunc) *groupCommitter {
@@ -54,7 +68,9 @@ func (g *groupCommitter) queued() int {
 	return len(g.queue)
 }
 
-func item(key string) store.Ingest { return store.Ingest{Event: store.Event{DedupKey: key}} }
+func item(key string) store.Ingest {
+	return store.Ingest{Event: store.Event{DedupKey: key}, Meeting: &store.MeetingUpdate{UUID: "m=="}}
+}
 
 func TestGroupCommit(t *testing.T) {
 	t.Parallel()
@@ -66,10 +82,10 @@ func TestGroupCommit(t *testing.T) {
 		const n = 20
 		errs := make(chan error, n)
 		var wg sync.WaitGroup
-		wg.Go(func() { _, err := g.submit(context.Background(), item("first")); errs <- err })
-		require.Eventually(t, func() bool { rc.mu.Lock(); defer rc.mu.Unlock(); return len(rc.batches) == 1 }, 10*time.Second, time.Millisecond)
+		wg.Go(func() { _, err := g.submit(item("first"), time.Minute); errs <- err })
+		require.Eventually(t, func() bool { return rc.commits() == 1 }, 10*time.Second, time.Millisecond)
 		for i := range n - 1 {
-			wg.Go(func() { _, err := g.submit(context.Background(), item(fmt.Sprint(i))); errs <- err })
+			wg.Go(func() { _, err := g.submit(item(fmt.Sprint(i)), time.Minute); errs <- err })
 		}
 		require.Eventually(t, func() bool { return g.queued() == n-1 }, 10*time.Second, time.Millisecond)
 		close(rc.hold)
@@ -82,33 +98,77 @@ func TestGroupCommit(t *testing.T) {
 		require.Len(t, rc.batches[1], n-1)
 	})
 
-	t.Run("ABadEventFailsAloneNotItsBatch", func(t *testing.T) {
+	t.Run("AnEventWhoseStateTheDatabaseRefusesIsStoredRaw", func(t *testing.T) {
 		t.Parallel()
 		rc := &recordingCommit{hold: make(chan struct{}), failKey: "bad"}
 		g := newTestCommitter(rc.commit)
-		results := map[string]error{}
+		results := map[string]commitResult{}
+		errs := map[string]error{}
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		submit := func(k string) {
 			wg.Go(func() {
-				_, err := g.submit(context.Background(), item(k))
+				res, err := g.submit(item(k), time.Minute)
 				mu.Lock()
-				results[k] = err
+				results[k], errs[k] = res, err
 				mu.Unlock()
 			})
 		}
 		submit("first")
-		require.Eventually(t, func() bool { rc.mu.Lock(); defer rc.mu.Unlock(); return len(rc.batches) == 1 }, 10*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return rc.commits() == 1 }, 10*time.Second, time.Millisecond)
 		for _, k := range []string{"a", "bad", "b"} {
 			submit(k)
 		}
 		require.Eventually(t, func() bool { return g.queued() == 3 }, 10*time.Second, time.Millisecond)
 		close(rc.hold)
 		wg.Wait()
-		require.NoError(t, results["first"])
-		require.NoError(t, results["a"])
-		require.NoError(t, results["b"])
-		require.Error(t, results["bad"])
+		for _, k := range []string{"first", "a", "bad", "b"} {
+			require.NoError(t, errs[k], k)
+			require.True(t, results[k].inserted, k)
+		}
+		require.Empty(t, results["a"].unapplied)
+		require.Contains(t, results["bad"].unapplied, "the database refused its state")
+		// first; the batch a,bad,b; then a, bad (refused), bad raw, b alone.
+		require.Equal(t, [][]string{{"first"}, {"a", "bad", "b"}, {"a"}, {"bad"}, {"bad"}, {"b"}}, rc.batches)
+	})
+
+	t.Run("AnOutageFailsTheBatchWithoutRetryingEachEvent", func(t *testing.T) {
+		t.Parallel()
+		rc := &recordingCommit{hold: make(chan struct{}), outage: true}
+		g := newTestCommitter(rc.commit)
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		wg.Go(func() { _, err := g.submit(item("first"), time.Minute); errs <- err })
+		require.Eventually(t, func() bool { return rc.commits() == 1 }, 10*time.Second, time.Millisecond)
+		for i := range 3 {
+			wg.Go(func() { _, err := g.submit(item(fmt.Sprint(i)), time.Minute); errs <- err })
+		}
+		require.Eventually(t, func() bool { return g.queued() == 3 }, 10*time.Second, time.Millisecond)
+		close(rc.hold)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.ErrorContains(t, err, "connection refused")
+		}
+		require.Equal(t, 2, rc.commits(), "one commit per batch: an outage is not retried event by event")
+	})
+
+	t.Run("AHungCommitStillLetsEveryRequestAnswerInTime", func(t *testing.T) {
+		t.Parallel()
+		rc := &recordingCommit{hold: make(chan struct{})}
+		defer close(rc.hold)
+		g := newTestCommitter(rc.commit)
+		var wg sync.WaitGroup
+		errs := make(chan error, 5)
+		for i := range 5 {
+			wg.Go(func() { _, err := g.submit(item(fmt.Sprint(i)), 50*time.Millisecond); errs <- err })
+		}
+		wg.Wait() // returns although the first commit never ends
+		close(errs)
+		for err := range errs {
+			require.ErrorIs(t, err, errNotInTime)
+		}
+		require.Zero(t, g.queued(), "requests that gave up are withdrawn from the queue")
 	})
 
 	t.Run("BatchesAreCapped", func(t *testing.T) {
@@ -117,10 +177,10 @@ func TestGroupCommit(t *testing.T) {
 		g := newTestCommitter(rc.commit)
 		g.maxBatch = 4
 		var wg sync.WaitGroup
-		wg.Go(func() { _, _ = g.submit(context.Background(), item("first")) })
-		require.Eventually(t, func() bool { rc.mu.Lock(); defer rc.mu.Unlock(); return len(rc.batches) == 1 }, 10*time.Second, time.Millisecond)
+		wg.Go(func() { _, _ = g.submit(item("first"), time.Minute) })
+		require.Eventually(t, func() bool { return rc.commits() == 1 }, 10*time.Second, time.Millisecond)
 		for i := range 10 {
-			wg.Go(func() { _, _ = g.submit(context.Background(), item(fmt.Sprint(i))) })
+			wg.Go(func() { _, _ = g.submit(item(fmt.Sprint(i)), time.Minute) })
 		}
 		require.Eventually(t, func() bool { return g.queued() == 10 }, 10*time.Second, time.Millisecond)
 		close(rc.hold)
@@ -130,19 +190,5 @@ func TestGroupCommit(t *testing.T) {
 			sizes = append(sizes, len(b))
 		}
 		require.Equal(t, []int{1, 4, 4, 2}, sizes)
-	})
-
-	t.Run("ACancelledRequestDoesNotAbortTheBatch", func(t *testing.T) {
-		t.Parallel()
-		var sawCancel bool
-		g := newTestCommitter(func(ctx context.Context, items []store.Ingest, _ time.Time) ([]bool, error) {
-			sawCancel = ctx.Err() != nil
-			return make([]bool, len(items)), nil
-		})
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		_, err := g.submit(ctx, item("x"))
-		require.NoError(t, err)
-		require.False(t, sawCancel, "the commit runs on a context detached from the leader's request")
 	})
 }

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +22,10 @@ type EventStore interface {
 	// IngestBatch stores events and their state in one transaction and
 	// reports, per event, whether it was new.
 	IngestBatch(ctx context.Context, items []store.Ingest, now time.Time) ([]bool, error)
+	// RecordWebhookReport stores the refusal tally and the URL validations.
+	RecordWebhookReport(ctx context.Context, r store.WebhookReport, now time.Time) error
+	// PruneWebhookTally forgets the tally before a time.
+	PruneWebhookTally(ctx context.Context, before time.Time) error
 }
 
 // Config tunes the handler. Zero values mean the defaults.
@@ -29,30 +35,47 @@ type Config struct {
 	// delivery is refused.
 	SecretTokens []string
 	// ReplayWindow is how far x-zm-request-timestamp may be from now, either
-	// way. Zoom publishes no tolerance (zoom-platform.md §2). Default 5m.
+	// way, for an authentically signed delivery. Zoom never retries a 4xx and
+	// may sign its retries (up to ~85 minutes late) with the first attempt's
+	// timestamp (zoom-platform.md §2–3), so it must cover the retry schedule;
+	// a replay inside it is a duplicate, which deduplication makes a no-op.
+	// Default 24h.
 	ReplayWindow time.Duration
 	// MaxBodyBytes caps a request body. Default 1 MiB.
 	MaxBodyBytes int64
 	// MaxBatch caps how many events share one commit. Default 128.
 	MaxBatch int
-	// CommitTimeout bounds one commit; it must stay under Zoom's 3 s. Default 2s.
+	// AnswerWithin bounds how long a delivery waits for its commit before it
+	// is answered 503, counted from its arrival; Zoom counts anything slower
+	// than 3 s as failed (§3). Default 2.5s.
+	AnswerWithin time.Duration
+	// CommitTimeout bounds one commit. Default 2s.
 	CommitTimeout time.Duration
+	// FlushInterval is how often refusals and validations are written to the
+	// store. Default 1s.
+	FlushInterval time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
 
 // Outcomes label zoomrecon_webhook_requests_total: every request ends in
-// exactly one.
+// exactly one. The refusals are the store's names for them.
 const (
 	OutcomeAccepted       = "accepted"
 	OutcomeDuplicate      = "duplicate"
 	OutcomeURLValidation  = "url_validation"
-	OutcomeBadSignature   = "bad_signature"
-	OutcomeStaleTimestamp = "stale_timestamp"
-	OutcomeBadRequest     = "bad_request"
-	OutcomeTooLarge       = "too_large"
-	OutcomeStoreError     = "store_error"
+	OutcomeBadSignature   = string(store.RefusalBadSignature)
+	OutcomeStaleTimestamp = string(store.RefusalStaleTimestamp)
+	OutcomeBadRequest     = string(store.RefusalBadRequest)
+	OutcomeTooLarge       = string(store.RefusalTooLarge)
+	OutcomeStoreError     = string(store.RefusalUnavailable)
 )
+
+// skewedTimestamp is how far a request timestamp may be from now before the
+// delivery counts as signed long ago: the tolerance third-party guides use
+// (§2). Beyond it, Zoom signed a retry with its first attempt's timestamp, or
+// a clock is off.
+const skewedTimestamp = 5 * time.Minute
 
 // Handler receives Zoom's webhook deliveries.
 type Handler struct {
@@ -60,14 +83,22 @@ type Handler struct {
 	logger    *slog.Logger
 	committer *groupCommitter
 	metrics   *metrics
+	reports   EventStore
+	report    *report
+	// skewLogged makes the first delivery accepted with an old or future
+	// timestamp be logged, once per process.
+	skewLogged sync.Once
 }
 
-// NewHandler returns the receiver. It registers its metrics on reg.
+// NewHandler returns the receiver. It registers its metrics on reg. Run must
+// run beside it to write what it refuses to the store.
 func NewHandler(cfg Config, events EventStore, logger *slog.Logger, reg prometheus.Registerer) *Handler {
-	cfg.ReplayWindow = cmp.Or(cfg.ReplayWindow, 5*time.Minute)
+	cfg.ReplayWindow = cmp.Or(cfg.ReplayWindow, 24*time.Hour)
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, 1<<20)
 	cfg.MaxBatch = cmp.Or(cfg.MaxBatch, 128)
+	cfg.AnswerWithin = cmp.Or(cfg.AnswerWithin, 2500*time.Millisecond)
 	cfg.CommitTimeout = cmp.Or(cfg.CommitTimeout, 2*time.Second)
+	cfg.FlushInterval = cmp.Or(cfg.FlushInterval, time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -76,6 +107,8 @@ func NewHandler(cfg Config, events EventStore, logger *slog.Logger, reg promethe
 		cfg:     cfg,
 		logger:  logger.With("component", "webhook"),
 		metrics: m,
+		reports: events,
+		report:  newReport(),
 		committer: &groupCommitter{
 			commit:   events.IngestBatch,
 			maxBatch: cfg.MaxBatch,
@@ -88,9 +121,15 @@ func NewHandler(cfg Config, events EventStore, logger *slog.Logger, reg promethe
 
 // ServeHTTP checks, stores and answers one delivery.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The answer is due within Zoom's 3 s of real time, whatever the clock.
+	arrived := time.Now()
 	if r.Method != http.MethodPost {
+		// Not a delivery (Zoom always POSTs): counted, not tallied.
 		w.Header().Set("Allow", http.MethodPost)
-		h.reject(r, w, http.StatusMethodNotAllowed, OutcomeBadRequest, "method "+r.Method+" not allowed; Zoom POSTs")
+		h.metrics.requests.WithLabelValues(OutcomeBadRequest).Inc()
+		h.logger.WarnContext(r.Context(), "webhook rejected", "status", http.StatusMethodNotAllowed,
+			"outcome", OutcomeBadRequest, "reason", "method "+r.Method+" not allowed; Zoom POSTs", "remote_addr", r.RemoteAddr)
+		http.Error(w, "Method Not Allowed: Zoom POSTs", http.StatusMethodNotAllowed)
 		return
 	}
 	receivedAt := h.cfg.Now()
@@ -98,71 +137,72 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Refuse an announced oversize body before reading any of it; the
 	// MaxBytesReader catches one that lies or is chunked.
 	if r.ContentLength > h.cfg.MaxBodyBytes {
-		h.reject(r, w, http.StatusRequestEntityTooLarge, OutcomeTooLarge, "body larger than the limit")
+		h.refuse(r, w, receivedAt, http.StatusRequestEntityTooLarge, store.RefusalTooLarge, "body larger than the limit", nil)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			h.reject(r, w, http.StatusRequestEntityTooLarge, OutcomeTooLarge, "body larger than the limit")
+			h.refuse(r, w, receivedAt, http.StatusRequestEntityTooLarge, store.RefusalTooLarge, "body larger than the limit", nil)
 			return
 		}
-		h.reject(r, w, http.StatusBadRequest, OutcomeBadRequest, "reading body: "+err.Error())
+		h.refuse(r, w, receivedAt, http.StatusBadRequest, store.RefusalBadRequest, "reading body: "+err.Error(), nil)
 		return
 	}
 
-	// The signature covers the exact bytes received; nothing is parsed before
-	// it is checked.
+	// The signature covers the exact bytes received; nothing of the body is
+	// used before it is checked.
 	ts := r.Header.Get(HeaderTimestamp)
 	sig := r.Header.Get(HeaderSignature)
 	if ts == "" || sig == "" {
-		h.reject(r, w, http.StatusUnauthorized, OutcomeBadSignature, "missing "+HeaderSignature+" or "+HeaderTimestamp+" header")
+		h.refuse(r, w, receivedAt, http.StatusUnauthorized, store.RefusalBadSignature, "missing "+HeaderSignature+" or "+HeaderTimestamp+" header", body)
 		return
 	}
 	token := VerifySignature(h.cfg.SecretTokens, ts, sig, body)
 	if token < 0 {
-		h.reject(r, w, http.StatusUnauthorized, OutcomeBadSignature, "signature matches no configured secret token")
+		h.refuse(r, w, receivedAt, http.StatusUnauthorized, store.RefusalBadSignature, "signature matches no configured secret token", body)
 		return
 	}
 	sent, ok := parseTimestamp(ts)
 	if !ok {
-		h.reject(r, w, http.StatusUnauthorized, OutcomeStaleTimestamp, HeaderTimestamp+" is not Unix seconds")
+		h.refuse(r, w, receivedAt, http.StatusUnauthorized, store.RefusalStaleTimestamp, HeaderTimestamp+" is not Unix seconds", body)
 		return
 	}
-	if skew := receivedAt.Sub(sent); skew > h.cfg.ReplayWindow || skew < -h.cfg.ReplayWindow {
-		h.reject(r, w, http.StatusUnauthorized, OutcomeStaleTimestamp,
-			"request timestamp is "+skew.Round(time.Second).String()+" from now, outside the replay window of "+h.cfg.ReplayWindow.String())
+	skew := receivedAt.Sub(sent)
+	if skew > h.cfg.ReplayWindow || skew < -h.cfg.ReplayWindow {
+		h.refuse(r, w, receivedAt, http.StatusUnauthorized, store.RefusalStaleTimestamp,
+			"request timestamp is "+skew.Round(time.Second).String()+" from now, outside ZOOMRECON_WEBHOOK_REPLAY_WINDOW of "+h.cfg.ReplayWindow.String(), body)
 		return
 	}
 
-	env, err := parseEnvelope(body)
-	if err != nil {
-		h.reject(r, w, http.StatusBadRequest, OutcomeBadRequest, err.Error())
+	env := parseEnvelope(body)
+	if env.Event == eventURLValidation {
+		h.answerValidation(r, w, receivedAt, env, body, h.cfg.SecretTokens[token])
 		return
 	}
-	if env.Event == eventURLValidation {
-		h.answerValidation(r, w, env, h.cfg.SecretTokens[token])
-		return
+	if skew > skewedTimestamp || skew < -skewedTimestamp {
+		h.acceptedSkewed(r, env, skew, sent)
 	}
 
 	item, unapplied := ingestFor(env, body, receivedAt)
-	inserted, err := h.committer.submit(r.Context(), item)
+	res, err := h.committer.submit(item, h.cfg.AnswerWithin-time.Since(arrived))
 	if err != nil {
 		h.metrics.requests.WithLabelValues(OutcomeStoreError).Inc()
+		h.report.refused(store.RefusalUnavailable, receivedAt)
 		h.logger.ErrorContext(r.Context(), "event not stored; answering 503 so Zoom retries",
 			"event_type", env.Event, "meeting_uuid", item.Event.MeetingUUID, slog.Any("error", err))
 		http.Error(w, "event not stored, retry later", http.StatusServiceUnavailable)
 		return
 	}
-	if !inserted {
+	if !res.inserted {
 		h.metrics.requests.WithLabelValues(OutcomeDuplicate).Inc()
 		h.logger.DebugContext(r.Context(), "duplicate delivery", "event_type", env.Event, "dedup_key", item.Event.DedupKey)
 		writeJSON(w, map[string]string{"status": "duplicate"})
 		return
 	}
 	h.metrics.accepted(env.Event, receivedAt, item.Event.EventTS)
-	if unapplied != "" {
+	if unapplied = cmp.Or(unapplied, res.unapplied); unapplied != "" {
 		h.metrics.unapplied.Inc()
 		h.logger.WarnContext(r.Context(), "event stored but its state not applied",
 			"event_type", env.Event, "meeting_uuid", item.Event.MeetingUUID, "reason", unapplied)
@@ -170,15 +210,38 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]string{"status": "accepted"})
 }
 
+// acceptedSkewed counts an authentic delivery signed long ago (or ahead), and
+// logs the first: they tell how Zoom really signs its retries, which it does
+// not document (§3).
+func (h *Handler) acceptedSkewed(r *http.Request, env envelope, skew time.Duration, sent time.Time) {
+	direction := "past"
+	if skew < 0 {
+		direction = "future"
+	}
+	h.metrics.skewed.WithLabelValues(direction).Inc()
+	h.skewLogged.Do(func() {
+		attrs := []any{"event_type", env.Event, "timestamp_skew", skew.Round(time.Second).String()}
+		if env.EventTS != nil {
+			// A timestamp equal to event_ts means the signature is the first
+			// attempt's: Zoom repeats it on retries.
+			attrs = append(attrs, "timestamp_minus_event_ts", sent.Sub(env.EventTS.Truncate(time.Second)).Round(time.Second).String())
+		}
+		h.logger.InfoContext(r.Context(), "accepted an authentic delivery whose signature timestamp is far from now "+
+			"(first of its kind; zoomrecon_webhook_skewed_timestamps_total counts them)", attrs...)
+	})
+}
+
 // answerValidation answers Zoom's signed URL-validation challenge
 // (zoom-platform.md §2) with the token that signed it.
-func (h *Handler) answerValidation(r *http.Request, w http.ResponseWriter, env envelope, secretToken string) {
+func (h *Handler) answerValidation(r *http.Request, w http.ResponseWriter, at time.Time, env envelope, body []byte, secretToken string) {
 	var p validationPayload
 	if err := json.Unmarshal(env.Payload, &p); err != nil || p.PlainToken == "" {
-		h.reject(r, w, http.StatusBadRequest, OutcomeBadRequest, "endpoint.url_validation without payload.plainToken")
+		h.refuse(r, w, at, http.StatusBadRequest, store.RefusalBadRequest, "endpoint.url_validation without payload.plainToken", body)
 		return
 	}
 	h.metrics.requests.WithLabelValues(OutcomeURLValidation).Inc()
+	h.metrics.lastValidation.Set(float64(at.UnixNano()) / 1e9)
+	h.report.validation(store.Validation{At: at, Answered: true})
 	h.logger.InfoContext(r.Context(), "answered Zoom's URL validation")
 	writeJSON(w, map[string]string{
 		"plainToken":     p.PlainToken,
@@ -186,13 +249,30 @@ func (h *Handler) answerValidation(r *http.Request, w http.ResponseWriter, env e
 	})
 }
 
-// reject answers a request that failed a check, counts it and logs the reason
-// once. It never logs the body or the signature.
-func (h *Handler) reject(r *http.Request, w http.ResponseWriter, status int, outcome, reason string) {
-	h.metrics.requests.WithLabelValues(outcome).Inc()
+// refuse answers a request that failed a check, counts it and logs the reason
+// once. It never logs the body or the signature. body, when read, tells
+// whether the request was a URL validation: refusing one is urgent.
+func (h *Handler) refuse(r *http.Request, w http.ResponseWriter, at time.Time, status int, reason store.Refusal, why string, body []byte) {
+	h.metrics.requests.WithLabelValues(string(reason)).Inc()
 	h.logger.WarnContext(r.Context(), "webhook rejected",
-		"status", status, "outcome", outcome, "reason", reason, "remote_addr", r.RemoteAddr)
-	http.Error(w, http.StatusText(status)+": "+reason, status)
+		"status", status, "outcome", string(reason), "reason", why, "remote_addr", r.RemoteAddr)
+	http.Error(w, http.StatusText(status)+": "+why, status)
+	// Only the cause says whether this was a validation: refused ones are
+	// tallied and alarmed as validations, not as lost events.
+	if body != nil && parseEnvelope(body).Event == eventURLValidation {
+		h.validationRefused(at, status, why)
+		return
+	}
+	h.report.refused(reason, at)
+}
+
+// validationRefused tallies a refused URL validation and raises its alarm.
+func (h *Handler) validationRefused(at time.Time, status int, why string) {
+	h.report.refused(store.RefusalURLValidation, at)
+	detail := fmt.Sprintf("zoomrecon refused Zoom's URL validation at %s with %d: %s. "+
+		"Zoom revalidates the endpoint every 72 hours and disables the app's event subscription after six failures in a row.",
+		at.UTC().Format("2006-01-02 15:04:05 UTC"), status, why)
+	h.report.validation(store.Validation{At: at, Detail: detail, Alert: validationAlert(at, detail)})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -8,14 +8,16 @@ import (
 )
 
 type metrics struct {
-	requests    *prometheus.CounterVec
-	events      *prometheus.CounterVec
-	unapplied   prometheus.Counter
-	lag         prometheus.Histogram
-	lastEvent   prometheus.Gauge
-	batchSize   prometheus.Histogram
-	commitTime  prometheus.Histogram
-	commitFails prometheus.Counter
+	requests       *prometheus.CounterVec
+	skewed         *prometheus.CounterVec
+	lastValidation prometheus.Gauge
+	events         *prometheus.CounterVec
+	unapplied      prometheus.Counter
+	lag            prometheus.Histogram
+	lastEvent      prometheus.Gauge
+	batchSize      prometheus.Histogram
+	commitTime     prometheus.Histogram
+	commitFails    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,6 +27,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "zoomrecon_webhook_requests_total",
 			Help: "Webhook requests by outcome: accepted, duplicate, url_validation, bad_signature, stale_timestamp, bad_request, too_large, store_error.",
 		}, []string{"outcome"}),
+		skewed: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "zoomrecon_webhook_skewed_timestamps_total",
+			Help: "Authentic deliveries accepted whose x-zm-request-timestamp was more than 5 minutes in the past or future: retries Zoom signed with their first attempt's timestamp, or a clock off.",
+		}, []string{"direction"}),
+		lastValidation: f.NewGauge(prometheus.GaugeOpts{
+			Name: "zoomrecon_webhook_last_url_validation_timestamp_seconds",
+			Help: "Unix time at which Zoom's URL validation was last answered; Zoom revalidates every 72 hours.",
+		}),
 		events: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "zoomrecon_webhook_events_total",
 			Help: "New events stored, by Zoom event type (other for types zoomrecon does not track).",
@@ -62,19 +72,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		OutcomeStaleTimestamp, OutcomeBadRequest, OutcomeTooLarge, OutcomeStoreError} {
 		m.requests.WithLabelValues(o)
 	}
+	m.skewed.WithLabelValues("past")
+	m.skewed.WithLabelValues("future")
 	return m
 }
 
 // accepted records a new event.
-func (m *metrics) accepted(eventType string, receivedAt, eventTS time.Time) {
+func (m *metrics) accepted(eventType string, receivedAt time.Time, eventTS *time.Time) {
 	m.requests.WithLabelValues(OutcomeAccepted).Inc()
 	label := "other"
 	if _, ok := trackedTypeOf(eventType); ok || eventType == eventRecordingCompleted {
 		label = eventType
 	}
 	m.events.WithLabelValues(label).Inc()
-	if !eventTS.IsZero() && eventTS.Unix() > 0 {
-		m.lag.Observe(max(receivedAt.Sub(eventTS).Seconds(), 0))
+	if eventTS != nil {
+		m.lag.Observe(max(receivedAt.Sub(*eventTS).Seconds(), 0))
 	}
 	m.lastEvent.Set(float64(receivedAt.UnixNano()) / 1e9)
 }

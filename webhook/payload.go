@@ -30,10 +30,27 @@ const (
 	eventRecordingCompleted       = "recording.completed"
 )
 
-// envelope is the part of every Zoom event the receiver reads.
+// envelope is the part of every Zoom event the receiver reads. Zoom sends the
+// keys in either order (event, payload, event_ts or event, event_ts,
+// payload; zoom-platform.md §3); a JSON object does not care.
 type envelope struct {
-	Event   string          `json:"event"`
-	EventTS int64           `json:"event_ts"` // Unix milliseconds
+	Event string
+	// EventTS is event_ts, Unix milliseconds, as a time; nil when the body
+	// has none or it is not a usable time.
+	EventTS *time.Time
+	// eventTS is event_ts as sent, for the deduplication key.
+	eventTS string
+	Payload json.RawMessage
+	// problem says why the body cannot be applied as an event, if it cannot;
+	// an authentic body is stored all the same.
+	problem string
+}
+
+// rawEnvelope reads each top-level field without judging its type, so that a
+// field of the wrong type makes the event unapplied rather than refused.
+type rawEnvelope struct {
+	Event   json.RawMessage `json:"event"`
+	EventTS json.RawMessage `json:"event_ts"`
 	Payload json.RawMessage `json:"payload"`
 }
 
@@ -87,20 +104,40 @@ func (f *flexInt64) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// errBadEvent is a body that cannot be an event at all: rejected with 400.
-var errBadEvent = errors.New("bad event")
+// parseEnvelope reads the parts every event has. It never fails: whatever an
+// authentic body holds is stored (Zoom never retries a 4xx, §3), and what
+// makes it unusable as state is reported in problem.
+func parseEnvelope(body []byte) envelope {
+	var raw rawEnvelope
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return envelope{problem: "body is not a JSON object: " + jsonReason(err)}
+	}
+	env := envelope{Payload: raw.Payload}
+	if len(raw.Event) == 0 || json.Unmarshal(raw.Event, &env.Event) != nil || env.Event == "" {
+		env.problem = "no \"event\" name"
+	}
+	if len(raw.EventTS) > 0 {
+		env.eventTS = string(raw.EventTS)
+	}
+	ms, err := strconv.ParseInt(env.eventTS, 10, 64)
+	switch {
+	case err != nil:
+		env.problem = cmp.Or(env.problem, "event_ts is missing or not an integer")
+	case !plausible(time.UnixMilli(ms)):
+		env.problem = cmp.Or(env.problem, "event_ts "+env.eventTS+" is not a plausible time")
+	default:
+		t := time.UnixMilli(ms)
+		env.EventTS = &t
+	}
+	return env
+}
 
-// parseEnvelope reads the parts every event has. A body that is not a JSON
-// object, or has no event name, is errBadEvent.
-func parseEnvelope(body []byte) (envelope, error) {
-	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return envelope{}, fmt.Errorf("%w: invalid JSON: %s", errBadEvent, jsonReason(err))
-	}
-	if env.Event == "" {
-		return envelope{}, fmt.Errorf("%w: no \"event\" field", errBadEvent)
-	}
-	return env, nil
+// plausible says whether a time from a payload can be stored and meant: Zoom
+// did not exist before 2000, and both databases (and SQLite's text order)
+// need four-digit years. A time outside is kept raw in the body, never
+// stored as a wrong date.
+func plausible(t time.Time) bool {
+	return t.Year() >= 2000 && t.Year() <= 9999
 }
 
 // jsonReason describes a JSON error without quoting the body.
@@ -117,6 +154,11 @@ func jsonReason(err error) string {
 	}
 }
 
+// maxIDLength bounds the identifiers the store indexes (a meeting UUID, a
+// participant's identity fields). Zoom's are a few dozen characters; a longer
+// one is not Zoom's, and indexing it could exceed PostgreSQL's index row size.
+const maxIDLength = 256
+
 // ingestFor builds what the store keeps for one event: the raw row, its
 // deduplication key, and the state it reports. An event whose type we do not
 // track, or whose payload lacks what the state needs, is still stored (nothing
@@ -124,16 +166,22 @@ func jsonReason(err error) string {
 func ingestFor(env envelope, body []byte, receivedAt time.Time) (it store.Ingest, unapplied string) {
 	it.Event = store.Event{
 		Type:       env.Event,
-		EventTS:    time.UnixMilli(env.EventTS),
+		EventTS:    env.EventTS,
 		ReceivedAt: receivedAt,
 		Body:       body,
 	}
 	// Unknown or untracked events: Zoom redelivers the same body, so its hash
 	// identifies the event.
 	sum := sha256.Sum256(body)
-	it.Event.DedupKey = env.Event + "|" + hex.EncodeToString(sum[:])
+	it.Event.DedupKey = dedupKey(env.Event, hex.EncodeToString(sum[:]))
 
 	typ, tracked := trackedTypeOf(env.Event)
+	if env.problem != "" {
+		if tracked || env.Event == "" {
+			return it, env.problem
+		}
+		return it, ""
+	}
 	var p objectPayload
 	if err := json.Unmarshal(env.Payload, &p); err != nil {
 		if tracked {
@@ -142,6 +190,9 @@ func ingestFor(env envelope, body []byte, receivedAt time.Time) (it store.Ingest
 		return it, ""
 	}
 	obj := p.Object
+	if len(obj.UUID) > maxIDLength {
+		return it, fmt.Sprintf("payload.object.uuid is %d bytes long; not a Zoom UUID", len(obj.UUID))
+	}
 	it.Event.MeetingUUID = obj.UUID
 	if !tracked {
 		return it, ""
@@ -160,7 +211,7 @@ func ingestFor(env envelope, body []byte, receivedAt time.Time) (it store.Ingest
 	}
 	m.StartTime = start
 
-	key := []string{env.Event, obj.UUID, strconv.FormatInt(env.EventTS, 10)}
+	key := []string{env.Event, obj.UUID, env.eventTS}
 	switch typ.kind {
 	case kindStarted:
 		if start.IsZero() {
@@ -184,8 +235,19 @@ func ingestFor(env envelope, body []byte, receivedAt time.Time) (it store.Ingest
 		key = append(key, pu.Participant.Key(), at)
 	}
 	it.Meeting = &m
-	it.Event.DedupKey = strings.Join(key, "|")
+	it.Event.DedupKey = dedupKey(key...)
 	return it, ""
+}
+
+// dedupKey joins what identifies an event. A key longer than a unique index
+// can hold (only a body that is not Zoom's makes one) is replaced by its hash.
+func dedupKey(parts ...string) string {
+	key := strings.Join(parts, "|")
+	if len(key) <= 512 {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256|" + hex.EncodeToString(sum[:])
 }
 
 func participantUpdate(obj meetingObject, kind eventKind) (store.ParticipantUpdate, string, string) {
@@ -207,6 +269,9 @@ func participantUpdate(obj meetingObject, kind eventKind) (store.ParticipantUpda
 	}
 	if u.Participant.Key() == "" {
 		return store.ParticipantUpdate{}, "", "payload.object.participant has no identity"
+	}
+	if n := len(u.Participant.Key()); n > maxIDLength {
+		return store.ParticipantUpdate{}, "", fmt.Sprintf("payload.object.participant's identity is %d bytes long; not Zoom's", n)
 	}
 	raw, field := p.JoinTime, "join_time"
 	if kind == kindLeft {
@@ -231,8 +296,8 @@ func parseZoomTime(s string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", s)
+	if err != nil || !plausible(t) {
+		return time.Time{}, fmt.Errorf("%q is not a plausible RFC 3339 time", s)
 	}
 	return t, nil
 }
