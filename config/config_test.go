@@ -460,7 +460,7 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name:  "YAMLSectionNotAMapping",
 			files: map[string]string{"config.yaml": "reconcile: 5m\n"},
-			want:  []string{`$DIR/config.yaml: line 1: reconcile must be a mapping of keys: interval, lookback, missed_grace, stale_after, silence_after`},
+			want:  []string{`$DIR/config.yaml: line 1: reconcile must be a mapping of keys: interval, lookback, missed_grace, stale_after, silence_after, zoom_retry_horizon`},
 		},
 		{
 			name:  "YAMLListForSingleValue",

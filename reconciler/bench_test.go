@@ -254,7 +254,7 @@ func benchWebhooks(items []store.Ingest, inst zoomtest.Instance, lost benchLost)
 		Type: store.TypeMeeting, ZoomType: inst.Type, StartTime: inst.Start, Source: store.SourceWebhook}
 	add := func(event, key string, at time.Time, m store.MeetingUpdate, p *store.ParticipantUpdate) {
 		items = append(items, store.Ingest{
-			Event: store.Event{DedupKey: event + "|" + inst.UUID + "|" + key, Type: event, EventTS: at, ReceivedAt: at,
+			Event: store.Event{DedupKey: event + "|" + inst.UUID + "|" + key, Type: event, EventTS: &at, ReceivedAt: at,
 				MeetingUUID: inst.UUID, Body: []byte(`{"event":"` + event + `"}`)},
 			Meeting: &m, Participant: p,
 		})

@@ -79,7 +79,7 @@ func (b *testBundle) heartbeat(t *testing.T) {
 	t.Helper()
 	now := b.clk.Now()
 	_, err := b.st.IngestBatch(context.Background(), []store.Ingest{{Event: store.Event{
-		DedupKey: "heartbeat|" + now.String(), Type: "recording.completed", EventTS: now, ReceivedAt: now, Body: []byte("{}"),
+		DedupKey: "heartbeat|" + now.String(), Type: "recording.completed", EventTS: &now, ReceivedAt: now, Body: []byte("{}"),
 	}}}, now)
 	require.NoError(t, err)
 }
@@ -116,7 +116,7 @@ func (b *testBundle) deliver(t *testing.T, uuid string, l lost) {
 	// Each arrives when it happened, as a working receiver gets them.
 	add := func(key string, at time.Time, m *store.MeetingUpdate, p *store.ParticipantUpdate) {
 		items = append(items, store.Ingest{
-			Event:   store.Event{DedupKey: uuid + "|" + key, Type: key, EventTS: at, ReceivedAt: at, MeetingUUID: uuid, Body: []byte("{}")},
+			Event:   store.Event{DedupKey: uuid + "|" + key, Type: key, EventTS: &at, ReceivedAt: at, MeetingUUID: uuid, Body: []byte("{}")},
 			Meeting: m, Participant: p,
 		})
 	}
