@@ -18,6 +18,16 @@ import (
 // webhooks missed, and marks the meeting confirmed so no later pass fetches
 // it again.
 func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
+	// Every join and leave lies between the start and the end: if Zoom was
+	// told to retry any of them, the comparison waits until it cannot
+	// redeliver them any more.
+	from := m.FirstSeenAt
+	if m.StartTime != nil && m.StartTime.Before(from) {
+		from = *m.StartTime
+	}
+	if m.EndTime != nil && !p.overdue(from, *m.EndTime) {
+		return nil
+	}
 	zs, err := p.reportParticipants(ctx, m)
 	notReady := errors.Is(err, zoomapi.ErrMeetingNotFound) || errors.Is(err, zoomapi.ErrMeetingNotEnded)
 	if err != nil && !notReady {

@@ -41,6 +41,8 @@ type Store interface {
 	MarkVerified(ctx context.Context, at time.Time, uuids ...string) error
 	Discrepancy(ctx context.Context, kind store.Kind, meetingUUID, subject string) (store.Discrepancy, error)
 	LastEventReceivedAt(ctx context.Context) (time.Time, error)
+	RetryWindows(ctx context.Context, after, now time.Time) ([]store.Span, error)
+	RefusalsSince(ctx context.Context, since time.Time) ([]store.RefusalSummary, error)
 	State(ctx context.Context, key string) (string, error)
 	TryReconcileLock(ctx context.Context) (unlock func(), ok bool, err error)
 	StartRun(ctx context.Context, r store.ReconcileRun) (int64, error)
@@ -52,6 +54,11 @@ type Config struct {
 	// MissedGrace is how long past the moment Zoom's API shows a thing
 	// happened before a webhook we never got counts as missed. Default 15m.
 	MissedGrace time.Duration
+	// RetryHorizon is how long Zoom may go on redelivering a webhook it could
+	// not deliver (retries at about +5, +25 and +85 minutes, zoom-platform.md
+	// §3). An event that happened while Zoom was told to retry (zoomrecon down
+	// or answering 503) counts as missed only this long after it. Default 90m.
+	RetryHorizon time.Duration
 	// StaleAfter is how long a meeting may stay in progress before it is
 	// stale. Default 3h.
 	StaleAfter time.Duration
@@ -97,6 +104,7 @@ const (
 // New returns a Reconciler that reads Zoom through zoom and our state through st.
 func New(cfg Config, st Store, zoom Zoom) *Reconciler {
 	cfg.MissedGrace = cmp.Or(cfg.MissedGrace, 15*time.Minute)
+	cfg.RetryHorizon = cmp.Or(cfg.RetryHorizon, 90*time.Minute)
 	cfg.StaleAfter = cmp.Or(cfg.StaleAfter, 3*time.Hour)
 	cfg.SilenceAfter = cmp.Or(cfg.SilenceAfter, 30*time.Minute)
 	cfg.JoinTolerance = cmp.Or(cfg.JoinTolerance, time.Minute)
@@ -193,6 +201,8 @@ type pass struct {
 	total   int
 	// verified are meetings confirmed complete, written in batches.
 	verified []string
+	// windows are the spans in which Zoom was told to retry its webhooks.
+	windows []store.Span
 }
 
 // Pass runs one reconciliation over opts.Window. It returns ErrLocked when
@@ -274,6 +284,16 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (Result, error)
 }
 
 func (p *pass) run(ctx context.Context) error {
+	// Windows that ended before the pass's window and the retry horizon no
+	// longer hold back any verdict; older ones are not needed.
+	after := p.opts.Window.Since
+	if h := p.now.Add(-p.cfg.RetryHorizon); h.Before(after) {
+		after = h
+	}
+	var err error
+	if p.windows, err = p.st.RetryWindows(ctx, after.Add(-deliveryLag), p.now); err != nil {
+		return err
+	}
 	listed := p.list(ctx)
 	if err := ctx.Err(); err != nil {
 		return err
@@ -483,7 +503,7 @@ func (p *pass) checkUnknown(ctx context.Context, z zoomMeeting) error {
 		return nil
 	}
 	// Zoom may still be retrying its meeting.started.
-	if p.now.Before(z.Start.Add(p.cfg.MissedGrace)) {
+	if !p.overdue(z.Start, z.Start) {
 		return nil
 	}
 	update := &store.MeetingUpdate{
@@ -527,7 +547,7 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 		}
 	}
 	if listed && !z.End.IsZero() {
-		if p.now.Before(z.End.Add(p.cfg.MissedGrace)) {
+		if !p.overdue(z.End, z.End) {
 			return nil // meeting.ended may still be on its way
 		}
 		b := store.Backfill{
@@ -678,13 +698,16 @@ func (p *pass) checkSilence(ctx context.Context, listed map[string]zoomMeeting, 
 	if p.now.Sub(ref) < p.cfg.SilenceAfter {
 		return nil
 	}
-	// Zoom's times are whole seconds.
+	// Zoom's times are whole seconds. Only what happened while zoomrecon was
+	// answering, and whose webhook is overdue, is evidence: while it was down
+	// or answering 503, Zoom's silence was its own doing.
 	floor := ref.Truncate(time.Second)
+	unheard := func(t time.Time) bool { return !t.Before(floor) && p.answering(t) && p.overdue(t, t) }
 	var evidence int
 	for uuid, z := range listed {
 		m, seen := known[uuid]
-		startUnseen := !seen && !z.Start.Before(floor)
-		endUnseen := !z.End.IsZero() && !z.End.Before(floor) && (!seen || m.EndSource != store.SourceWebhook)
+		startUnseen := !seen && unheard(z.Start)
+		endUnseen := !z.End.IsZero() && unheard(z.End) && (!seen || m.EndSource != store.SourceWebhook)
 		if startUnseen || endUnseen {
 			evidence++
 		}
@@ -696,13 +719,62 @@ func (p *pass) checkSilence(ctx context.Context, listed map[string]zoomMeeting, 
 	if !last.IsZero() {
 		since = "the last webhook was received at " + utc(last)
 	}
+	// What the receiver refused in that time is most often the cause: a
+	// rotated Secret Token refuses every delivery, and Zoom retries none.
+	refusals, err := p.st.RefusalsSince(ctx, ref)
+	if err != nil {
+		return err
+	}
+	var refused string
+	for _, r := range refusals {
+		refused += " " + r.Sentence() + "."
+	}
 	return p.record(ctx, store.Backfill{
 		Discrepancy: &store.Discrepancy{Kind: store.KindWebhookSilence,
 			// One silence per quiet stretch: the stretch's start names it.
 			Subject:    ref.UTC().Format(time.RFC3339Nano),
-			Detail:     fmt.Sprintf("%s; since then Zoom's API shows %d meetings starting or ending that no webhook reported", since, evidence),
+			Detail:     fmt.Sprintf("%s; since then Zoom's API shows %d meetings starting or ending that no webhook reported.%s", since, evidence, refused),
 			DetectedAt: p.now},
 	}, 0, "", "")
+}
+
+// deliveryLag is how long after an event Zoom's first attempt to deliver its
+// webhook may come (seconds, §3), so an event just before a retry window may
+// have met the window.
+const deliveryLag = 30 * time.Second
+
+// overdue reports whether no webhook can still come for an event Zoom saw at
+// some time in [from, to]: the grace has passed since to and, if Zoom was
+// told to retry in that time (zoomrecon down or answering 503), its retry
+// schedule is over too.
+func (p *pass) overdue(from, to time.Time) bool {
+	if p.now.Before(to.Add(p.cfg.MissedGrace)) {
+		return false
+	}
+	for _, w := range p.windows {
+		if !w.To.After(from) || w.From.Add(-deliveryLag).After(to) {
+			continue // no event of [from, to] met this window
+		}
+		last := to
+		if w.To.Before(last) {
+			last = w.To
+		}
+		if p.now.Before(last.Add(p.cfg.RetryHorizon)) {
+			return false
+		}
+	}
+	return true
+}
+
+// answering reports whether zoomrecon was up and storing webhooks when Zoom
+// first tried to deliver what happened at t.
+func (p *pass) answering(t time.Time) bool {
+	for _, w := range p.windows {
+		if !t.Before(w.From.Add(-deliveryLag)) && t.Before(w.To) {
+			return false
+		}
+	}
+	return true
 }
 
 func utc(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }

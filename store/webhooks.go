@@ -35,33 +35,42 @@ func Refusals() []Refusal {
 		RefusalBadRequest, RefusalUnavailable}
 }
 
-// refusalTexts say what each refusal means and what to check.
-var refusalTexts = map[Refusal]struct{ phrase, hint string }{
-	RefusalBadSignature: {"refused for a bad signature",
+// refusalTexts say, per refusal, what happened to n deliveries (singular and
+// plural) and what to check.
+var refusalTexts = map[Refusal]struct{ one, many, hint string }{
+	RefusalBadSignature: {"delivery refused for a bad signature", "deliveries refused for a bad signature",
 		"is ZOOM_WEBHOOK_SECRET_TOKEN the app's current Secret Token?"},
-	RefusalStaleTimestamp: {"refused for a timestamp outside ZOOMRECON_WEBHOOK_REPLAY_WINDOW",
-		"is this server's clock right?"},
-	RefusalTooLarge: {"refused as larger than the body limit",
+	RefusalStaleTimestamp: {"delivery refused for a timestamp outside ZOOMRECON_WEBHOOK_REPLAY_WINDOW",
+		"deliveries refused for a timestamp outside ZOOMRECON_WEBHOOK_REPLAY_WINDOW", "is this server's clock right?"},
+	RefusalTooLarge: {"delivery refused as larger than the body limit", "deliveries refused as larger than the body limit",
 		"is something other than Zoom posting to the webhook path?"},
-	RefusalBadRequest: {"refused as malformed",
+	RefusalBadRequest: {"malformed delivery refused", "malformed deliveries refused",
 		"is a proxy in front of zoomrecon rewriting the requests?"},
-	RefusalURLValidation: {"refused as URL validations",
-		"six refused revalidations in a row disable the app's event subscription"},
-	RefusalUnavailable: {"answered 503 because the database could not commit",
+	RefusalURLValidation: {"URL validation refused", "URL validations refused",
+		"six in a row disable the app's event subscription"},
+	RefusalUnavailable: {"delivery answered 503 because the database could not commit",
+		"deliveries answered 503 because the database could not commit",
 		"Zoom retries these for about 85 minutes; is the database up?"},
 }
 
-// Phrase says what happened to deliveries refused this way, after a count:
-// "412 deliveries refused for a bad signature".
-func (r Refusal) Phrase() string {
-	if t, ok := refusalTexts[r]; ok {
-		return t.phrase
+// Sentence says what happened and what to check, e.g. "412 deliveries
+// refused for a bad signature since 2026-12-02 09:14:03 UTC: is
+// ZOOM_WEBHOOK_SECRET_TOKEN the app's current Secret Token?".
+func (r RefusalSummary) Sentence() string {
+	t, ok := refusalTexts[r.Reason]
+	if !ok {
+		t.one, t.many = "delivery refused ("+string(r.Reason)+")", "deliveries refused ("+string(r.Reason)+")"
 	}
-	return "refused (" + string(r) + ")"
+	what := t.many
+	if r.Count == 1 {
+		what = t.one
+	}
+	out := fmt.Sprintf("%d %s since %s", r.Count, what, r.FirstAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+	if t.hint != "" {
+		out += ": " + t.hint
+	}
+	return out
 }
-
-// Hint says what to check about refusals of this kind.
-func (r Refusal) Hint() string { return refusalTexts[r].hint }
 
 // TallyCount is how many deliveries the receiver refused for one reason in
 // one minute.

@@ -46,6 +46,11 @@ func testTalliesRefusals(t *testing.T, st *store.Store) {
 		{Reason: store.RefusalTooLarge, Count: 1, FirstAt: m.Add(3 * time.Second), LastAt: m.Add(3 * time.Second)},
 	}, utcSummaries(got))
 
+	require.Equal(t, "417 deliveries refused for a bad signature since 2026-11-23 14:00:02 UTC: is ZOOM_WEBHOOK_SECRET_TOKEN the app's current Secret Token?",
+		got[0].Sentence())
+	require.Equal(t, "1 delivery refused as larger than the body limit since 2026-11-23 14:00:03 UTC: is something other than Zoom posting to the webhook path?",
+		got[1].Sentence())
+
 	got, err = st.RefusalsSince(ctx, m.Add(30*time.Minute))
 	require.NoError(t, err)
 	require.Equal(t, []store.RefusalSummary{
