@@ -56,6 +56,9 @@ type Config struct {
 	FlushInterval time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// LastValidation is when Zoom's URL validation was last answered, before
+	// this process started; zero if never.
+	LastValidation time.Time
 }
 
 // Outcomes label zoomrecon_webhook_requests_total: every request ends in
@@ -103,6 +106,9 @@ func NewHandler(cfg Config, events EventStore, logger *slog.Logger, reg promethe
 		cfg.Now = time.Now
 	}
 	m := newMetrics(reg)
+	if !cfg.LastValidation.IsZero() {
+		m.lastValidation.Set(float64(cfg.LastValidation.UnixNano()) / 1e9)
+	}
 	return &Handler{
 		cfg:     cfg,
 		logger:  logger.With("component", "webhook"),

@@ -68,6 +68,12 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	if err != nil {
 		return fmt.Errorf("the first start stored in the database (%q) is not an RFC 3339 time; fix or delete the daemon_state row %q", first, store.StateFirstStart)
 	}
+	// The reconciler learns from the runs' heartbeats when zoomrecon was
+	// down, so that Zoom's retries of what it sent meanwhile are waited for.
+	up, err := startUptime(ctx, st, e, cfg, logger)
+	if err != nil {
+		return databaseError(err)
+	}
 
 	reg := newRegistry()
 	mux := http.NewServeMux()
@@ -75,9 +81,10 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /readyz", readyHandler(st, logger))
+	mux.Handle("GET /readyz", readyHandler(st, up, logger))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle(cfg.WebhookPath, newWebhookHandler(cfg, st, e, logger, reg))
+	hook := newWebhookHandler(ctx, cfg, st, e, logger, reg)
+	mux.Handle(cfg.WebhookPath, hook)
 
 	srv := &http.Server{
 		Handler:           mux,
@@ -113,6 +120,8 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 		return err
 	}
 	loops.Go(func() { _ = sender.Run(loopCtx) })
+	loops.Go(func() { _ = hook.Run(loopCtx) })
+	loops.Go(func() { up.run(loopCtx) })
 	if loop, err := newReconcileLoop(cfg, e, st, firstStart, logger, reg); err != nil {
 		logger.Warn("reconciler disabled: webhooks are received, but nothing checks them against Zoom's API", slog.Any("reason", err))
 	} else {
@@ -145,6 +154,8 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	// A pass in progress stops between meetings.
 	stopLoops()
 	loops.Wait()
+	// The last heartbeat says when zoomrecon stopped answering Zoom.
+	up.beat(context.Background())
 	// One last try to deliver what the passes queued.
 	finalCtx, cancelFinal := context.WithTimeoutCause(context.Background(), 5*time.Second,
 		errors.New("final alert delivery took longer than 5s"))
@@ -160,7 +171,7 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 }
 
 // newWebhookHandler builds the receiver Zoom posts to.
-func newWebhookHandler(cfg *config.Config, st *store.Store, e env, logger *slog.Logger, reg prometheus.Registerer) http.Handler {
+func newWebhookHandler(ctx context.Context, cfg *config.Config, st *store.Store, e env, logger *slog.Logger, reg prometheus.Registerer) *webhook.Handler {
 	tokens := make([]string, 0, len(cfg.Zoom.WebhookSecretTokens))
 	for _, t := range cfg.Zoom.WebhookSecretTokens {
 		tokens = append(tokens, t.Reveal())
@@ -169,24 +180,36 @@ func newWebhookHandler(cfg *config.Config, st *store.Store, e env, logger *slog.
 		logger.Warn("ZOOM_WEBHOOK_SECRET_TOKEN is not set: every webhook delivery will be refused with 401; " +
 			"set it to the Secret Token of your Zoom app's event subscription")
 	}
+	// The gauge of the last answered validation carries over restarts, so an
+	// alert on its age does not fire on every deploy.
+	validated, err := st.LastURLValidationAnswered(ctx)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		logger.Warn("could not read when Zoom's URL validation was last answered", slog.Any("error", err))
+	}
 	return webhook.NewHandler(webhook.Config{
-		SecretTokens: tokens,
-		ReplayWindow: cfg.WebhookReplayWindow,
-		Now:          e.now,
+		SecretTokens:   tokens,
+		ReplayWindow:   cfg.WebhookReplayWindow,
+		Now:            e.now,
+		LastValidation: validated,
 	}, st, logger, reg)
 }
 
-// readyHandler answers 200 while the database answers and is fully migrated,
-// and 503 otherwise, so a load balancer or systemd check can act on it.
-func readyHandler(st *store.Store, logger *slog.Logger) http.Handler {
+// readyHandler answers 200 while the database answers, is fully migrated and
+// commits (it records a heartbeat), and 503 otherwise, so a load balancer or
+// systemd check can act on it.
+func readyHandler(st *store.Store, up *uptime, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := st.Ready(ctx); err != nil {
+		err := st.Ready(ctx)
+		if err == nil {
+			err = up.beat(ctx)
+		}
+		if err != nil {
 			logger.WarnContext(ctx, "not ready", slog.Any("error", err))
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = fmt.Fprintf(w, "not ready: database unavailable or not migrated\n")
+			_, _ = fmt.Fprintf(w, "not ready: database unavailable, not migrated or not committing\n")
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))
