@@ -128,6 +128,8 @@ func TestReconcileCommand(t *testing.T) {
 	code, stdout, stderr = cliRun(t, vars, "status", "--since", "1d")
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, stdout, "Last webhook accepted: never")
+	require.Contains(t, stdout, "Last URL validation:   none answered")
+	require.Contains(t, stdout, "Refused in 24 h:       none")
 	require.Contains(t, stdout, "missed_meeting_started")
 	require.Contains(t, stdout, "Backfill me")
 	require.Contains(t, stdout, "1, 1 open")

@@ -60,8 +60,12 @@ still open.`,
 // statusReport is what status prints; its JSON field names are the interface
 // scripts rely on.
 type statusReport struct {
-	Since         time.Time         `json:"since"`
-	LastWebhookAt *time.Time        `json:"last_webhook_at"`
+	Since         time.Time  `json:"since"`
+	LastWebhookAt *time.Time `json:"last_webhook_at"`
+	// LastValidationAt is when Zoom's URL validation was last answered.
+	LastValidationAt *time.Time `json:"last_url_validation_at"`
+	// Refusals are the deliveries refused (or answered 503) in the last 24 h.
+	Refusals      []refusalView     `json:"refusals_24h"`
 	LastRun       *runView          `json:"last_reconcile"`
 	Alerts        alertsView        `json:"alerts"`
 	Open          int               `json:"open"`
@@ -93,6 +97,17 @@ type alertsView struct {
 	AnnouncementsPending int        `json:"announcements_pending"`
 }
 
+// refusalView is one reason deliveries were refused for, over the last 24 h.
+type refusalView struct {
+	Reason store.Refusal `json:"reason"`
+	Count  int64         `json:"count"`
+	First  time.Time     `json:"first_at"`
+	Last   time.Time     `json:"last_at"`
+	// Final says Zoom never retries these (any 4xx): those events are lost
+	// to the receiver and only the reconciler can backfill them.
+	Final bool `json:"final"`
+}
+
 // discrepancyView is reconcile's discrepancy object plus its resolution, so
 // scripts read one shape from both commands.
 type discrepancyView struct {
@@ -110,13 +125,28 @@ func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) 
 	if err := st.Ready(ctx); err != nil {
 		return statusReport{}, databaseError(fmt.Errorf("%w (run zoomrecon migrate first)", err))
 	}
-	rep := statusReport{Since: since.UTC(), Discrepancies: []discrepancyView{}}
+	rep := statusReport{Since: since.UTC(), Discrepancies: []discrepancyView{}, Refusals: []refusalView{}}
 	switch last, err := st.LastEventReceivedAt(ctx); {
 	case err == nil:
 		t := last.UTC()
 		rep.LastWebhookAt = &t
 	case !errors.Is(err, store.ErrNotFound):
 		return statusReport{}, err
+	}
+	switch at, err := st.LastURLValidationAnswered(ctx); {
+	case err == nil:
+		t := at.UTC()
+		rep.LastValidationAt = &t
+	case !errors.Is(err, store.ErrNotFound):
+		return statusReport{}, err
+	}
+	refusals, err := st.RefusalsSince(ctx, now.Add(-24*time.Hour))
+	if err != nil {
+		return statusReport{}, err
+	}
+	for _, r := range refusals {
+		rep.Refusals = append(rep.Refusals, refusalView{Reason: r.Reason, Count: r.Count, First: r.FirstAt.UTC(), Last: r.LastAt.UTC(),
+			Final: r.Reason != store.RefusalUnavailable})
 	}
 	switch run, err := st.LastRun(ctx); {
 	case err == nil:
@@ -173,6 +203,21 @@ func printStatus(w io.Writer, rep statusReport) {
 		fmt.Fprintf(w, "Last webhook accepted: %s\n", rep.LastWebhookAt.Format(time.RFC3339))
 	} else {
 		fmt.Fprintln(w, "Last webhook accepted: never")
+	}
+	if rep.LastValidationAt != nil {
+		fmt.Fprintf(w, "Last URL validation:   answered %s (Zoom revalidates every 72 h)\n", rep.LastValidationAt.Format(time.RFC3339))
+	} else {
+		fmt.Fprintln(w, "Last URL validation:   none answered")
+	}
+	if len(rep.Refusals) == 0 {
+		fmt.Fprintln(w, "Refused in 24 h:       none")
+	}
+	for i, r := range rep.Refusals {
+		label := "Refused in 24 h:      "
+		if i > 0 {
+			label = "                      "
+		}
+		fmt.Fprintf(w, "%s %s\n", label, store.RefusalSummary{Reason: r.Reason, Count: r.Count, FirstAt: r.First}.Sentence())
 	}
 	if r := rep.LastRun; r != nil {
 		state := "running"
