@@ -194,15 +194,15 @@ func (s *Server) limitLocked(h http.Header, label string, count bool) *apiError 
 	}
 	limit := labelQPS[label][s.plan.rank()]
 	window, enforced := time.Second, s.qpsLimit > 0
-	if enforced {
-		limit = s.qpsLimit
-	}
-	if label == resourceIntensive {
+	switch {
+	case label == resourceIntensive:
 		// Per minute, and only SetPerMinuteLimit turns the refusals on (§10).
 		window, enforced = time.Minute, s.minuteLimit != 0
 		if s.minuteLimit > 0 {
 			limit = s.minuteLimit
 		}
+	case enforced:
+		limit = s.qpsLimit
 	}
 	start := now.Truncate(window)
 	w := s.qps[label]
