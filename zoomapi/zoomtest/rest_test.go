@@ -129,31 +129,54 @@ func TestUUIDEncoding(t *testing.T) {
 	const plain = "t6WJ0cK+QvOe2m/hY1Lx9A=="
 	endedMeeting(s, zoomtest.MeetingSpec{ID: 91234567890, UUID: slashy, Start: start}, ana, guest)
 	endedMeeting(s, zoomtest.MeetingSpec{ID: 84512093377, UUID: plain, Start: start}, ana, guest)
+	// Webinars follow the same rule; their UUIDs differ from the meetings'.
+	const slashyWebinar, plainWebinar = "/wb+cd//efGhIjKlMnOpQ==", "w6WJ0cK+QvOe2m/hY1Lx9A=="
+	endedMeeting(s, zoomtest.MeetingSpec{ID: 95551234567, UUID: slashyWebinar, Webinar: true, Start: start}, ana, guest)
+	endedMeeting(s, zoomtest.MeetingSpec{ID: 96661234567, UUID: plainWebinar, Webinar: true, Start: start}, ana, guest)
 	tok := token(t, s)
 
 	tests := []struct {
 		name     string
-		segment  string
-		wantUUID string
+		slashy   bool
+		encode   func(string) string
+		resolves bool
 	}{
-		{name: "SlashyUUIDDoubleEncodedResolves", segment: twice(slashy), wantUUID: slashy},
-		{name: "SlashyUUIDSingleEncodedIsNotFound", segment: once(slashy)},
-		{name: "SlashyUUIDUnencodedIsNotFound", segment: slashy},
-		{name: "PlainUUIDSingleEncodedResolves", segment: once(plain), wantUUID: plain},
-		{name: "PlainUUIDDoubleEncodedResolves", segment: twice(plain), wantUUID: plain},
-		{name: "PlainUUIDUnencodedIsNotFound", segment: plain},
+		{name: "SlashyUUIDDoubleEncodedResolves", slashy: true, encode: twice, resolves: true},
+		{name: "SlashyUUIDSingleEncodedIsNotFound", slashy: true, encode: once},
+		{name: "SlashyUUIDUnencodedIsNotFound", slashy: true, encode: func(u string) string { return u }},
+		{name: "PlainUUIDSingleEncodedResolves", encode: once, resolves: true},
+		{name: "PlainUUIDDoubleEncodedResolves", encode: twice, resolves: true},
+		{name: "PlainUUIDUnencodedIsNotFound", encode: func(u string) string { return u }},
+	}
+	endpoints := []struct {
+		path      string
+		webinar   bool
+		uuidField bool // the answer names the instance
+	}{
+		{path: "/past_meetings/%s", uuidField: true},
+		{path: "/past_meetings/%s/participants"},
+		{path: "/report/meetings/%s", uuidField: true},
+		{path: "/report/meetings/%s/participants"},
+		{path: "/metrics/meetings/%s?type=past", uuidField: true},
+		{path: "/metrics/meetings/%s/participants?type=past"},
+		{path: "/past_webinars/%s/participants", webinar: true},
+		{path: "/report/webinars/%s", webinar: true, uuidField: true},
+		{path: "/report/webinars/%s/participants", webinar: true},
+		{path: "/metrics/webinars/%s?type=past", webinar: true, uuidField: true},
+		{path: "/metrics/webinars/%s/participants?type=past", webinar: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, endpoint := range []string{"/past_meetings/%s", "/past_meetings/%s/participants", "/report/meetings/%s/participants"} {
-				a := get(t, s, tok, fmt.Sprintf(endpoint, tt.segment))
-				if tt.wantUUID == "" {
+			for _, ep := range endpoints {
+				uuid := map[[2]bool]string{{false, false}: plain, {false, true}: slashy, {true, false}: plainWebinar, {true, true}: slashyWebinar}[[2]bool{ep.webinar, tt.slashy}]
+				a := get(t, s, tok, fmt.Sprintf(ep.path, tt.encode(uuid)))
+				if !tt.resolves {
 					a.requireError(t, 404, 3001, "")
 					continue
 				}
-				require.Equal(t, 200, a.Status, "%s: %s", endpoint, a.Body)
-				if endpoint == "/past_meetings/%s" {
-					require.Equal(t, tt.wantUUID, a.JSON(t)["uuid"])
+				require.Equal(t, 200, a.Status, "%s: %s", ep.path, a.Body)
+				if ep.uuidField {
+					require.Equal(t, uuid, a.JSON(t)["uuid"], ep.path)
 				}
 			}
 		})
