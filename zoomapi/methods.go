@@ -262,8 +262,8 @@ func (c *Client) dashboard(ctx context.Context, endpoint, path string, key listK
 }
 
 // paginate walks a list endpoint page by page (§5): page_size=300 (Heavy
-// and Resource-intensive endpoints serve fewer rows whatever it asks, §10),
-// then next_page_token until it comes back empty. One page is held at a time and
+// endpoints serve fewer rows whatever it asks, §10), then next_page_token
+// until it comes back empty. One page is held at a time and
 // its memory is reused for the next; iteration stops when the consumer
 // stops. An error is yielded once, as (zero, err), and ends the iteration.
 func paginate[W, T any](c *Client, ctx context.Context, endpoint, path string, query url.Values, key listKey, conv func(*W) T) iter.Seq2[T, error] {

@@ -121,8 +121,8 @@ type Participant struct {
 	// A move between rooms ends a session and starts another with a new
 	// UserID and the same ParticipantUUID (§10).
 	BreakoutRoomID string
-	// Role is the webinar role on dashboard webinar rows: "host",
-	// "panelist" or "attendee" (the fake's values; Zoom's list is longer).
+	// Role is the participant's role on dashboard webinar rows, e.g.
+	// "host", "panelist" or "attendee"; empty elsewhere.
 	Role      string
 	JoinTime  time.Time
 	LeaveTime time.Time

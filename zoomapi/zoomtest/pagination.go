@@ -10,9 +10,10 @@ import (
 
 // Pagination as zoom-platform.md §5 describes it: page_size (default 30)
 // and an opaque next_page_token, "" on the last page, that expires after 15
-// minutes (WithPageTokenTTL). A page holds at most 300 rows on Light and
-// Medium endpoints, and fewer on Heavy and Resource-intensive ones: 30, 50 or
-// 100 depending on the endpoint (§10 "Page sizes"), WithHeavyPageSize.
+// minutes (WithPageTokenTTL). A page holds at most 300 rows (§5), and fewer
+// on Heavy endpoints: 30, 50 or 100 depending on the endpoint (§10 "Page
+// sizes"), WithHeavyPageSize. §10 names no cap for Resource-intensive
+// (Dashboard) endpoints, so they keep §5's 300.
 const (
 	defaultPageSize      = 30
 	maxPageSize          = 300
@@ -21,7 +22,7 @@ const (
 
 // maxPage is the largest page the call's endpoint serves.
 func (c *call) maxPage() int {
-	if c.rt.label == "Heavy" || c.rt.label == resourceIntensive {
+	if c.rt.label == "Heavy" {
 		return c.s.heavyPageSize
 	}
 	return maxPageSize

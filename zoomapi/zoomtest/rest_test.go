@@ -78,8 +78,8 @@ func TestPagination(t *testing.T) {
 }
 
 // TestPageSizeCaps checks that a page never holds more than the endpoint
-// serves: 300 on Light and Medium endpoints, 30, 50 or 100 on Heavy and
-// Resource-intensive ones (§10 "Page sizes"), whatever page_size asks.
+// serves: 30, 50 or 100 on Heavy ones (§10 "Page sizes"), 300 on the others
+// (§5), whatever page_size asks.
 func TestPageSizeCaps(t *testing.T) {
 	t.Parallel()
 	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
@@ -101,10 +101,10 @@ func TestPageSizeCaps(t *testing.T) {
 	}{
 		{name: "MediumServes300", path: "/past_meetings/{uuid}/participants?page_size=300", wantSize: 300},
 		{name: "HeavyServes100", path: "/report/meetings/{uuid}/participants?page_size=300", wantSize: 100},
-		{name: "ResourceIntensiveServes100", path: "/metrics/meetings/{uuid}/participants?type=past&page_size=300", wantSize: 100},
+		{name: "ResourceIntensiveServes300", path: "/metrics/meetings/{uuid}/participants?type=past&page_size=300", wantSize: 300},
 		{name: "HeavyPageSizeIsAnOption", opts: []zoomtest.Option{zoomtest.WithHeavyPageSize(30)}, path: "/report/meetings/{uuid}/participants?page_size=300", wantSize: 30},
 		{name: "SmallerRequestsAreHonoured", path: "/report/meetings/{uuid}/participants?page_size=50", wantSize: 50},
-		{name: "DashboardListsToo", opts: []zoomtest.Option{zoomtest.WithHeavyPageSize(50)}, path: "/metrics/meetings?type=past&from=" + day + "&to=" + day + "&page_size=300", wantSize: 50},
+		{name: "HeavyPageSizeLeavesOthersAlone", opts: []zoomtest.Option{zoomtest.WithHeavyPageSize(50)}, path: "/metrics/meetings?type=past&from=" + day + "&to=" + day + "&page_size=300", wantSize: 300},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

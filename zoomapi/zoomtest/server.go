@@ -72,10 +72,10 @@ func WithScopes(scopes ...string) Option {
 // WithPageTokenTTL sets how long a next_page_token stays valid. Default 15m (§5).
 func WithPageTokenTTL(d time.Duration) Option { return func(s *Server) { s.pageTTL = d } }
 
-// WithHeavyPageSize sets the largest page that Heavy and Resource-intensive
-// list endpoints serve, whatever page_size asks for. Zoom caps them at 30, 50
-// or 100 depending on the endpoint (§10 "Page sizes"). Default 100; Light
-// and Medium endpoints serve up to 300.
+// WithHeavyPageSize sets the largest page that Heavy list endpoints (the
+// report lists) serve, whatever page_size asks for. Zoom caps them at 30, 50
+// or 100 depending on the endpoint (§10 "Page sizes"). Default 100; other
+// endpoints serve up to 300 (§5).
 func WithHeavyPageSize(n int) Option { return func(s *Server) { s.heavyPageSize = n } }
 
 // WithQueryStringTokenRequests makes the token endpoint accept grant_type and
