@@ -658,9 +658,7 @@ func listPastWebinarInstances(c *call) (int, any) {
 	if e != nil {
 		return 0, e
 	}
-	out := webinarInstancesJSON{Webinars: []instanceJSON{}}
-	out.Webinars = c.pastInstances(m)
-	return http.StatusOK, out
+	return http.StatusOK, webinarInstancesJSON{Webinars: c.pastInstances(m)}
 }
 
 // GET /report/webinars/{webinarId}: the Report API's view of an ended
