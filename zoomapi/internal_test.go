@@ -123,3 +123,36 @@ func TestRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultCategory holds each endpoint's rate-limit label to
+// zoom-platform.md §5 and §10: the Dashboard endpoints are
+// Resource-intensive, limited per minute.
+func TestDefaultCategory(t *testing.T) {
+	t.Parallel()
+	want := map[string]string{
+		EndpointUsers:                        "Medium",
+		EndpointMeeting:                      "Light",
+		EndpointPastMeeting:                  "Light",
+		EndpointPastMeetingInstances:         "Medium",
+		EndpointPastMeetingParticipants:      "Medium",
+		EndpointWebinar:                      "Light",
+		EndpointPastWebinarInstances:         "Medium",
+		EndpointPastWebinarParticipants:      "Medium",
+		EndpointReportMeeting:                "Heavy",
+		EndpointReportMeetingParticipants:    "Heavy",
+		EndpointReportWebinar:                "Heavy",
+		EndpointReportWebinarParticipants:    "Heavy",
+		EndpointReportUserMeetings:           "Heavy",
+		EndpointReportUsers:                  "Heavy",
+		EndpointDashboardMeetings:            "Resource-intensive",
+		EndpointDashboardMeeting:             "Resource-intensive",
+		EndpointDashboardMeetingParticipants: "Resource-intensive",
+		EndpointDashboardWebinars:            "Resource-intensive",
+		EndpointDashboardWebinar:             "Resource-intensive",
+		EndpointDashboardWebinarParticipants: "Resource-intensive",
+	}
+	require.Len(t, endpoints(), len(want), "every endpoint has a label here")
+	for _, ep := range endpoints() {
+		require.Equal(t, want[ep], defaultCategory(ep), "label of %s", ep)
+	}
+}

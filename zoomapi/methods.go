@@ -58,15 +58,48 @@ func (c *Client) PastMeetingInstances(ctx context.Context, meetingID int64) ([]I
 	if err := c.get(ctx, EndpointPastMeetingInstances, path, nil, nil, &w); err != nil {
 		return nil, err
 	}
-	out := make([]Instance, len(w.Meetings))
-	for i, m := range w.Meetings {
+	return instances(w.Meetings), nil
+}
+
+// GetWebinar returns a webinar's definition. Unlike GetMeeting's, Zoom's
+// answer says nothing about whether the webinar is running (no status);
+// DashboardWebinar with DashboardLive does.
+func (c *Client) GetWebinar(ctx context.Context, webinarID int64) (Webinar, error) {
+	path, err := idPath("/webinars/", webinarID, "")
+	if err != nil {
+		return Webinar{}, err
+	}
+	var w wireWebinar
+	if err := c.get(ctx, EndpointWebinar, path, nil, nil, &w); err != nil {
+		return Webinar{}, err
+	}
+	return w.webinar(), nil
+}
+
+// PastWebinarInstances returns the ended instances of a webinar number, as
+// PastMeetingInstances does for meetings.
+func (c *Client) PastWebinarInstances(ctx context.Context, webinarID int64) ([]Instance, error) {
+	path, err := idPath("/past_webinars/", webinarID, "/instances")
+	if err != nil {
+		return nil, err
+	}
+	var w wireInstances
+	if err := c.get(ctx, EndpointPastWebinarInstances, path, nil, nil, &w); err != nil {
+		return nil, err
+	}
+	return instances(w.Webinars), nil
+}
+
+func instances(ws []wireInstance) []Instance {
+	out := make([]Instance, len(ws))
+	for i, m := range ws {
 		out[i] = Instance{UUID: m.UUID, StartTime: m.StartTime.time()}
 	}
-	return out, nil
+	return out
 }
 
 // PastMeetingParticipants lists the join sessions of an ended meeting
-// instance.
+// instance, and its waiting-room stays (Status "in_waiting_room", §10).
 func (c *Client) PastMeetingParticipants(ctx context.Context, uuid string) iter.Seq2[Participant, error] {
 	return c.participants(ctx, EndpointPastMeetingParticipants, "/past_meetings/", uuid, nil)
 }
@@ -92,6 +125,21 @@ func (c *Client) ReportMeeting(ctx context.Context, uuid string) (ReportMeeting,
 	return w.reportMeeting(), nil
 }
 
+// ReportWebinar returns the Report API's view of an ended webinar instance.
+// Before the webinar has ended Zoom answers 3001 "not end", which matches
+// ErrNotReady.
+func (c *Client) ReportWebinar(ctx context.Context, uuid string) (ReportMeeting, error) {
+	path, err := uuidPath("/report/webinars/", uuid, "")
+	if err != nil {
+		return ReportMeeting{}, err
+	}
+	var w wirePastMeeting
+	if err := c.get(ctx, EndpointReportWebinar, path, nil, nil, &w); err != nil {
+		return ReportMeeting{}, err
+	}
+	return w.reportMeeting(), nil
+}
+
 // ReportMeetingParticipants lists the join sessions of an ended meeting from
 // the Report API, with registrant IDs (include_fields=registrant_id).
 func (c *Client) ReportMeetingParticipants(ctx context.Context, uuid string) iter.Seq2[Participant, error] {
@@ -107,14 +155,51 @@ func (c *Client) ReportWebinarParticipants(ctx context.Context, uuid string) ite
 }
 
 // DashboardMeetingParticipants lists the join sessions of a meeting from the
-// Dashboard API; DashboardLive shows who is in a running meeting.
+// Dashboard API; DashboardLive shows who is in a running meeting. Rows of a
+// session spent in a breakout room carry BreakoutRoomID (§10).
 func (c *Client) DashboardMeetingParticipants(ctx context.Context, uuid string, typ DashboardType) iter.Seq2[Participant, error] {
+	return c.participants(ctx, EndpointDashboardMeetingParticipants, "/metrics/meetings/", uuid, dashboardQuery(typ))
+}
+
+// DashboardWebinarParticipants lists the join sessions of a webinar from the
+// Dashboard API, each with its Role and no Status.
+func (c *Client) DashboardWebinarParticipants(ctx context.Context, uuid string, typ DashboardType) iter.Seq2[Participant, error] {
+	return c.participants(ctx, EndpointDashboardWebinarParticipants, "/metrics/webinars/", uuid, dashboardQuery(typ))
+}
+
+func dashboardQuery(typ DashboardType) url.Values {
 	q := url.Values{"type": {string(typ)}}
 	if typ != DashboardLive {
 		// Zoom omits registrant_id for live meetings (§5).
 		q.Set("include_fields", "registrant_id")
 	}
-	return c.participants(ctx, EndpointDashboardMeetingParticipants, "/metrics/meetings/", uuid, q)
+	return q
+}
+
+// DashboardMeeting returns one meeting instance from the Dashboard API:
+// DashboardLive a running one, DashboardPast or DashboardPastOne an ended
+// one. Dashboard endpoints need a Business plan or higher (ErrPlan
+// otherwise) and are Resource-intensive: a few calls a minute (§10).
+func (c *Client) DashboardMeeting(ctx context.Context, uuid string, typ DashboardType) (DashboardMeeting, error) {
+	return c.dashboardDetail(ctx, EndpointDashboardMeeting, "/metrics/meetings/", uuid, typ)
+}
+
+// DashboardWebinar returns one webinar instance from the Dashboard API, as
+// DashboardMeeting does for meetings (DashboardLive or DashboardPast).
+func (c *Client) DashboardWebinar(ctx context.Context, uuid string, typ DashboardType) (DashboardMeeting, error) {
+	return c.dashboardDetail(ctx, EndpointDashboardWebinar, "/metrics/webinars/", uuid, typ)
+}
+
+func (c *Client) dashboardDetail(ctx context.Context, endpoint, prefix, uuid string, typ DashboardType) (DashboardMeeting, error) {
+	path, err := uuidPath(prefix, uuid, "")
+	if err != nil {
+		return DashboardMeeting{}, err
+	}
+	var w wireDashboardMeeting
+	if err := c.get(ctx, endpoint, path, url.Values{"type": {string(typ)}}, nil, &w); err != nil {
+		return DashboardMeeting{}, err
+	}
+	return w.dashboardMeeting(), nil
 }
 
 func (c *Client) participants(ctx context.Context, endpoint, prefix, uuid string, q url.Values) iter.Seq2[Participant, error] {
@@ -126,8 +211,10 @@ func (c *Client) participants(ctx context.Context, endpoint, prefix, uuid string
 }
 
 // ReportUserMeetings lists the ended meetings a user hosted between the
-// dates of from and to (inclusive, in UTC). Zoom accepts at most one month
-// per request (§5), so longer ranges are asked window by window.
+// dates of from and to (inclusive, in UTC), and the ended webinars, which
+// Zoom lists here too (§10; ReportMeeting.Webinar tells them apart). Only
+// those with two or more participants appear. Zoom accepts at most one
+// month per request (§5), so longer ranges are asked window by window.
 func (c *Client) ReportUserMeetings(ctx context.Context, userID string, from, to time.Time) iter.Seq2[ReportMeeting, error] {
 	if userID == "" {
 		return failed[ReportMeeting](errors.New("zoomapi: empty user ID"))
@@ -136,6 +223,22 @@ func (c *Client) ReportUserMeetings(ctx context.Context, userID string, from, to
 	return windowed(from, to, func(wf, wt string) iter.Seq2[ReportMeeting, error] {
 		return paginate(c, ctx, EndpointReportUserMeetings, path, url.Values{"from": {wf}, "to": {wt}},
 			keyMeetings, (*wirePastMeeting).reportMeeting)
+	})
+}
+
+// ReportActiveUsers lists the users who hosted meetings between the dates
+// of from and to (inclusive, UTC), from GET /report/users?type=active (Pro
+// or higher). It is how to learn whose meetings to list with
+// ReportUserMeetings without asking for every user, whose Heavy calls share
+// a daily quota with every app on the account (§10). Ranges longer than a
+// month are asked window by window; a host active in several windows is
+// listed once per window, with the window's dates.
+func (c *Client) ReportActiveUsers(ctx context.Context, from, to time.Time) iter.Seq2[ReportUser, error] {
+	return windowed(from, to, func(wf, wt string) iter.Seq2[ReportUser, error] {
+		f, _ := time.Parse(dateLayout, wf) // monthWindows formats both
+		t, _ := time.Parse(dateLayout, wt)
+		return paginate(c, ctx, EndpointReportUsers, "/report/users", url.Values{"type": {"active"}, "from": {wf}, "to": {wt}},
+			keyUsers, func(w *wireReportUser) ReportUser { return w.reportUser(f, t) })
 	})
 }
 
@@ -158,8 +261,9 @@ func (c *Client) dashboard(ctx context.Context, endpoint, path string, key listK
 	})
 }
 
-// paginate walks a list endpoint page by page (§5): page_size=300, then
-// next_page_token until it comes back empty. One page is held at a time and
+// paginate walks a list endpoint page by page (§5): page_size=300 (Heavy
+// endpoints serve fewer rows whatever it asks, §10), then next_page_token
+// until it comes back empty. One page is held at a time and
 // its memory is reused for the next; iteration stops when the consumer
 // stops. An error is yielded once, as (zero, err), and ends the iteration.
 func paginate[W, T any](c *Client, ctx context.Context, endpoint, path string, query url.Values, key listKey, conv func(*W) T) iter.Seq2[T, error] {

@@ -2,6 +2,7 @@ package zoomapi_test
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -206,6 +207,189 @@ func TestTypedResults(t *testing.T) {
 	})
 }
 
+// TestWebinarResults checks the webinar methods' mapping of Zoom's webinar
+// shapes, which differ from the meeting ones (no status in GET /webinars,
+// webinars[] in instances, role in Dashboard rows).
+func TestWebinarResults(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	s := b.zoom
+	const host, id = "HostUser0000000000001", 95551234567
+	s.AddUser(zoomtest.User{ID: host, Email: "host@example.org", FirstName: "Hana", LastName: "Host"})
+	start := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
+	first := endedMeeting(s, zoomtest.MeetingSpec{ID: id, Webinar: true, HostID: host, Start: start.Add(-time.Hour)}, 2)
+	uuid := s.StartWebinar(zoomtest.MeetingSpec{ID: id, UUID: "/webinar+uuid//A==", HostID: host, Topic: "Launch", Type: 9, Start: start, Duration: 90})
+
+	t.Run("GetWebinar", func(t *testing.T) {
+		w, err := b.client.GetWebinar(t.Context(), id)
+		require.NoError(t, err)
+		require.Equal(t, zoomapi.Webinar{
+			ID: id, UUID: uuid, HostID: host, HostEmail: "host@example.org", Topic: "Launch", Type: 9,
+			StartTime: start, Duration: 90, Timezone: "UTC", CreatedAt: start.Add(-time.Hour),
+		}, w)
+	})
+
+	t.Run("DashboardLive", func(t *testing.T) {
+		p := s.Join(uuid, zoomtest.Person{Name: "Pia Panel", Email: "pia@example.org", Panelist: true}, start)
+		d, err := b.client.DashboardWebinar(t.Context(), uuid, zoomapi.DashboardLive)
+		require.NoError(t, err)
+		require.Equal(t, uuid, d.UUID)
+		require.True(t, d.EndTime.IsZero())
+		ps := collect(t, b.client.DashboardWebinarParticipants(t.Context(), uuid, zoomapi.DashboardLive))
+		require.Len(t, ps, 1)
+		require.Equal(t, p.UserID, ps[0].UserID)
+		require.Equal(t, "panelist", ps[0].Role)
+		require.Empty(t, ps[0].Status, "webinar rows have no status")
+		_, err = b.client.ReportWebinar(t.Context(), uuid)
+		requireOnly(t, err, zoomapi.ErrNotReady)
+	})
+
+	g := s.Join(uuid, zoomtest.Person{Name: "Gus Guest", RegistrantID: "reg-9"}, start.Add(time.Minute))
+	end := start.Add(90 * time.Minute)
+	s.EndWebinar(uuid, end)
+
+	t.Run("PastWebinarInstances", func(t *testing.T) {
+		insts, err := b.client.PastWebinarInstances(t.Context(), id)
+		require.NoError(t, err)
+		require.Equal(t, []zoomapi.Instance{{UUID: first, StartTime: start.Add(-time.Hour)}, {UUID: uuid, StartTime: start}}, insts)
+	})
+
+	t.Run("ReportWebinar", func(t *testing.T) {
+		r, err := b.client.ReportWebinar(t.Context(), uuid)
+		require.NoError(t, err)
+		require.Equal(t, uuid, r.UUID)
+		require.Equal(t, int64(id), r.ID)
+		require.Equal(t, 9, r.Type)
+		require.True(t, r.Webinar())
+		require.Equal(t, end, r.EndTime)
+		require.Equal(t, 90, r.Duration)
+		require.Equal(t, 2, r.ParticipantsCount)
+	})
+
+	t.Run("DashboardPast", func(t *testing.T) {
+		d, err := b.client.DashboardWebinar(t.Context(), uuid, zoomapi.DashboardPast)
+		require.NoError(t, err)
+		require.Equal(t, zoomapi.DashboardMeeting{
+			UUID: uuid, ID: id, Topic: "Launch", Host: "Hana Host", Email: "host@example.org", UserType: "Licensed",
+			StartTime: start, EndTime: end, Duration: 90 * time.Minute, Participants: 2,
+		}, d)
+		ps := collect(t, b.client.DashboardWebinarParticipants(t.Context(), uuid, zoomapi.DashboardPast))
+		require.Len(t, ps, 2)
+		require.Equal(t, "attendee", ps[1].Role)
+		require.Equal(t, "reg-9", ps[1].RegistrantID, "include_fields=registrant_id after the end")
+		require.Equal(t, g.UserID, ps[1].UserID)
+	})
+
+	t.Run("ReportUserMeetingsListsWebinars", func(t *testing.T) {
+		ms := collect(t, b.client.ReportUserMeetings(t.Context(), host, start.AddDate(0, 0, -1), time.Now()))
+		var webinars []string
+		for _, m := range ms {
+			require.True(t, m.Webinar(), "only webinars were played: %+v", m)
+			webinars = append(webinars, m.UUID)
+		}
+		require.ElementsMatch(t, []string{first, uuid}, webinars)
+	})
+}
+
+// TestRoomResults checks that waiting-room stays and breakout-room
+// sessions come through with their status and bo_mtg_id (§10).
+func TestRoomResults(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	s := b.zoom
+	start := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
+	uuid := s.StartMeeting(zoomtest.MeetingSpec{Start: start})
+	ana := s.Join(uuid, zoomtest.Person{Name: "Ana Ruiz", Email: "ana@example.org"}, start)
+	waiter := s.JoinWaitingRoom(uuid, zoomtest.Person{Name: "Wes Wait"}, start.Add(time.Minute))
+	s.LeaveWaitingRoom(uuid, waiter.UserID, start.Add(2*time.Minute))
+	moved := s.MoveToBreakoutRoom(uuid, ana.UserID, "Room A", start.Add(5*time.Minute))
+	gus := s.Join(uuid, zoomtest.Person{Name: "Gus Guest"}, start.Add(6*time.Minute))
+	s.EndMeeting(uuid, start.Add(30*time.Minute))
+	truth, ok := s.Truth(uuid)
+	require.True(t, ok)
+	room := truth.BreakoutRooms[0].UUID
+
+	type row struct{ status, room string }
+	want := map[string]row{
+		ana.UserID:    {"in_meeting", ""},
+		waiter.UserID: {"in_waiting_room", ""},
+		moved.UserID:  {"in_meeting", room},
+		gus.UserID:    {"in_meeting", ""},
+	}
+	tests := []struct {
+		name     string
+		list     func() []zoomapi.Participant
+		withRoom bool // the endpoint sends bo_mtg_id
+	}{
+		{"Past", func() []zoomapi.Participant { return collect(t, b.client.PastMeetingParticipants(t.Context(), uuid)) }, false},
+		{"Report", func() []zoomapi.Participant { return collect(t, b.client.ReportMeetingParticipants(t.Context(), uuid)) }, true},
+		{"Dashboard", func() []zoomapi.Participant {
+			return collect(t, b.client.DashboardMeetingParticipants(t.Context(), uuid, zoomapi.DashboardPast))
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := map[string]row{}
+			for _, p := range tt.list() {
+				got[p.UserID] = row{p.Status, p.BreakoutRoomID}
+				if tt.name == "Dashboard" && (p.UserID == ana.UserID || p.UserID == moved.UserID) {
+					require.Equal(t, ana.ParticipantUUID, p.ParticipantUUID, "participant_uuid survives the move")
+				}
+			}
+			w := maps.Clone(want)
+			if !tt.withRoom {
+				w[moved.UserID] = row{"in_meeting", ""}
+			}
+			require.Equal(t, w, got)
+		})
+	}
+}
+
+// TestReportActiveUsers checks the active-hosts report: type=active, month
+// windows, and each window's dates on its rows.
+func TestReportActiveUsers(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	now := time.Now().UTC()
+	b.zoom.AddUser(zoomtest.User{ID: "Recent", Email: "recent@example.org", FirstName: "Rae", LastName: "Cent"})
+	b.zoom.AddUser(zoomtest.User{ID: "Older", Email: "older@example.org"})
+	b.zoom.AddUser(zoomtest.User{ID: "Idle", Email: "idle@example.org"})
+	endedMeeting(b.zoom, zoomtest.MeetingSpec{HostID: "Recent", Start: now.AddDate(0, 0, -1).Truncate(time.Second)}, 3)
+	endedMeeting(b.zoom, zoomtest.MeetingSpec{HostID: "Older", Start: now.AddDate(0, 0, -50).Truncate(time.Second)}, 2)
+	endedMeeting(b.zoom, zoomtest.MeetingSpec{HostID: "Recent", Start: now.AddDate(0, 0, -50).Add(time.Hour).Truncate(time.Second)}, 2)
+
+	users := collect(t, b.client.ReportActiveUsers(t.Context(), now.AddDate(0, 0, -60), now))
+	got := map[string][]int{}
+	for _, u := range users {
+		require.False(t, u.To.Before(u.From))
+		require.False(t, u.To.After(u.From.AddDate(0, 1, 0)), "window %s..%s", u.From, u.To)
+		got[u.ID] = append(got[u.ID], u.Meetings)
+	}
+	require.Equal(t, map[string][]int{"Recent": {1, 1}, "Older": {1}}, got, "Recent is active in two windows, Idle in none")
+	for _, u := range users {
+		if u.ID == "Recent" && !u.To.Before(truncateDay(now.AddDate(0, 0, -1))) {
+			require.Equal(t, "Rae Cent", u.UserName)
+			require.Equal(t, "recent@example.org", u.Email)
+			require.Equal(t, 3, u.Participants)
+			require.Equal(t, 45, u.MeetingMinutes)
+		}
+	}
+	for _, r := range b.requests(t) {
+		if r.Endpoint == "/report/users" {
+			require.Equal(t, "active", r.Query.Get("type"))
+		}
+	}
+	require.GreaterOrEqual(t, b.callCount(t, "/report/users"), 2, "60 days are two or more windows")
+
+	t.Run("NeedsPro", func(t *testing.T) {
+		basic := setup(t, setupOpts{zoom: []zoomtest.Option{zoomtest.WithPlan(zoomtest.PlanBasic)}})
+		_, err := collectErr(t, basic.client.ReportActiveUsers(t.Context(), now, now))
+		requireOnly(t, err, zoomapi.ErrPlan)
+	})
+}
+
+func truncateDay(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
+
 func TestPagination(t *testing.T) {
 	t.Parallel()
 	const people = 650 // 300 + 300 + 50
@@ -240,7 +424,7 @@ func TestPagination(t *testing.T) {
 		ps := collect(t, b.client.ReportMeetingParticipants(t.Context(), uuid))
 		require.Len(t, ps, people)
 		reqs := since(t, mark)
-		require.Len(t, reqs, 3)
+		require.Len(t, reqs, 7, "Heavy endpoints serve 100 rows a page whatever page_size asks (§10)")
 		for _, r := range reqs {
 			require.Equal(t, "/report/meetings/{meetingId}/participants", r.Endpoint)
 			require.Equal(t, "registrant_id", r.Query.Get("include_fields"))
@@ -402,6 +586,21 @@ func TestRejectsBadArguments(t *testing.T) {
 			_, err := collectErr(t, b.client.PastMeetingParticipants(t.Context(), ""))
 			return err
 		}, "empty meeting UUID"},
+		{"GetWebinarZeroID", func() error { _, err := b.client.GetWebinar(t.Context(), 0); return err }, "webinar ID 0 is not positive"},
+		{"WebinarInstancesNegativeID", func() error { _, err := b.client.PastWebinarInstances(t.Context(), -5); return err }, "webinar ID -5 is not positive"},
+		{"ReportWebinarEmptyUUID", func() error { _, err := b.client.ReportWebinar(t.Context(), ""); return err }, "empty webinar UUID"},
+		{"DashboardMeetingEmptyUUID", func() error {
+			_, err := b.client.DashboardMeeting(t.Context(), "", zoomapi.DashboardLive)
+			return err
+		}, "empty meeting UUID"},
+		{"DashboardWebinarParticipantsEmptyUUID", func() error {
+			_, err := collectErr(t, b.client.DashboardWebinarParticipants(t.Context(), "", zoomapi.DashboardLive))
+			return err
+		}, "empty webinar UUID"},
+		{"ReportActiveUsersReversedRange", func() error {
+			_, err := collectErr(t, b.client.ReportActiveUsers(t.Context(), time.Now(), time.Now().AddDate(0, 0, -2)))
+			return err
+		}, "before it starts"},
 		{"ReportUserMeetingsEmptyUser", func() error {
 			_, err := collectErr(t, b.client.ReportUserMeetings(t.Context(), "", time.Now(), time.Now()))
 			return err

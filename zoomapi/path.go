@@ -15,42 +15,76 @@ const (
 	EndpointPastMeeting                  = "/past_meetings/{meetingUUID}"
 	EndpointPastMeetingInstances         = "/past_meetings/{meetingId}/instances"
 	EndpointPastMeetingParticipants      = "/past_meetings/{meetingUUID}/participants"
+	EndpointWebinar                      = "/webinars/{webinarId}"
+	EndpointPastWebinarInstances         = "/past_webinars/{webinarId}/instances"
 	EndpointPastWebinarParticipants      = "/past_webinars/{webinarUUID}/participants"
 	EndpointReportMeeting                = "/report/meetings/{meetingUUID}"
 	EndpointReportMeetingParticipants    = "/report/meetings/{meetingUUID}/participants"
+	EndpointReportWebinar                = "/report/webinars/{webinarUUID}"
 	EndpointReportWebinarParticipants    = "/report/webinars/{webinarUUID}/participants"
 	EndpointReportUserMeetings           = "/report/users/{userId}/meetings"
+	EndpointReportUsers                  = "/report/users"
 	EndpointDashboardMeetings            = "/metrics/meetings"
+	EndpointDashboardMeeting             = "/metrics/meetings/{meetingUUID}"
 	EndpointDashboardMeetingParticipants = "/metrics/meetings/{meetingUUID}/participants"
 	EndpointDashboardWebinars            = "/metrics/webinars"
+	EndpointDashboardWebinar             = "/metrics/webinars/{webinarUUID}"
+	EndpointDashboardWebinarParticipants = "/metrics/webinars/{webinarUUID}/participants"
 )
 
 // endpoints lists every template, for pre-creating metric series.
 func endpoints() []string {
 	return []string{
 		EndpointUsers, EndpointMeeting, EndpointPastMeeting, EndpointPastMeetingInstances,
-		EndpointPastMeetingParticipants, EndpointPastWebinarParticipants, EndpointReportMeeting,
-		EndpointReportMeetingParticipants, EndpointReportWebinarParticipants,
-		EndpointReportUserMeetings, EndpointDashboardMeetings,
-		EndpointDashboardMeetingParticipants, EndpointDashboardWebinars,
+		EndpointPastMeetingParticipants, EndpointWebinar, EndpointPastWebinarInstances,
+		EndpointPastWebinarParticipants, EndpointReportMeeting, EndpointReportMeetingParticipants,
+		EndpointReportWebinar, EndpointReportWebinarParticipants, EndpointReportUserMeetings,
+		EndpointReportUsers, EndpointDashboardMeetings, EndpointDashboardMeeting,
+		EndpointDashboardMeetingParticipants, EndpointDashboardWebinars, EndpointDashboardWebinar,
+		EndpointDashboardWebinarParticipants,
 	}
 }
+
+// Zoom's rate-limit labels, the values of X-RateLimit-Category (§6).
+const (
+	categoryLight             = "Light"
+	categoryMedium            = "Medium"
+	categoryHeavy             = "Heavy"
+	categoryResourceIntensive = "Resource-intensive"
+)
 
 // defaultCategory is each endpoint's rate-limit label from
-// zoom-platform.md §5, used to fail fast on a daily quota before Zoom has told
-// us the category in an X-RateLimit-Category header.
+// zoom-platform.md §5 and §10, used to fail fast on a daily quota before
+// Zoom has told us the category in an X-RateLimit-Category header. The
+// Dashboard (/metrics) endpoints are Resource-intensive: limited per minute,
+// and counted against the daily total they share with Heavy ones (§6, §10).
 func defaultCategory(endpoint string) string {
 	switch endpoint {
-	case EndpointMeeting, EndpointPastMeeting:
-		return "Light"
-	case EndpointUsers, EndpointPastMeetingInstances, EndpointPastMeetingParticipants, EndpointPastWebinarParticipants:
-		return "Medium"
+	case EndpointMeeting, EndpointPastMeeting, EndpointWebinar:
+		return categoryLight
+	case EndpointUsers, EndpointPastMeetingInstances, EndpointPastMeetingParticipants,
+		EndpointPastWebinarInstances, EndpointPastWebinarParticipants:
+		return categoryMedium
+	case EndpointDashboardMeetings, EndpointDashboardMeeting, EndpointDashboardMeetingParticipants,
+		EndpointDashboardWebinars, EndpointDashboardWebinar, EndpointDashboardWebinarParticipants:
+		return categoryResourceIntensive
 	default:
-		return "Heavy"
+		return categoryHeavy
 	}
 }
 
-var errEmptyUUID = errors.New("zoomapi: empty meeting UUID")
+var (
+	errEmptyUUID        = errors.New("zoomapi: empty meeting UUID")
+	errEmptyWebinarUUID = errors.New("zoomapi: empty webinar UUID")
+)
+
+// kindOf names what a path prefix addresses, for argument errors.
+func kindOf(prefix string) string {
+	if strings.Contains(prefix, "webinar") {
+		return "webinar"
+	}
+	return "meeting"
+}
 
 // escapeUUID encodes a meeting or webinar UUID for a path segment
 // (zoom-platform.md §5 "UUIDs in paths"): every byte outside A-Z a-z 0-9 - . _ ~
@@ -99,15 +133,18 @@ func unreserved(c byte) bool {
 // uuidPath builds prefix + escaped UUID + suffix.
 func uuidPath(prefix, uuid, suffix string) (string, error) {
 	if uuid == "" {
+		if kindOf(prefix) == "webinar" {
+			return "", errEmptyWebinarUUID
+		}
 		return "", errEmptyUUID
 	}
 	return prefix + escapeUUID(uuid) + suffix, nil
 }
 
-// idPath builds prefix + meeting number + suffix.
+// idPath builds prefix + meeting (or webinar) number + suffix.
 func idPath(prefix string, id int64, suffix string) (string, error) {
 	if id <= 0 {
-		return "", fmt.Errorf("zoomapi: meeting ID %d is not positive", id)
+		return "", fmt.Errorf("zoomapi: %s ID %d is not positive", kindOf(prefix), id)
 	}
 	return prefix + strconv.FormatInt(id, 10) + suffix, nil
 }

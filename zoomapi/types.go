@@ -70,8 +70,29 @@ type PastMeeting struct {
 	Source            string
 }
 
-// Instance is one ended instance of a meeting, from GET
-// /past_meetings/{meetingId}/instances.
+// Webinar is a webinar's definition, from GET /webinars/{webinarId}. Unlike
+// Meeting it has no Status: Zoom's answer carries none
+// (zoom-api-reference.json); whether a webinar is running is a question for
+// DashboardWebinar with DashboardLive.
+type Webinar struct {
+	ID        int64
+	UUID      string // the current or most recent instance
+	HostID    string
+	HostEmail string
+	Topic     string
+	// Type is 5 (webinar), 6 (recurring, no fixed time) or 9 (recurring,
+	// fixed time) (zoom-platform.md §4).
+	Type        int
+	StartTime   time.Time // UTC
+	Duration    int       // scheduled minutes
+	Timezone    string
+	CreatedAt   time.Time // UTC
+	Occurrences []Occurrence
+	IsSimulive  bool // a pre-recorded webinar played as if live
+}
+
+// Instance is one ended instance of a meeting or webinar, from GET
+// /past_meetings/{meetingId}/instances or /past_webinars/{webinarId}/instances.
 type Instance struct {
 	UUID      string
 	StartTime time.Time // UTC
@@ -89,10 +110,22 @@ type Participant struct {
 	ParticipantUserID string
 	ParticipantUUID   string // dashboard only
 	CustomerKey       string
-	Status            string // e.g. "in_meeting", "in_waiting_room"
-	LeaveReason       string // dashboard only
-	JoinTime          time.Time
-	LeaveTime         time.Time
+	// Status is "in_meeting", or "in_waiting_room" for a stay in the waiting
+	// room, which is no attendance: a person who waited and was never
+	// admitted has only such rows (zoom-platform.md §10). Dashboard webinar
+	// rows have no status.
+	Status      string
+	LeaveReason string // dashboard only
+	// BreakoutRoomID is bo_mtg_id: the breakout room the person was in
+	// during this session, on report and dashboard rows; empty otherwise.
+	// A move between rooms ends a session and starts another with a new
+	// UserID and the same ParticipantUUID (§10).
+	BreakoutRoomID string
+	// Role is the participant's role on dashboard webinar rows, e.g.
+	// "host", "panelist" or "attendee"; empty elsewhere.
+	Role      string
+	JoinTime  time.Time
+	LeaveTime time.Time
 	// Duration is the session's length in seconds. Dashboard endpoints send
 	// none; it is computed there from JoinTime and LeaveTime when both exist.
 	Duration     int
@@ -105,8 +138,10 @@ type CustomKey struct {
 	Key, Value string
 }
 
-// ReportMeeting is an ended meeting as the Report API sees it, from GET
-// /report/meetings/{meetingUUID} or GET /report/users/{userId}/meetings.
+// ReportMeeting is an ended meeting or webinar as the Report API sees it,
+// from GET /report/meetings/{meetingUUID}, /report/webinars/{webinarUUID} or
+// /report/users/{userId}/meetings, which lists webinars too (§10): Webinar
+// tells them apart.
 type ReportMeeting struct {
 	ID                int64
 	UUID              string
@@ -126,8 +161,31 @@ type ReportMeeting struct {
 	CustomKeys        []CustomKey
 }
 
+// Webinar reports whether the row is a webinar, by its type: 5, 6 or 9
+// (zoom-platform.md §4).
+func (m ReportMeeting) Webinar() bool { return isWebinarType(m.Type) }
+
+func isWebinarType(t int) bool { return t == 5 || t == 6 || t == 9 }
+
+// ReportUser is one row of GET /report/users: a user who hosted meetings in
+// a window (type=active), with what they hosted there.
+type ReportUser struct {
+	ID             string
+	Email          string
+	UserName       string
+	Type           int // user type: 1 basic, 2 licensed, …
+	Dept           string
+	Meetings       int // meetings hosted in the window
+	Participants   int // their participants, summed
+	MeetingMinutes int
+	// From and To are the dates (UTC midnight) of the window the row counts;
+	// a range longer than Zoom's one month is asked window by window, and a
+	// host active in several windows has a row in each.
+	From, To time.Time
+}
+
 // DashboardMeeting is a meeting or webinar from the Dashboard API, GET
-// /metrics/meetings or /metrics/webinars.
+// /metrics/meetings, /metrics/webinars or one of their {id} details.
 type DashboardMeeting struct {
 	UUID      string
 	ID        int64
@@ -159,6 +217,28 @@ func (w *wireUser) user() User {
 		DisplayName: w.DisplayName, Type: w.Type, Status: w.Status, Timezone: w.Timezone,
 		PMI: int64(w.PMI), Dept: w.Dept, RoleID: w.RoleID,
 		CreatedAt: w.CreatedAt.time(), LastLoginTime: w.LastLoginTime.time(),
+	}
+}
+
+func (w *wireWebinar) webinar() Webinar {
+	out := Webinar{
+		ID: int64(w.ID), UUID: w.UUID, HostID: w.HostID, HostEmail: w.HostEmail,
+		Topic: w.Topic, Type: w.Type, StartTime: w.StartTime.time(),
+		Duration: w.Duration, Timezone: w.Timezone, CreatedAt: w.CreatedAt.time(), IsSimulive: w.IsSimulive,
+	}
+	for _, o := range w.Occurrences {
+		out.Occurrences = append(out.Occurrences, Occurrence{
+			OccurrenceID: o.OccurrenceID, StartTime: o.StartTime.time(), Duration: o.Duration, Status: o.Status,
+		})
+	}
+	return out
+}
+
+func (w *wireReportUser) reportUser(from, to time.Time) ReportUser {
+	return ReportUser{
+		ID: w.ID, Email: w.Email, UserName: w.UserName, Type: w.Type, Dept: w.Dept,
+		Meetings: int(w.Meetings), Participants: int(w.Participants), MeetingMinutes: int(w.MeetingMinutes),
+		From: from, To: to,
 	}
 }
 
@@ -211,7 +291,7 @@ func (w *wireParticipant) participant() Participant {
 		Email:        cmp.Or(w.UserEmail, w.Email),
 		RegistrantID: w.RegistrantID, ParticipantUserID: w.ParticipantUserID,
 		ParticipantUUID: w.ParticipantUUID, CustomerKey: w.CustomerKey,
-		Status: w.Status, LeaveReason: w.LeaveReason,
+		Status: w.Status, LeaveReason: w.LeaveReason, BreakoutRoomID: w.BoMtgID, Role: w.Role,
 		JoinTime: w.JoinTime.time(), LeaveTime: w.LeaveTime.time(),
 		Duration: int(w.Duration), Failover: w.Failover, InternalUser: w.InternalUser,
 	}

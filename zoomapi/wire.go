@@ -138,8 +138,36 @@ type wireMeeting struct {
 	Occurrences []wireOccurrence `json:"occurrences"`
 }
 
-// wirePastMeeting is /past_meetings/{uuid}, /report/meetings/{uuid} and an
-// item of /report/users/{userId}/meetings.
+// wireWebinar is /webinars/{webinarId}: the meeting's shape without status.
+type wireWebinar struct {
+	ID          flexInt          `json:"id"`
+	UUID        string           `json:"uuid"`
+	HostID      string           `json:"host_id"`
+	HostEmail   string           `json:"host_email"`
+	Topic       string           `json:"topic"`
+	Type        int              `json:"type"`
+	StartTime   zTime            `json:"start_time"`
+	Duration    int              `json:"duration"`
+	Timezone    string           `json:"timezone"`
+	CreatedAt   zTime            `json:"created_at"`
+	Occurrences []wireOccurrence `json:"occurrences"`
+	IsSimulive  bool             `json:"is_simulive"`
+}
+
+// wireReportUser is an item of /report/users.
+type wireReportUser struct {
+	ID             string  `json:"id"`
+	Email          string  `json:"email"`
+	UserName       string  `json:"user_name"`
+	Type           int     `json:"type"`
+	Dept           string  `json:"dept"`
+	Meetings       flexInt `json:"meetings"`
+	Participants   flexInt `json:"participants"`
+	MeetingMinutes flexInt `json:"meeting_minutes"`
+}
+
+// wirePastMeeting is /past_meetings/{uuid}, /report/meetings/{uuid},
+// /report/webinars/{uuid} and an item of /report/users/{userId}/meetings.
 type wirePastMeeting struct {
 	ID                flexInt        `json:"id"`
 	UUID              string         `json:"uuid"`
@@ -169,8 +197,11 @@ type wireInstance struct {
 	StartTime zTime  `json:"start_time"`
 }
 
+// wireInstances is /past_meetings/{id}/instances (meetings) or
+// /past_webinars/{id}/instances (webinars).
 type wireInstances struct {
 	Meetings []wireInstance `json:"meetings"`
+	Webinars []wireInstance `json:"webinars"`
 }
 
 // wireParticipant is the union of the participant shapes of the past
@@ -194,9 +225,12 @@ type wireParticipant struct {
 	Duration          flexInt `json:"duration"`
 	Failover          bool    `json:"failover"`
 	InternalUser      bool    `json:"internal_user"`
+	BoMtgID           string  `json:"bo_mtg_id"`
+	Role              string  `json:"role"`
 }
 
-// wireDashboardMeeting is an item of /metrics/meetings or /metrics/webinars.
+// wireDashboardMeeting is an item of /metrics/meetings or /metrics/webinars,
+// or the answer of their {id} details.
 type wireDashboardMeeting struct {
 	UUID         string  `json:"uuid"`
 	ID           flexInt `json:"id"`

@@ -75,11 +75,25 @@ func (s *Server) ClearFaults() {
 
 // SetQPSLimit turns on a per-second limiter of n requests per rate-limit
 // label (Light, Medium, Heavy, §6); over it, requests get Zoom's QPS 429. 0
-// turns it off (the default).
+// turns it off (the default). Resource-intensive endpoints have a
+// per-minute limit instead (SetPerMinuteLimit).
 func (s *Server) SetQPSLimit(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.qpsLimit = n
+	s.qps = map[string]*qpsWindow{}
+}
+
+// SetPerMinuteLimit turns on the per-minute limiter of the
+// Resource-intensive (Dashboard, /metrics) endpoints, n requests per minute;
+// over it, requests get a 429 that, as Zoom's, says X-RateLimit-Type: QPS
+// (§10). n < 0 uses the plan's limit (§6: 10 a minute on Basic and Pro, 20
+// on Business); 0 turns it off (the default). The headers always describe
+// the per-minute limit.
+func (s *Server) SetPerMinuteLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.minuteLimit = n
 	s.qps = map[string]*qpsWindow{}
 }
 
@@ -150,16 +164,21 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 	return true
 }
 
-// Limits per second by label and plan (§6); Basic is the free plan.
+// resourceIntensive is the label of the Dashboard endpoints (§6, §10).
+const resourceIntensive = "Resource-intensive"
+
+// Limits per window by label and plan (§6); Basic is the free plan. The
+// window is a second, or a minute for Resource-intensive endpoints.
 var labelQPS = map[string][3]int{
-	"Light":  {4, 30, 80},
-	"Medium": {2, 20, 60},
-	"Heavy":  {1, 10, 40},
+	"Light":           {4, 30, 80},
+	"Medium":          {2, 20, 60},
+	"Heavy":           {1, 10, 40},
+	resourceIntensive: {10, 10, 20},
 }
 
 type qpsWindow struct {
-	second time.Time
-	count  int
+	start time.Time
+	count int
 }
 
 // limitLocked applies the daily and per-second limits to one API call of
@@ -174,13 +193,21 @@ func (s *Server) limitLocked(h http.Header, label string, count bool) *apiError 
 		s.dailyDay, s.dailyCount = day, 0
 	}
 	limit := labelQPS[label][s.plan.rank()]
-	if s.qpsLimit > 0 {
+	window, enforced := time.Second, s.qpsLimit > 0
+	switch {
+	case label == resourceIntensive:
+		// Per minute, and only SetPerMinuteLimit turns the refusals on (§10).
+		window, enforced = time.Minute, s.minuteLimit != 0
+		if s.minuteLimit > 0 {
+			limit = s.minuteLimit
+		}
+	case enforced:
 		limit = s.qpsLimit
 	}
-	second := now.Truncate(time.Second)
+	start := now.Truncate(window)
 	w := s.qps[label]
-	if w == nil || !w.second.Equal(second) {
-		w = &qpsWindow{second: second}
+	if w == nil || !w.start.Equal(start) {
+		w = &qpsWindow{start: start}
 		s.qps[label] = w
 	}
 
@@ -190,7 +217,8 @@ func (s *Server) limitLocked(h http.Header, label string, count bool) *apiError 
 	case s.dailyLimit > 0 && s.dailyCount >= s.dailyLimit:
 		h.Set("Retry-After", day.AddDate(0, 0, 1).Format("2006-01-02T15:04:05Z"))
 		refusal = &apiError{status: http.StatusTooManyRequests, Code: 429, Message: MessageDailyLimit}
-	case s.qpsLimit > 0 && w.count >= limit:
+	case enforced && w.count >= limit:
+		// Zoom's text for the per-minute limit is not known [U]; the type is QPS (§10).
 		refusal = &apiError{status: http.StatusTooManyRequests, Code: 429, Message: MessageQPSLimit}
 	default:
 		s.dailyCount++
@@ -198,7 +226,7 @@ func (s *Server) limitLocked(h http.Header, label string, count bool) *apiError 
 	}
 
 	// The headers describe the daily quota while one is set, else the
-	// per-second one.
+	// per-second or per-minute one.
 	if s.dailyLimit > 0 && (refusal == nil || refusal.Message == MessageDailyLimit) {
 		h.Set("X-RateLimit-Type", "Daily-limit")
 		h.Set("X-RateLimit-Limit", strconv.Itoa(s.dailyLimit))

@@ -3,6 +3,7 @@ package zoomtest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -155,6 +156,58 @@ func TestQPSLimit(t *testing.T) {
 	s.SetQPSLimit(0)
 	for range 5 {
 		require.Equal(t, 200, get(t, s, tok, "/users").Status)
+	}
+}
+
+// TestPerMinuteLimit checks the Resource-intensive limit of the Dashboard
+// endpoints: counted per minute, refused with X-RateLimit-Type QPS (§10),
+// and apart from the per-second limits of the other labels.
+func TestPerMinuteLimit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		plan      zoomtest.Plan
+		limit     int
+		wantLimit int
+	}{
+		{name: "SetLimit", plan: zoomtest.PlanBusiness, limit: 2, wantLimit: 2},
+		{name: "BusinessPlanLimit", plan: zoomtest.PlanBusiness, limit: -1, wantLimit: 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clk := newClock()
+			s := newServer(t, zoomtest.WithClock(clk.Now), zoomtest.WithPlan(tt.plan))
+			tok := token(t, s)
+			path := "/metrics/meetings/1/participants"
+
+			a := get(t, s, tok, path)
+			require.Equal(t, "Resource-intensive", a.Header.Get("X-RateLimit-Category"))
+			require.Equal(t, "20", a.Header.Get("X-RateLimit-Limit"), "off, the headers still show the plan's limit")
+			s.SetPerMinuteLimit(tt.limit)
+			s.SetQPSLimit(1) // per second, for the other labels only
+			for i := range tt.wantLimit {
+				a := get(t, s, tok, path)
+				require.Equal(t, 404, a.Status, "call %d: %s", i, a.Body)
+				require.Equal(t, fmt.Sprint(tt.wantLimit), a.Header.Get("X-RateLimit-Limit"))
+				require.Equal(t, fmt.Sprint(tt.wantLimit-i-1), a.Header.Get("X-RateLimit-Remaining"))
+			}
+			a = get(t, s, tok, "/metrics/meetings/2")
+			a.requireError(t, 429, 429, zoomtest.MessageQPSLimit)
+			require.Equal(t, "QPS", a.Header.Get("X-RateLimit-Type"), "§10: a per-minute 429 says QPS")
+			require.Equal(t, "Resource-intensive", a.Header.Get("X-RateLimit-Category"))
+			require.Equal(t, 200, get(t, s, tok, "/users").Status, "other labels have their own budget")
+
+			clk.Advance(59 * time.Second) // the same minute
+			get(t, s, tok, path).requireError(t, 429, 429, "")
+			clk.Advance(time.Second)
+			require.Equal(t, 404, get(t, s, tok, path).Status, "a new minute")
+
+			s.SetPerMinuteLimit(0)
+			for range tt.wantLimit + 1 {
+				require.Equal(t, 404, get(t, s, tok, path).Status)
+			}
+		})
 	}
 }
 

@@ -61,14 +61,56 @@ type Person struct {
 	// generates one.
 	ParticipantUUID string
 	RegistrantID    string
+	// Panelist marks a webinar panelist; other webinar participants are
+	// attendees. Dashboard webinar rows name the role (§5).
+	Panelist bool
 }
 
-// Session is one join session as it really happened.
+// Session statuses, as report, past-participant and Dashboard rows carry
+// them in status (zoom-platform.md §5, §10).
+const (
+	StatusInMeeting     = "in_meeting"
+	StatusInWaitingRoom = "in_waiting_room"
+)
+
+// Session is one join session as it really happened: one row of the report,
+// past-participant and Dashboard participant lists.
 type Session struct {
-	Person      Person
-	JoinTime    time.Time
+	Person Person
+	// Status is StatusInMeeting for a session in the meeting, or
+	// StatusInWaitingRoom for a stay in the waiting room (JoinWaitingRoom,
+	// PutInWaitingRoom), which is no attendance (§10).
+	Status      string
+	JoinTime    time.Time // for a waiting-room stay, when it began
 	LeaveTime   time.Time // zero while the person is still in
-	LeaveReason string
+	LeaveReason string    // "" for waiting-room stays: their events carry none
+	// BreakoutRoomUUID is the breakout room the person was in during this
+	// session of the main meeting, "" if none. Its report and Dashboard rows
+	// carry it as bo_mtg_id (§10).
+	BreakoutRoomUUID string
+}
+
+// BreakoutRoom is one breakout room of an instance as it really happened.
+type BreakoutRoom struct {
+	UUID     string // breakout_room_uuid in its events
+	Name     string // as MoveToBreakoutRoom named it
+	Sessions []BreakoutSession
+}
+
+// BreakoutSession is one stay in a breakout room, as the
+// meeting.participant_joined_breakout_room and _left_breakout_room events
+// describe it (§10).
+type BreakoutSession struct {
+	// UserID is the room's own user_id: digits with a Unix timestamp appended.
+	UserID string
+	// ParentUserID is the user_id of the person's main-meeting session
+	// during the stay, the one the main meeting's participant_joined named.
+	ParentUserID    string
+	ParticipantUUID string // the same as in the main meeting
+	Name            string
+	JoinTime        time.Time
+	LeaveTime       time.Time // zero while the person is still in the room
+	LeaveReason     string
 }
 
 // Instance is one meeting or webinar instance as it really happened.
@@ -83,7 +125,10 @@ type Instance struct {
 	Duration int       // scheduled minutes
 	Start    time.Time // whole seconds, UTC
 	End      time.Time // zero while running
-	Sessions []Session // in the order Join was called
+	// Sessions are the join sessions and waiting-room stays in the order
+	// they began.
+	Sessions      []Session
+	BreakoutRooms []BreakoutRoom // in the order first used
 }
 
 type userRecord struct {
@@ -114,15 +159,30 @@ type instance struct {
 	end      time.Time
 	ended    bool
 	sessions []*session
+	rooms    []*breakoutRoom
 	nextUser int64
 }
 
+// session is one row of the participant lists: a join session in the main
+// meeting or a stay in its waiting room.
 type session struct {
 	p      Person
+	status string // StatusInMeeting or StatusInWaitingRoom
 	join   time.Time
 	leave  time.Time
 	open   bool
 	reason string
+	bo     *boSession // the breakout-room stay this main-meeting session stands for, if any
+}
+
+func (sess *session) inMeeting() bool { return sess.status == StatusInMeeting }
+
+// boMtgID is the bo_mtg_id of the session's rows: its breakout room, if any.
+func (sess *session) boMtgID() string {
+	if sess.bo == nil {
+		return ""
+	}
+	return sess.bo.room.uuid
 }
 
 // AddUser adds a user to the account; see User for the defaults. Users need
@@ -232,20 +292,51 @@ func (s *Server) StartMeeting(spec MeetingSpec) string {
 	return uuid
 }
 
+// StartWebinar starts a webinar instance: StartMeeting with spec.Webinar
+// set, so it emits webinar.started and returns the instance UUID. Join,
+// Leave and EndWebinar then play it; a Person with Panelist set joins as a
+// panelist, anyone else as an attendee. Its type defaults to 5 (§4).
+func (s *Server) StartWebinar(spec MeetingSpec) string {
+	spec.Webinar = true
+	return s.StartMeeting(spec)
+}
+
+// EndWebinar ends a running webinar instance as EndMeeting does, emitting
+// participant_left for everyone still in and then webinar.ended. It panics
+// if the instance is not a webinar.
+func (s *Server) EndWebinar(uuid string, at time.Time) {
+	s.mu.Lock()
+	webinar := s.instances[uuid] != nil && s.instances[uuid].m.webinar
+	s.mu.Unlock()
+	if !webinar {
+		panic(fmt.Sprintf("zoomtest: EndWebinar: %q is not a webinar instance", uuid))
+	}
+	s.EndMeeting(uuid, at)
+}
+
 // Join opens a join session in a running instance and emits
 // participant_joined. It returns p with the generated fields filled in. at
 // zero means now. It panics if the instance is unknown or ended, or if
-// p.UserID already has an open session.
+// p.UserID already has an open session or waiting-room stay.
 func (s *Server) Join(uuid string, p Person, at time.Time) Person {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inst := s.runningLocked("Join", uuid)
-	when := s.at(at)
+	p = s.personLocked("Join", inst, p)
+	sess := &session{p: p, status: StatusInMeeting, join: s.at(at), open: true}
+	inst.sessions = append(inst.sessions, sess)
+	s.emitJoinedLocked(inst, sess, at)
+	return p
+}
+
+// personLocked fills in a newcomer's generated fields: a fresh user_id, the
+// name and email of a known user, and the participant_uuid of an earlier
+// session of the same person (§4).
+func (s *Server) personLocked(op string, inst *instance, p Person) Person {
 	if p.UserID == "" {
-		p.UserID = strconv.FormatInt(inst.nextUser, 10)
-		inst.nextUser += 1024
-	} else if inst.openSession(p.UserID) != nil {
-		panic(fmt.Sprintf("zoomtest: Join: user_id %s is already in %q", p.UserID, uuid))
+		p.UserID = inst.newUserID()
+	} else if inst.openStay(p.UserID) != nil {
+		panic(fmt.Sprintf("zoomtest: %s: user_id %s is already in %q", op, p.UserID, inst.uuid))
 	}
 	if p.ParticipantUserID != "" {
 		u := s.users[p.ParticipantUserID]
@@ -262,10 +353,19 @@ func (s *Server) Join(uuid string, p Person, at time.Time) Person {
 	if p.ParticipantUUID == "" {
 		p.ParticipantUUID = newParticipantUUID()
 	}
-	sess := &session{p: p, join: when, open: true}
-	inst.sessions = append(inst.sessions, sess)
-	s.emitLocked(inst.event("participant_joined"), at, func(numeric bool) any { return inst.participantObject(numeric, sess, true) })
 	return p
+}
+
+// newUserID returns the next per-session user_id: Zoom's count up from
+// 16778240 in steps of 1024 (§4).
+func (inst *instance) newUserID() string {
+	id := strconv.FormatInt(inst.nextUser, 10)
+	inst.nextUser += 1024
+	return id
+}
+
+func (s *Server) emitJoinedLocked(inst *instance, sess *session, at time.Time) {
+	s.emitLocked(inst.event("participant_joined"), at, func(numeric bool) any { return inst.participantObject(numeric, sess, true) })
 }
 
 // Leave closes userID's open session and emits participant_left. reason is
@@ -275,31 +375,44 @@ func (s *Server) Leave(uuid string, userID string, at time.Time, reason string) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inst := s.runningLocked("Leave", uuid)
-	sess := inst.openSession(userID)
-	if sess == nil {
-		panic(fmt.Sprintf("zoomtest: Leave: user_id %s has no open session in %q", userID, uuid))
-	}
+	sess := inst.mustSession("Leave", userID)
 	s.leaveLocked(inst, sess, at, cmp.Or(reason, "left the meeting"))
 }
 
+// leaveLocked closes a main-meeting session and emits participant_left. A
+// person in a breakout room leaves the room first, with the same reason.
 func (s *Server) leaveLocked(inst *instance, sess *session, at time.Time, reason string) {
+	if sess.bo != nil && sess.bo.open {
+		s.leaveRoomLocked(inst, sess.bo, at, reason)
+	}
 	sess.leave = s.at(at)
 	sess.open = false
-	sess.reason = fmt.Sprintf("%s left the %s.<br>Reason: %s", sess.p.Name, kindName(inst.m.webinar), reason)
+	sess.reason = leaveReason(sess.p.Name, inst.m.webinar, reason)
 	s.emitLocked(inst.event("participant_left"), at, func(numeric bool) any { return inst.participantObject(numeric, sess, false) })
+}
+
+// leaveReason is Zoom's leave_reason text, with its HTML line break (§4).
+func leaveReason(name string, webinar bool, reason string) string {
+	return fmt.Sprintf("%s left the %s.<br>Reason: %s", name, kindName(webinar), reason)
 }
 
 // EndMeeting ends a running instance. Like Zoom when the host ends a meeting
 // for all (§3), it first emits participant_left for everyone still in, with
-// "Host ended the meeting." as the reason, then meeting.ended (or
-// webinar.ended). at zero means now.
+// "Host ended the meeting." as the reason (preceded by
+// participant_left_breakout_room for those in a breakout room), and
+// participant_left_waiting_room for everyone still waiting, then
+// meeting.ended (or webinar.ended). at zero means now.
 func (s *Server) EndMeeting(uuid string, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inst := s.runningLocked("EndMeeting", uuid)
 	for _, sess := range inst.sessions {
-		if sess.open {
+		switch {
+		case !sess.open:
+		case sess.inMeeting():
 			s.leaveLocked(inst, sess, at, "Host ended the meeting.")
+		default:
+			s.closeStayLocked(inst, sess, at, "participant_left_waiting_room")
 		}
 	}
 	inst.end = s.at(at)
@@ -395,13 +508,23 @@ func kindName(webinar bool) string {
 	return "meeting"
 }
 
-func (inst *instance) openSession(userID string) *session {
+// openStay returns userID's open session or waiting-room stay, if any.
+func (inst *instance) openStay(userID string) *session {
 	for _, sess := range inst.sessions {
 		if sess.open && sess.p.UserID == userID {
 			return sess
 		}
 	}
 	return nil
+}
+
+// mustSession returns userID's open main-meeting session or panics.
+func (inst *instance) mustSession(op, userID string) *session {
+	sess := inst.openStay(userID)
+	if sess == nil || !sess.inMeeting() {
+		panic(fmt.Sprintf("zoomtest: %s: user_id %s has no open session in %q", op, userID, inst.uuid))
+	}
+	return sess
 }
 
 // participantUUIDOf finds the participant_uuid of an earlier session of the
@@ -416,10 +539,15 @@ func (inst *instance) participantUUIDOf(p Person) string {
 	return ""
 }
 
-// uniqueParticipants counts people, not sessions: a rejoin is the same person.
+// uniqueParticipants counts people who were in the meeting, not sessions: a
+// rejoin or a breakout-room move is the same person, and a waiting-room stay
+// is no attendance (§10).
 func (inst *instance) uniqueParticipants() int {
 	seen := map[string]bool{}
 	for _, sess := range inst.sessions {
+		if !sess.inMeeting() {
+			continue
+		}
 		key := "uuid:" + sess.p.ParticipantUUID
 		if sess.p.ParticipantUserID != "" {
 			key = "user:" + sess.p.ParticipantUserID
@@ -429,7 +557,18 @@ func (inst *instance) uniqueParticipants() int {
 	return len(seen)
 }
 
-// sessionsByJoin returns the sessions in join-time order.
+// attended counts the join sessions in the meeting, waiting-room stays left out.
+func (inst *instance) attended() int {
+	n := 0
+	for _, sess := range inst.sessions {
+		if sess.inMeeting() {
+			n++
+		}
+	}
+	return n
+}
+
+// sessionsByJoin returns the sessions and waiting-room stays in join-time order.
 func (inst *instance) sessionsByJoin() []*session {
 	out := slices.Clone(inst.sessions)
 	slices.SortStableFunc(out, func(a, b *session) int { return a.join.Compare(b.join) })
@@ -443,7 +582,20 @@ func (inst *instance) truth() Instance {
 		Start: inst.start, End: inst.end,
 	}
 	for _, sess := range inst.sessions {
-		out.Sessions = append(out.Sessions, Session{Person: sess.p, JoinTime: sess.join, LeaveTime: sess.leave, LeaveReason: sess.reason})
+		out.Sessions = append(out.Sessions, Session{
+			Person: sess.p, Status: sess.status, JoinTime: sess.join, LeaveTime: sess.leave, LeaveReason: sess.reason,
+			BreakoutRoomUUID: sess.boMtgID(),
+		})
+	}
+	for _, room := range inst.rooms {
+		r := BreakoutRoom{UUID: room.uuid, Name: room.name}
+		for _, bo := range room.sessions {
+			r.Sessions = append(r.Sessions, BreakoutSession{
+				UserID: bo.userID, ParentUserID: bo.parentUserID, ParticipantUUID: bo.p.ParticipantUUID, Name: bo.p.Name,
+				JoinTime: bo.join, LeaveTime: bo.leave, LeaveReason: bo.reason,
+			})
+		}
+		out.BreakoutRooms = append(out.BreakoutRooms, r)
 	}
 	return out
 }

@@ -8,13 +8,25 @@ import (
 	"time"
 )
 
-// Pagination as zoom-platform.md §5 describes it: page_size (default 30,
-// capped at 300) and an opaque next_page_token, "" on the last page, that
-// expires after 15 minutes (WithPageTokenTTL).
+// Pagination as zoom-platform.md §5 describes it: page_size (default 30)
+// and an opaque next_page_token, "" on the last page, that expires after 15
+// minutes (WithPageTokenTTL). A page holds at most 300 rows (§5), and fewer
+// on Heavy endpoints: 30, 50 or 100 depending on the endpoint (§10 "Page
+// sizes"), WithHeavyPageSize. §10 names no cap for Resource-intensive
+// (Dashboard) endpoints, so they keep §5's 300.
 const (
-	defaultPageSize = 30
-	maxPageSize     = 300
+	defaultPageSize      = 30
+	maxPageSize          = 300
+	defaultHeavyPageSize = 100
 )
+
+// maxPage is the largest page the call's endpoint serves.
+func (c *call) maxPage() int {
+	if c.rt.label == "Heavy" {
+		return c.s.heavyPageSize
+	}
+	return maxPageSize
+}
 
 // pageInfo is the paging part of a list answer.
 type pageInfo struct {
@@ -49,7 +61,7 @@ func (c *call) page(total int) (start, end int, info pageInfo, _ *apiError) {
 			return 0, 0, pageInfo{}, &apiError{status: http.StatusBadRequest, Code: 300, Message: "Invalid field: page_size."}
 		}
 		if n > 0 {
-			size = min(n, maxPageSize)
+			size = min(n, c.maxPage())
 		}
 	}
 	listing := c.listing()

@@ -72,7 +72,9 @@ func TestRoutesMatchReference(t *testing.T) {
 }
 
 // TestAnswersMatchReference calls every endpoint and holds each field of the
-// answer, name and JSON type, to the reference's response.
+// answer, name and JSON type, to the reference's response. The meetings
+// played include a waiting room, a breakout room and a webinar panelist, so
+// the rows that only they produce are held to the reference too.
 func TestAnswersMatchReference(t *testing.T) {
 	t.Parallel()
 	ref := loadReference(t)
@@ -80,30 +82,55 @@ func TestAnswersMatchReference(t *testing.T) {
 	tok := token(t, s)
 	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
 	day := start.Format(time.DateOnly)
-	ended := endedMeeting(s, zoomtest.MeetingSpec{ID: 84512093377, HostID: host.ParticipantUserID, Topic: "Ended", Start: start}, host, ana, guest)
-	webinar := endedMeeting(s, zoomtest.MeetingSpec{ID: 95551234567, Webinar: true, Start: start}, host, guest)
+	ended := s.StartMeeting(zoomtest.MeetingSpec{ID: 84512093377, HostID: host.ParticipantUserID, Topic: "Ended", Start: start})
+	s.Join(ended, host, start)
+	a := s.Join(ended, ana, start.Add(time.Minute))
+	a = s.MoveToBreakoutRoom(ended, a.UserID, "Room 1", start.Add(5*time.Minute))
+	w := s.JoinWaitingRoom(ended, guest, start.Add(6*time.Minute))
+	s.LeaveWaitingRoom(ended, w.UserID, start.Add(7*time.Minute))
+	s.EndMeeting(ended, start.Add(30*time.Minute))
+	webinar := s.StartWebinar(zoomtest.MeetingSpec{ID: 95551234567, HostID: host.ParticipantUserID, Start: start})
+	s.Join(webinar, host, start)
+	s.Join(webinar, zoomtest.Person{Name: "Pia Panel", Email: "pia@example.org", Panelist: true}, start)
+	s.Join(webinar, guest, start.Add(time.Minute))
+	s.EndWebinar(webinar, start.Add(40*time.Minute))
 	live := s.StartMeeting(zoomtest.MeetingSpec{ID: 81234567890, Topic: "Live"})
 	p := s.Join(live, ana, time.Time{})
 	s.Join(live, guest, time.Time{})
 	s.Leave(live, p.UserID, time.Time{}, "")
-	_ = webinar
+	liveWebinar := s.StartWebinar(zoomtest.MeetingSpec{ID: 96661234567})
+	s.Join(liveWebinar, guest, time.Time{})
 
-	calls := []struct{ template, path string }{
-		{"/users", "/users?status=active"},
-		{"/meetings/{meetingId}", "/meetings/81234567890"},
-		{"/past_meetings/{meetingId}", "/past_meetings/" + enc(ended)},
-		{"/past_meetings/{meetingId}/participants", "/past_meetings/" + enc(ended) + "/participants"},
-		{"/past_meetings/{meetingId}/instances", "/past_meetings/84512093377/instances"},
-		{"/report/meetings/{meetingId}", "/report/meetings/" + twice(ended)},
-		{"/report/meetings/{meetingId}/participants", "/report/meetings/84512093377/participants?include_fields=registrant_id"},
-		{"/report/users/{userId}/meetings", "/report/users/" + host.ParticipantUserID + "/meetings?from=" + day + "&to=" + day},
-		{"/metrics/meetings", "/metrics/meetings?type=past&from=" + day + "&to=" + day},
-		{"/metrics/meetings", "/metrics/meetings?type=live&from=" + day + "&to=" + day},
-		{"/metrics/meetings/{meetingId}/participants", "/metrics/meetings/" + enc(ended) + "/participants?type=past"},
-		{"/metrics/meetings/{meetingId}/participants", "/metrics/meetings/" + enc(live) + "/participants"},
-		{"/metrics/webinars", "/metrics/webinars?type=past&from=" + day + "&to=" + day},
-		{"/past_webinars/{webinarId}/participants", "/past_webinars/95551234567/participants"},
-		{"/report/webinars/{webinarId}/participants", "/report/webinars/95551234567/participants?include_fields=registrant_id"},
+	calls := []struct {
+		template, path string
+		want           []string // fields that must be in the answer
+	}{
+		{"/users", "/users?status=active", nil},
+		{"/meetings/{meetingId}", "/meetings/81234567890", []string{"status"}},
+		{"/past_meetings/{meetingId}", "/past_meetings/" + enc(ended), nil},
+		{"/past_meetings/{meetingId}/participants", "/past_meetings/" + enc(ended) + "/participants", []string{"participants[].status"}},
+		{"/past_meetings/{meetingId}/instances", "/past_meetings/84512093377/instances", nil},
+		{"/report/meetings/{meetingId}", "/report/meetings/" + twice(ended), nil},
+		{"/report/meetings/{meetingId}/participants", "/report/meetings/84512093377/participants?include_fields=registrant_id",
+			[]string{"participants[].status", "participants[].bo_mtg_id", "participants[].registrant_id"}},
+		{"/report/users/{userId}/meetings", "/report/users/" + host.ParticipantUserID + "/meetings?from=" + day + "&to=" + day, nil},
+		{"/report/users", "/report/users?type=active&from=" + day + "&to=" + day, []string{"users[].meetings", "total_meetings"}},
+		{"/metrics/meetings", "/metrics/meetings?type=past&from=" + day + "&to=" + day, nil},
+		{"/metrics/meetings", "/metrics/meetings?type=live&from=" + day + "&to=" + day, nil},
+		{"/metrics/meetings/{meetingId}", "/metrics/meetings/" + enc(ended) + "?type=past", []string{"duration", "end_time"}},
+		{"/metrics/meetings/{meetingId}", "/metrics/meetings/81234567890", []string{"duration"}},
+		{"/metrics/meetings/{meetingId}/participants", "/metrics/meetings/" + enc(ended) + "/participants?type=past",
+			[]string{"participants[].status", "participants[].bo_mtg_id"}},
+		{"/metrics/meetings/{meetingId}/participants", "/metrics/meetings/" + enc(live) + "/participants", nil},
+		{"/metrics/webinars", "/metrics/webinars?type=past&from=" + day + "&to=" + day, nil},
+		{"/metrics/webinars/{webinarId}", "/metrics/webinars/95551234567?type=past", nil},
+		{"/metrics/webinars/{webinarId}/participants", "/metrics/webinars/95551234567/participants?type=past", []string{"participants[].role"}},
+		{"/metrics/webinars/{webinarId}/participants", "/metrics/webinars/" + enc(liveWebinar) + "/participants?type=live", nil},
+		{"/webinars/{webinarId}", "/webinars/95551234567", nil},
+		{"/past_webinars/{webinarId}/instances", "/past_webinars/95551234567/instances", nil},
+		{"/past_webinars/{webinarId}/participants", "/past_webinars/95551234567/participants", nil},
+		{"/report/webinars/{webinarId}", "/report/webinars/" + enc(webinar), nil},
+		{"/report/webinars/{webinarId}/participants", "/report/webinars/95551234567/participants?include_fields=registrant_id", nil},
 	}
 	covered := map[string]bool{}
 	for _, c := range calls {
@@ -116,6 +143,7 @@ func TestAnswersMatchReference(t *testing.T) {
 			got := map[string]string{}
 			flatten("", doc, got)
 			fields := ref.Endpoints["GET "+c.template].Response
+			require.NotEmpty(t, fields, "the reference has no response for %s", c.template)
 			for path, typ := range got {
 				want, ok := fields[path]
 				require.True(t, ok, "%s answers %s, which the reference does not define", c.template, path)
@@ -128,6 +156,9 @@ func TestAnswersMatchReference(t *testing.T) {
 					!strings.Contains(path, "custom_attributes") {
 					require.Contains(t, got, path, "%s answered no %s", c.template, path)
 				}
+			}
+			for _, path := range c.want {
+				require.Contains(t, got, path, "%s answered no %s", c.template, path)
 			}
 		})
 	}
@@ -157,6 +188,17 @@ func TestEventsMatchReference(t *testing.T) {
 	uuid := s.StartMeeting(zoomtest.MeetingSpec{})
 	s.EndMeeting(uuid, time.Time{}) // the second meeting.ended: numeric id
 
+	// Waiting and breakout rooms.
+	rooms := s.StartMeeting(zoomtest.MeetingSpec{Topic: "Rooms"})
+	w := s.JoinWaitingRoom(rooms, ana, time.Time{})
+	s.Admit(rooms, w.UserID, time.Time{})
+	g := s.JoinWaitingRoom(rooms, guest, time.Time{})
+	s.LeaveWaitingRoom(rooms, g.UserID, time.Time{})
+	moved := s.MoveToBreakoutRoom(rooms, w.UserID, "Room 1", time.Time{})
+	back := s.ReturnFromBreakoutRoom(rooms, moved.UserID, time.Time{})
+	s.PutInWaitingRoom(rooms, back.UserID, time.Time{})
+	s.EndMeeting(rooms, time.Time{})
+
 	deliveries := s.Deliveries()
 	seen := map[string]bool{}
 	for _, d := range deliveries {
@@ -178,11 +220,33 @@ func TestEventsMatchReference(t *testing.T) {
 			require.True(t, known, "%s sends %s, which the reference does not define", d.Event, path)
 			require.Equal(t, want, typ, "%s: type of %s", d.Event, path)
 		}
+		// A participant carries the one time field its event is about (§10:
+		// date_time, not join_time, in the waiting-room events).
+		if _, ok := fields["payload.object.participant"]; ok {
+			want := "leave_time"
+			switch _, waiting := fields["payload.object.participant.date_time"]; {
+			case waiting:
+				want = "date_time"
+			case strings.Contains(d.Event, "_joined"):
+				want = "join_time"
+			}
+			for _, f := range []string{"join_time", "leave_time", "date_time"} {
+				_, sent := got["payload.object.participant."+f]
+				require.Equal(t, f == want, sent, "%s: participant.%s sent", d.Event, f)
+			}
+		}
 	}
 	for event := range ref.WebhookEvents {
 		require.True(t, seen[event], "the fake never sent %s", event)
 	}
-	require.Regexp(t, `"id":\d`, string(deliveries[len(deliveries)-1].Body), "ended with a numeric id")
+	var numeric int
+	for _, d := range deliveries {
+		if d.Event == "meeting.ended" && d.DuplicateOf == 0 && strings.Contains(string(d.Body), `"uuid":"`+uuid+`"`) {
+			require.Regexp(t, `"id":\d`, string(d.Body), "the second meeting.ended has a numeric id")
+			numeric++
+		}
+	}
+	require.Equal(t, 1, numeric)
 }
 
 // TestEventsKeepZoomsKeyOrder compares the fake's key order with the

@@ -25,6 +25,15 @@ func notExist(id string) *apiError {
 	return &apiError{status: http.StatusNotFound, Code: 3001, Message: "Meeting does not exist: " + id + "."}
 }
 
+// notExist is notExist in the words of the endpoint: Zoom names a webinar
+// a webinar (§7).
+func (c *call) notExist(id string) *apiError {
+	if c.webinarRoute() {
+		return &apiError{status: http.StatusNotFound, Code: 3001, Message: "Webinar does not exist: " + id + "."}
+	}
+	return notExist(id)
+}
+
 // ref is a {meetingId} path parameter that takes an instance UUID or a
 // meeting number.
 type ref struct {
@@ -41,12 +50,12 @@ func (c *call) ref(i int) (ref, *apiError) {
 	raw := c.params[i]
 	v, err := url.PathUnescape(raw)
 	if err != nil {
-		return ref{}, notExist(raw)
+		return ref{}, c.notExist(raw)
 	}
 	if v != "" && strings.Trim(v, "0123456789") == "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return ref{}, notExist(v)
+			return ref{}, c.notExist(v)
 		}
 		return ref{number: n, shown: v}, nil
 	}
@@ -56,7 +65,7 @@ func (c *call) ref(i int) (ref, *apiError) {
 		}
 	}
 	if strings.HasPrefix(v, "/") || strings.Contains(v, "//") {
-		return ref{}, notExist(v)
+		return ref{}, c.notExist(v)
 	}
 	return ref{uuid: v, shown: v}, nil
 }
@@ -110,7 +119,7 @@ func (c *call) pastInstance() (*instance, *apiError) {
 	}
 	inst := latest(c.candidates(r, c.webinarRoute()), c.available)
 	if inst == nil {
-		return nil, notExist(r.shown)
+		return nil, c.notExist(r.shown)
 	}
 	return inst, nil
 }
@@ -155,7 +164,7 @@ func (c *call) endedMeeting(inst *instance) endedMeetingJSON {
 	return endedMeetingJSON{
 		UUID: inst.uuid, ID: inst.m.id, Type: inst.typ, Topic: inst.topic,
 		UserName: host.displayName(), UserEmail: host.Email, StartTime: zoomTime(inst.start), EndTime: zoomTime(inst.end),
-		Duration: minutes(inst.end.Sub(inst.start)), TotalMinutes: inst.totalMinutes(), ParticipantsCount: len(inst.sessions),
+		Duration: minutes(inst.end.Sub(inst.start)), TotalMinutes: inst.totalMinutes(), ParticipantsCount: inst.attended(),
 	}
 }
 
@@ -165,7 +174,7 @@ func minutes(d time.Duration) int { return int(math.Ceil(d.Minutes())) }
 func (inst *instance) totalMinutes() int {
 	var total time.Duration
 	for _, sess := range inst.sessions {
-		if !sess.open {
+		if !sess.open && sess.inMeeting() {
 			total += sess.leave.Sub(sess.join)
 		}
 	}
@@ -242,8 +251,9 @@ func getPastMeeting(c *call) (int, any) {
 }
 
 // GET /past_meetings/{meetingId}/participants and
-// /past_webinars/{webinarId}/participants: one row per join session. Zoom
-// returns nothing for a one-participant meeting (§5).
+// /past_webinars/{webinarId}/participants: one row per join session and per
+// waiting-room stay, told apart by status (§5, §10). Zoom returns nothing for
+// a one-participant meeting (§5).
 func listPastParticipants(c *call) (int, any) {
 	inst, e := c.pastInstance()
 	if e != nil {
@@ -262,7 +272,7 @@ func listPastParticipants(c *call) (int, any) {
 		out.Participants = append(out.Participants, pastParticipantJSON{
 			ID: sess.p.ParticipantUserID, Name: sess.p.Name, UserID: sess.p.UserID, RegistrantID: sess.p.RegistrantID,
 			UserEmail: sess.p.Email, JoinTime: zoomTime(sess.join), LeaveTime: zoomTime(sess.leave),
-			Duration: int(sess.leave.Sub(sess.join).Seconds()), Status: "in_meeting",
+			Duration: int(sess.leave.Sub(sess.join).Seconds()), Status: sess.status,
 			InternalUser: sess.p.ParticipantUserID != "",
 		})
 	}
@@ -272,25 +282,40 @@ func listPastParticipants(c *call) (int, any) {
 // GET /past_meetings/{meetingId}/instances: the ended instances of the last
 // 15 months, oldest first, unpaged (§5).
 func listPastInstances(c *call) (int, any) {
-	r, e := c.ref(0)
+	m, e := c.numbered()
 	if e != nil {
 		return 0, e
 	}
+	return http.StatusOK, instancesJSON{Meetings: c.pastInstances(m)}
+}
+
+// numbered resolves the {meetingId} or {webinarId} of an instances
+// endpoint, which takes a meeting number only.
+func (c *call) numbered() (*meeting, *apiError) {
+	r, e := c.ref(0)
+	if e != nil {
+		return nil, e
+	}
 	if r.number == 0 {
-		return 0, notExist(r.shown)
+		return nil, c.notExist(r.shown)
 	}
 	m := c.s.meetings[r.number]
-	if m == nil || m.webinar {
-		return 0, notExist(r.shown)
+	if m == nil || m.webinar != c.webinarRoute() {
+		return nil, c.notExist(r.shown)
 	}
-	out := instancesJSON{Meetings: []instanceJSON{}}
+	return m, nil
+}
+
+// pastInstances lists a meeting's ended instances of the last 15 months (§5).
+func (c *call) pastInstances(m *meeting) []instanceJSON {
+	out := []instanceJSON{}
 	oldest := c.now.AddDate(0, -15, 0)
 	for _, inst := range m.instances {
 		if c.available(inst) && inst.start.After(oldest) {
-			out.Meetings = append(out.Meetings, instanceJSON{UUID: inst.uuid, StartTime: zoomTime(inst.start)})
+			out = append(out, instanceJSON{UUID: inst.uuid, StartTime: zoomTime(inst.start)})
 		}
 	}
-	return http.StatusOK, out
+	return out
 }
 
 // GET /report/meetings/{meetingId}
@@ -303,7 +328,9 @@ func getReportMeeting(c *call) (int, any) {
 }
 
 // GET /report/meetings/{meetingId}/participants and
-// /report/webinars/{webinarId}/participants.
+// /report/webinars/{webinarId}/participants: one row per join session and
+// per waiting-room stay, told apart by status; a session spent in a breakout
+// room carries the room as bo_mtg_id (§10).
 func listReportParticipants(c *call) (int, any) {
 	inst, e := c.reportInstance()
 	if e != nil {
@@ -320,7 +347,7 @@ func listReportParticipants(c *call) (int, any) {
 		row := reportParticipantJSON{
 			ID: sess.p.ParticipantUserID, UserID: sess.p.UserID, Name: sess.p.Name, UserEmail: sess.p.Email,
 			JoinTime: zoomTime(sess.join), LeaveTime: zoomTime(sess.leave), Duration: int(sess.leave.Sub(sess.join).Seconds()),
-			Status: "in_meeting", ParticipantUserID: sess.p.ParticipantUserID,
+			Status: sess.status, ParticipantUserID: sess.p.ParticipantUserID, BoMtgID: sess.boMtgID(),
 		}
 		if withRegistrant {
 			rid := sess.p.RegistrantID
@@ -362,8 +389,9 @@ func startsIn(inst *instance, from, to time.Time) bool {
 }
 
 // GET /report/users/{userId}/meetings: type past (default) lists the user's
-// meetings with two or more people, pastOne those with one, pastJoined
-// those the user joined (§5).
+// meetings and webinars with two or more people (§10: webinars too), pastOne
+// the meetings with one, pastJoined the meetings the user joined (§5). A
+// webinar row tells itself apart only by its type, 5, 6 or 9 (§4).
 func listReportUserMeetings(c *call) (int, any) {
 	id, _ := url.PathUnescape(c.params[0])
 	if id == "me" {
@@ -394,7 +422,7 @@ func listReportUserMeetings(c *call) (int, any) {
 	}
 	var insts []*instance
 	for _, inst := range c.s.started {
-		if !inst.m.webinar && c.available(inst) && startsIn(inst, from, to) && match(inst) {
+		if (!inst.m.webinar || kind == "" || kind == "past") && c.available(inst) && startsIn(inst, from, to) && match(inst) {
 			insts = append(insts, inst)
 		}
 	}
@@ -452,22 +480,28 @@ func (c *call) metricsList(webinar bool) ([]metricsMeetingJSON, time.Time, time.
 	}
 	rows := []metricsMeetingJSON{}
 	for _, inst := range insts[start:end] {
-		host := c.host(inst)
-		userType := "Licensed"
-		if host.Type == 1 {
-			userType = "Basic"
-		}
-		length := c.now.Sub(inst.start)
-		if inst.ended {
-			length = inst.end.Sub(inst.start)
-		}
-		rows = append(rows, metricsMeetingJSON{
-			UUID: inst.uuid, ID: inst.m.id, Topic: inst.topic, Host: host.displayName(), Email: host.Email, UserType: userType,
-			StartTime: zoomTime(inst.start), EndTime: zoomTime(inst.end), Duration: hhmm(length),
-			Participants: len(inst.sessions), HasVoIP: len(inst.sessions) > 0, HasVideo: len(inst.sessions) > 0,
-		})
+		rows = append(rows, c.metricsRow(inst))
 	}
 	return rows, from, to, info, nil
+}
+
+// metricsRow is the Dashboard's view of one instance, live or past.
+func (c *call) metricsRow(inst *instance) metricsMeetingJSON {
+	host := c.host(inst)
+	userType := "Licensed"
+	if host.Type == 1 {
+		userType = "Basic"
+	}
+	length := c.now.Sub(inst.start)
+	if inst.ended {
+		length = inst.end.Sub(inst.start)
+	}
+	n := inst.attended()
+	return metricsMeetingJSON{
+		UUID: inst.uuid, ID: inst.m.id, Topic: inst.topic, Host: host.displayName(), Email: host.Email, UserType: userType,
+		StartTime: zoomTime(inst.start), EndTime: zoomTime(inst.end), Duration: hhmm(length),
+		Participants: n, HasVoIP: n > 0, HasVideo: n > 0,
+	}
 }
 
 // GET /metrics/meetings
@@ -488,30 +522,53 @@ func listMetricsWebinars(c *call) (int, any) {
 	return http.StatusOK, metricsWebinarsJSON{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), pageInfo: info, Webinars: rows}
 }
 
-// GET /metrics/meetings/{meetingId}/participants: type live (default) shows
-// a running instance's sessions so far, past and pastOne an ended one's (§5).
-func listMetricsParticipants(c *call) (int, any) {
+// metricsInstance resolves the {meetingId} or {webinarId} of a Dashboard
+// endpoint for its type: live (default) selects a running instance, past and
+// pastOne (meetings only) an ended one with two or more people, or one (§5).
+func (c *call) metricsInstance() (*instance, bool, *apiError) {
 	r, e := c.ref(0)
+	if e != nil {
+		return nil, false, e
+	}
+	webinar := c.webinarRoute()
+	kind := c.q.Get("type")
+	var ok func(*instance) bool
+	switch {
+	case kind == "" || kind == "live":
+		ok = func(inst *instance) bool { return !inst.ended }
+	case kind == "past":
+		ok = func(inst *instance) bool { return c.available(inst) && (webinar || inst.uniqueParticipants() >= 2) }
+	case kind == "pastOne" && !webinar:
+		ok = func(inst *instance) bool { return c.available(inst) && inst.uniqueParticipants() < 2 }
+	default:
+		return nil, false, &apiError{status: http.StatusBadRequest, Code: 300, Message: "Invalid field: type."}
+	}
+	inst := latest(c.candidates(r, webinar), ok)
+	if inst == nil {
+		return nil, false, c.notExist(r.shown)
+	}
+	return inst, kind == "" || kind == "live", nil
+}
+
+// GET /metrics/meetings/{meetingId} and /metrics/webinars/{webinarId}: one
+// Dashboard row, live or past.
+func getMetricsMeeting(c *call) (int, any) {
+	inst, _, e := c.metricsInstance()
 	if e != nil {
 		return 0, e
 	}
-	kind := c.q.Get("type")
-	var ok func(*instance) bool
-	switch kind {
-	case "", "live":
-		ok = func(inst *instance) bool { return !inst.ended }
-	case "past":
-		ok = func(inst *instance) bool { return c.available(inst) && inst.uniqueParticipants() >= 2 }
-	case "pastOne":
-		ok = func(inst *instance) bool { return c.available(inst) && inst.uniqueParticipants() < 2 }
-	default:
-		return 0, &apiError{status: http.StatusBadRequest, Code: 300, Message: "Invalid field: type."}
+	return http.StatusOK, c.metricsRow(inst)
+}
+
+// GET /metrics/meetings/{meetingId}/participants: type live (default) shows
+// a running instance's sessions so far, past and pastOne an ended one's
+// (§5). Waiting-room stays are rows too, with their status; a session spent
+// in a breakout room carries the room as bo_mtg_id (§10).
+func listMetricsParticipants(c *call) (int, any) {
+	inst, live, e := c.metricsInstance()
+	if e != nil {
+		return 0, e
 	}
-	inst := latest(c.candidates(r, false), ok)
-	if inst == nil {
-		return 0, notExist(r.shown)
-	}
-	live := kind == "" || kind == "live"
 	sessions := inst.sessionsByJoin()
 	start, end, info, e := c.page(len(sessions))
 	if e != nil {
@@ -522,13 +579,153 @@ func listMetricsParticipants(c *call) (int, any) {
 		row := metricsParticipantJSON{
 			ID: sess.p.ParticipantUserID, UserID: sess.p.UserID, ParticipantUUID: sess.p.ParticipantUUID, UserName: sess.p.Name,
 			Device: "Windows", JoinTime: zoomTime(sess.join), LeaveTime: zoomTime(sess.leave), LeaveReason: sess.reason,
-			Email: sess.p.Email, Status: "in_meeting", ParticipantUserID: sess.p.ParticipantUserID,
+			Email: sess.p.Email, Status: sess.status, ParticipantUserID: sess.p.ParticipantUserID, BoMtgID: sess.boMtgID(),
 		}
 		if !live {
 			rid := sess.p.RegistrantID
 			row.RegistrantID = &rid
 		}
 		out.Participants = append(out.Participants, row)
+	}
+	return http.StatusOK, out
+}
+
+// GET /metrics/webinars/{webinarId}/participants: like the meeting's, with
+// each row's role (host, panelist or attendee) and no status.
+func listMetricsWebinarParticipants(c *call) (int, any) {
+	inst, live, e := c.metricsInstance()
+	if e != nil {
+		return 0, e
+	}
+	sessions := inst.sessionsByJoin()
+	start, end, info, e := c.page(len(sessions))
+	if e != nil {
+		return 0, e
+	}
+	out := metricsWebinarParticipantsJSON{pageInfo: info, Participants: []metricsWebinarParticipantJSON{}}
+	for _, sess := range sessions[start:end] {
+		role := "attendee"
+		switch {
+		case sess.p.ParticipantUserID != "" && sess.p.ParticipantUserID == inst.hostID:
+			role = "host"
+		case sess.p.Panelist:
+			role = "panelist"
+		}
+		row := metricsWebinarParticipantJSON{
+			ID: sess.p.ParticipantUserID, UserID: sess.p.UserID, ParticipantUUID: sess.p.ParticipantUUID, UserName: sess.p.Name,
+			Device: "Windows", JoinTime: zoomTime(sess.join), LeaveTime: zoomTime(sess.leave), LeaveReason: sess.reason,
+			Email: sess.p.Email, ParticipantUserID: sess.p.ParticipantUserID, Role: role,
+		}
+		if !live {
+			rid := sess.p.RegistrantID
+			row.RegistrantID = &rid
+		}
+		out.Participants = append(out.Participants, row)
+	}
+	return http.StatusOK, out
+}
+
+// GET /webinars/{webinarId}: the webinar's definition. Unlike GET
+// /meetings/{meetingId}, Zoom's answer has no status (the reference lists
+// none); uuid is the latest instance's.
+func getWebinar(c *call) (int, any) {
+	v, _ := url.PathUnescape(c.params[0])
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, c.notExist(v)
+	}
+	m := c.s.meetings[n]
+	if m == nil || !m.webinar {
+		return 0, c.notExist(v)
+	}
+	inst := m.latest()
+	host := c.host(inst)
+	base := "https://zoom.us"
+	return http.StatusOK, webinarJSON{
+		UUID: inst.uuid, ID: n, HostID: inst.hostID, HostEmail: host.Email, Topic: inst.topic, Type: inst.typ,
+		StartTime: zoomTime(inst.start), Duration: inst.duration, Timezone: inst.timezone,
+		CreatedAt: zoomTime(m.instances[0].start),
+		StartURL:  fmt.Sprintf("%s/s/%d?zak=%s", base, n, randString(24, alnum)),
+		JoinURL:   fmt.Sprintf("%s/j/%d", base, n),
+		Settings:  webinarSettingsJSON{ApprovalType: 2, Audio: "both", AutoRecording: "none", RegistrationType: 1},
+	}
+}
+
+// GET /past_webinars/{webinarId}/instances: the ended instances of a
+// webinar number, oldest first, unpaged, as for meetings (§5).
+func listPastWebinarInstances(c *call) (int, any) {
+	m, e := c.numbered()
+	if e != nil {
+		return 0, e
+	}
+	return http.StatusOK, webinarInstancesJSON{Webinars: c.pastInstances(m)}
+}
+
+// GET /report/webinars/{webinarId}: the Report API's view of an ended
+// webinar; "not end" (3001) until then (§5).
+func getReportWebinar(c *call) (int, any) {
+	inst, e := c.reportInstance()
+	if e != nil {
+		return 0, e
+	}
+	return http.StatusOK, reportMeetingJSON{endedMeetingJSON: c.endedMeeting(inst)}
+}
+
+// GET /report/users?type=active|inactive&from&to: the users who hosted at
+// least one meeting that started in the range and has ended (active, the
+// default), or the active users who hosted none (inactive), with their
+// meeting, participant and minute counts (§10 [O]). Webinars do not make a
+// host active [U: Zoom calls it the active hosts report, of meetings].
+func listReportUsers(c *call) (int, any) {
+	from, to, e := c.dateRange()
+	if e != nil {
+		return 0, e
+	}
+	kind := c.q.Get("type")
+	if kind != "" && kind != "active" && kind != "inactive" {
+		return 0, &apiError{status: http.StatusBadRequest, Code: 300, Message: "Invalid field: type."}
+	}
+	type tally struct{ meetings, participants, minutes int }
+	hosted := map[string]*tally{}
+	for _, inst := range c.s.started {
+		if inst.m.webinar || !c.available(inst) || !startsIn(inst, from, to) {
+			continue
+		}
+		t := hosted[inst.hostID]
+		if t == nil {
+			t = &tally{}
+			hosted[inst.hostID] = t
+		}
+		t.meetings++
+		t.participants += inst.attended()
+		t.minutes += minutes(inst.end.Sub(inst.start))
+	}
+	var users []*userRecord
+	for _, id := range c.s.userOrder {
+		u := c.s.users[id]
+		if (kind == "inactive") == (hosted[id] == nil) && (kind != "inactive" || u.Status == "active") {
+			users = append(users, u)
+		}
+	}
+	start, end, info, e := c.page(len(users))
+	if e != nil {
+		return 0, e
+	}
+	out := reportUsersJSON{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), pageInfo: info, PageNumber: 1,
+		Users: []reportUserJSON{}}
+	for _, u := range users {
+		if t := hosted[u.ID]; t != nil {
+			out.TotalMeetings += t.meetings
+			out.TotalParticipants += t.participants
+			out.TotalMeetingMinutes += t.minutes
+		}
+	}
+	for _, u := range users[start:end] {
+		row := reportUserJSON{ID: u.ID, Email: u.Email, UserName: u.displayName(), Type: u.Type}
+		if t := hosted[u.ID]; t != nil {
+			row.Meetings, row.Participants, row.MeetingMinutes = t.meetings, t.participants, t.minutes
+		}
+		out.Users = append(out.Users, row)
 	}
 	return http.StatusOK, out
 }

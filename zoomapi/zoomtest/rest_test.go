@@ -3,6 +3,7 @@ package zoomtest_test
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +77,50 @@ func TestPagination(t *testing.T) {
 	})
 }
 
+// TestPageSizeCaps checks that a page never holds more than the endpoint
+// serves: 30, 50 or 100 on Heavy ones (§10 "Page sizes"), 300 on the others
+// (§5), whatever page_size asks.
+func TestPageSizeCaps(t *testing.T) {
+	t.Parallel()
+	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
+	day := start.Format(time.DateOnly)
+	play := func(s *zoomtest.Server) string {
+		uuid := s.StartMeeting(zoomtest.MeetingSpec{Start: start})
+		for i := range 120 {
+			p := s.Join(uuid, zoomtest.Person{Name: fmt.Sprint("P", i)}, start)
+			s.Leave(uuid, p.UserID, start.Add(time.Minute), "")
+		}
+		s.EndMeeting(uuid, start.Add(time.Hour))
+		return uuid
+	}
+	tests := []struct {
+		name     string
+		opts     []zoomtest.Option
+		path     string // {uuid} is the UUID
+		wantSize int
+	}{
+		{name: "MediumServes300", path: "/past_meetings/{uuid}/participants?page_size=300", wantSize: 300},
+		{name: "HeavyServes100", path: "/report/meetings/{uuid}/participants?page_size=300", wantSize: 100},
+		{name: "ResourceIntensiveServes300", path: "/metrics/meetings/{uuid}/participants?type=past&page_size=300", wantSize: 300},
+		{name: "HeavyPageSizeIsAnOption", opts: []zoomtest.Option{zoomtest.WithHeavyPageSize(30)}, path: "/report/meetings/{uuid}/participants?page_size=300", wantSize: 30},
+		{name: "SmallerRequestsAreHonoured", path: "/report/meetings/{uuid}/participants?page_size=50", wantSize: 50},
+		{name: "HeavyPageSizeLeavesOthersAlone", opts: []zoomtest.Option{zoomtest.WithHeavyPageSize(50)}, path: "/metrics/meetings?type=past&from=" + day + "&to=" + day + "&page_size=300", wantSize: 300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, tt.opts...)
+			uuid := play(s)
+			m := get(t, s, token(t, s), strings.ReplaceAll(tt.path, "{uuid}", enc(uuid))).JSON(t)
+			require.EqualValues(t, tt.wantSize, m["page_size"])
+			if rows, ok := m["participants"].([]any); ok {
+				require.Len(t, rows, min(tt.wantSize, 120))
+				require.Equal(t, tt.wantSize < 120, m["next_page_token"] != "")
+			}
+		})
+	}
+}
+
 func TestUUIDEncoding(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
@@ -84,31 +129,54 @@ func TestUUIDEncoding(t *testing.T) {
 	const plain = "t6WJ0cK+QvOe2m/hY1Lx9A=="
 	endedMeeting(s, zoomtest.MeetingSpec{ID: 91234567890, UUID: slashy, Start: start}, ana, guest)
 	endedMeeting(s, zoomtest.MeetingSpec{ID: 84512093377, UUID: plain, Start: start}, ana, guest)
+	// Webinars follow the same rule; their UUIDs differ from the meetings'.
+	const slashyWebinar, plainWebinar = "/wb+cd//efGhIjKlMnOpQ==", "w6WJ0cK+QvOe2m/hY1Lx9A=="
+	endedMeeting(s, zoomtest.MeetingSpec{ID: 95551234567, UUID: slashyWebinar, Webinar: true, Start: start}, ana, guest)
+	endedMeeting(s, zoomtest.MeetingSpec{ID: 96661234567, UUID: plainWebinar, Webinar: true, Start: start}, ana, guest)
 	tok := token(t, s)
 
 	tests := []struct {
 		name     string
-		segment  string
-		wantUUID string
+		slashy   bool
+		encode   func(string) string
+		resolves bool
 	}{
-		{name: "SlashyUUIDDoubleEncodedResolves", segment: twice(slashy), wantUUID: slashy},
-		{name: "SlashyUUIDSingleEncodedIsNotFound", segment: once(slashy)},
-		{name: "SlashyUUIDUnencodedIsNotFound", segment: slashy},
-		{name: "PlainUUIDSingleEncodedResolves", segment: once(plain), wantUUID: plain},
-		{name: "PlainUUIDDoubleEncodedResolves", segment: twice(plain), wantUUID: plain},
-		{name: "PlainUUIDUnencodedIsNotFound", segment: plain},
+		{name: "SlashyUUIDDoubleEncodedResolves", slashy: true, encode: twice, resolves: true},
+		{name: "SlashyUUIDSingleEncodedIsNotFound", slashy: true, encode: once},
+		{name: "SlashyUUIDUnencodedIsNotFound", slashy: true, encode: func(u string) string { return u }},
+		{name: "PlainUUIDSingleEncodedResolves", encode: once, resolves: true},
+		{name: "PlainUUIDDoubleEncodedResolves", encode: twice, resolves: true},
+		{name: "PlainUUIDUnencodedIsNotFound", encode: func(u string) string { return u }},
+	}
+	endpoints := []struct {
+		path      string
+		webinar   bool
+		uuidField bool // the answer names the instance
+	}{
+		{path: "/past_meetings/%s", uuidField: true},
+		{path: "/past_meetings/%s/participants"},
+		{path: "/report/meetings/%s", uuidField: true},
+		{path: "/report/meetings/%s/participants"},
+		{path: "/metrics/meetings/%s?type=past", uuidField: true},
+		{path: "/metrics/meetings/%s/participants?type=past"},
+		{path: "/past_webinars/%s/participants", webinar: true},
+		{path: "/report/webinars/%s", webinar: true, uuidField: true},
+		{path: "/report/webinars/%s/participants", webinar: true},
+		{path: "/metrics/webinars/%s?type=past", webinar: true, uuidField: true},
+		{path: "/metrics/webinars/%s/participants?type=past", webinar: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, endpoint := range []string{"/past_meetings/%s", "/past_meetings/%s/participants", "/report/meetings/%s/participants"} {
-				a := get(t, s, tok, fmt.Sprintf(endpoint, tt.segment))
-				if tt.wantUUID == "" {
+			for _, ep := range endpoints {
+				uuid := map[[2]bool]string{{false, false}: plain, {false, true}: slashy, {true, false}: plainWebinar, {true, true}: slashyWebinar}[[2]bool{ep.webinar, tt.slashy}]
+				a := get(t, s, tok, fmt.Sprintf(ep.path, tt.encode(uuid)))
+				if !tt.resolves {
 					a.requireError(t, 404, 3001, "")
 					continue
 				}
-				require.Equal(t, 200, a.Status, "%s: %s", endpoint, a.Body)
-				if endpoint == "/past_meetings/%s" {
-					require.Equal(t, tt.wantUUID, a.JSON(t)["uuid"])
+				require.Equal(t, 200, a.Status, "%s: %s", ep.path, a.Body)
+				if ep.uuidField {
+					require.Equal(t, uuid, a.JSON(t)["uuid"], ep.path)
 				}
 			}
 		})
@@ -396,6 +464,7 @@ func TestEveryAnswerCarriesZoomHeaders(t *testing.T) {
 		{name: "Success", tok: tok, path: "/users", category: "Medium"},
 		{name: "Unauthorized", tok: "", path: "/report/meetings/1/participants", category: "Heavy"},
 		{name: "NotFound", tok: tok, path: "/meetings/1", category: "Light"},
+		{name: "Dashboard", tok: tok, path: "/metrics/meetings/1", category: "Resource-intensive"},
 		{name: "NoRoute", tok: tok, path: "/nothing/here", category: "Light"},
 	}
 	for _, tt := range tests {
@@ -413,15 +482,208 @@ func TestEveryAnswerCarriesZoomHeaders(t *testing.T) {
 
 func TestWebinarEndpoints(t *testing.T) {
 	t.Parallel()
-	s := newServer(t)
+	clk := newClock()
+	s := newServer(t, zoomtest.WithClock(clk.Now), zoomtest.WithTokenLifetime(24*time.Hour))
 	tok := token(t, s)
-	start := time.Now().UTC().Add(-2 * time.Hour)
-	uuid := endedMeeting(s, zoomtest.MeetingSpec{ID: 95551234567, Webinar: true, Start: start}, host, guest)
+	start := clk.Now()
+	panelist := zoomtest.Person{Name: "Pia Panel", Email: "pia@example.org", Panelist: true}
+	first := endedMeeting(s, zoomtest.MeetingSpec{ID: 95551234567, Webinar: true, HostID: host.ParticipantUserID, Start: start.Add(-2 * time.Hour)}, host, guest)
+	uuid := s.StartWebinar(zoomtest.MeetingSpec{ID: 95551234567, HostID: host.ParticipantUserID, Topic: "Launch", Start: start})
+	h := s.Join(uuid, host, start)
+	p := s.Join(uuid, panelist, start)
+	g := s.Join(uuid, guest, start.Add(time.Minute))
 	day := start.Format(time.DateOnly)
 
-	require.Len(t, get(t, s, tok, "/past_webinars/"+enc(uuid)+"/participants").JSON(t)["participants"], 2)
-	require.Len(t, get(t, s, tok, "/report/webinars/95551234567/participants").JSON(t)["participants"], 2)
-	require.Len(t, get(t, s, tok, "/metrics/webinars?type=past&from="+day+"&to="+day).JSON(t)["webinars"], 1)
-	// Webinars are not meetings.
-	get(t, s, tok, "/past_meetings/"+enc(uuid)+"/participants").requireError(t, 404, 3001, "")
+	t.Run("RunningWebinar", func(t *testing.T) {
+		w := get(t, s, tok, "/webinars/95551234567").JSON(t)
+		require.Equal(t, uuid, w["uuid"], "the latest instance")
+		require.EqualValues(t, 95551234567, w["id"])
+		require.EqualValues(t, 5, w["type"])
+		require.NotContains(t, w, "status", "Zoom's webinar answer has none, unlike the meeting's")
+		get(t, s, tok, "/report/webinars/"+enc(uuid)).requireError(t, 404, 3001, "Meeting ID is invalid or not end.")
+		live := get(t, s, tok, "/metrics/webinars/"+enc(uuid)+"?type=live").JSON(t)
+		require.Equal(t, uuid, live["uuid"])
+		require.NotContains(t, live, "end_time")
+		insts := get(t, s, tok, "/past_webinars/95551234567/instances").JSON(t)["webinars"].([]any)
+		require.Len(t, insts, 1, "a running instance is not past")
+		require.Equal(t, first, insts[0].(map[string]any)["uuid"])
+	})
+
+	s.EndWebinar(uuid, start.Add(90*time.Minute))
+	clk.Advance(91 * time.Minute)
+
+	t.Run("EndedWebinar", func(t *testing.T) {
+		report := get(t, s, tok, "/report/webinars/"+enc(uuid)).JSON(t)
+		require.Equal(t, uuid, report["uuid"])
+		require.EqualValues(t, 90, report["duration"])
+		require.EqualValues(t, 3, report["participants_count"])
+		require.Equal(t, uuid, get(t, s, tok, "/report/webinars/95551234567").JSON(t)["uuid"], "a number means the latest instance")
+		var insts []string
+		for _, i := range get(t, s, tok, "/past_webinars/95551234567/instances").JSON(t)["webinars"].([]any) {
+			insts = append(insts, i.(map[string]any)["uuid"].(string))
+		}
+		require.Equal(t, []string{first, uuid}, insts)
+		require.Len(t, rowsByUser(t, get(t, s, tok, "/past_webinars/"+enc(uuid)+"/participants")), 3)
+		require.Len(t, rowsByUser(t, get(t, s, tok, "/report/webinars/"+enc(uuid)+"/participants")), 3)
+		require.Len(t, get(t, s, tok, "/metrics/webinars?type=past&from="+day+"&to="+day).JSON(t)["webinars"], 2)
+		detail := get(t, s, tok, "/metrics/webinars/"+enc(uuid)+"?type=past").JSON(t)
+		require.Equal(t, "01:30", detail["duration"])
+		require.EqualValues(t, 3, detail["participants"])
+	})
+
+	t.Run("DashboardRowsNameTheRole", func(t *testing.T) {
+		rows := rowsByUser(t, get(t, s, tok, "/metrics/webinars/"+enc(uuid)+"/participants?type=past"))
+		for userID, role := range map[string]string{h.UserID: "host", p.UserID: "panelist", g.UserID: "attendee"} {
+			require.Equal(t, role, rows[userID][0]["role"], "role of %s", userID)
+			require.NotContains(t, rows[userID][0], "status", "webinar rows have none")
+		}
+	})
+
+	t.Run("WebinarsAreNotMeetings", func(t *testing.T) {
+		for _, path := range []string{
+			"/past_meetings/" + enc(uuid) + "/participants",
+			"/meetings/95551234567",
+			"/past_meetings/95551234567/instances",
+			"/metrics/meetings/" + enc(uuid) + "?type=past",
+		} {
+			get(t, s, tok, path).requireError(t, 404, 3001, "")
+		}
+		get(t, s, tok, "/webinars/84512093377").requireError(t, 404, 3001, "Webinar does not exist: 84512093377.")
+		get(t, s, tok, "/past_webinars/"+enc(uuid)+"/instances").requireError(t, 404, 3001, "")
+		require.Panics(t, func() { s.EndWebinar(s.StartMeeting(zoomtest.MeetingSpec{}), time.Time{}) })
+	})
+
+	t.Run("ReportUserMeetingsListsWebinarsToo", func(t *testing.T) {
+		lone := endedMeeting(s, zoomtest.MeetingSpec{Webinar: true, HostID: host.ParticipantUserID, Start: clk.Now().Add(-time.Hour)}, host)
+		m := get(t, s, tok, "/report/users/"+host.ParticipantUserID+"/meetings?from="+day+"&to="+day).JSON(t)
+		types := map[string]float64{}
+		for _, r := range m["meetings"].([]any) {
+			row := r.(map[string]any)
+			types[row["uuid"].(string)] = row["type"].(float64)
+		}
+		require.Equal(t, map[string]float64{first: 5, uuid: 5}, types, "webinars with two or more people (§10), not %s", lone)
+	})
+}
+
+func TestReportActiveUsers(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s := newServer(t, zoomtest.WithClock(clk.Now), zoomtest.WithTokenLifetime(24*time.Hour))
+	tok := token(t, s)
+	start := clk.Now().Add(-24 * time.Hour)
+	s.AddUser(zoomtest.User{ID: "Active", Email: "active@example.org", FirstName: "Ada", LastName: "Active"})
+	s.AddUser(zoomtest.User{ID: "Idle", Email: "idle@example.org"})
+	s.AddUser(zoomtest.User{ID: "Webinarist", Email: "web@example.org"})
+	s.AddUser(zoomtest.User{ID: "Gone", Status: "inactive"})
+	endedMeeting(s, zoomtest.MeetingSpec{HostID: "Active", Start: start}, ana, guest)
+	endedMeeting(s, zoomtest.MeetingSpec{HostID: "Active", Start: start.Add(time.Hour)}, ana)
+	endedMeeting(s, zoomtest.MeetingSpec{HostID: "Webinarist", Webinar: true, Start: start}, ana, guest)
+	s.StartMeeting(zoomtest.MeetingSpec{HostID: "Idle"}) // still running: not in a report yet
+
+	tests := []struct {
+		name     string
+		query    string
+		wantIDs  []string
+		wantCode int
+	}{
+		{name: "ListsHostsOfEndedMeetings", query: "type=active&from=2024-03-04&to=2024-03-05", wantIDs: []string{"Active"}},
+		{name: "ActiveIsTheDefault", query: "from=2024-03-04&to=2024-03-05", wantIDs: []string{"Active"}},
+		// Ana joined as a user of the account, so she is one too.
+		{name: "InactiveListsTheOtherActiveUsers", query: "type=inactive&from=2024-03-04&to=2024-03-05", wantIDs: []string{"Idle", "Webinarist", ana.ParticipantUserID}},
+		{name: "LeavesOutOtherDays", query: "type=active&from=2024-03-05&to=2024-03-05", wantIDs: []string{}},
+		{name: "RefusesMoreThanAMonth", query: "type=active&from=2024-01-01&to=2024-03-05", wantCode: 300},
+		{name: "RefusesAnUnknownType", query: "type=everyone&from=2024-03-04&to=2024-03-05", wantCode: 300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := get(t, s, tok, "/report/users?"+tt.query)
+			if tt.wantCode != 0 {
+				a.requireError(t, 400, tt.wantCode, "")
+				return
+			}
+			m := a.JSON(t)
+			ids := []string{}
+			for _, u := range m["users"].([]any) {
+				ids = append(ids, u.(map[string]any)["id"].(string))
+			}
+			require.Equal(t, tt.wantIDs, ids)
+		})
+	}
+
+	t.Run("CountsMeetingsParticipantsAndMinutes", func(t *testing.T) {
+		m := get(t, s, tok, "/report/users?type=active&from=2024-03-04&to=2024-03-05").JSON(t)
+		u := m["users"].([]any)[0].(map[string]any)
+		require.Equal(t, "Ada Active", u["user_name"])
+		require.Equal(t, "active@example.org", u["email"])
+		require.EqualValues(t, 2, u["meetings"])
+		require.EqualValues(t, 3, u["participants"])
+		require.EqualValues(t, 60, u["meeting_minutes"])
+		require.EqualValues(t, 2, m["total_meetings"])
+		require.Equal(t, "2024-03-04", m["from"])
+	})
+
+	t.Run("NeedsPro", func(t *testing.T) {
+		b := newServer(t, zoomtest.WithPlan(zoomtest.PlanBasic))
+		get(t, b, token(t, b), "/report/users?type=active&from=2024-03-04&to=2024-03-05").requireError(t, 400, 200, "")
+	})
+}
+
+// TestEndpointScopesPlansAndLabels holds every route to the scopes, plan and
+// rate-limit label of zoom-platform.md §5, §6 and §10: its classic scope and
+// its granular scope each suffice, a token with neither is told the missing
+// one, a plan below the endpoint's is refused, and answers name the label.
+func TestEndpointScopesPlansAndLabels(t *testing.T) {
+	t.Parallel()
+	day := time.Now().UTC().Format(time.DateOnly)
+	days := "?from=" + day + "&to=" + day
+	tests := []struct {
+		template, path, classic, granular string
+		plan                              zoomtest.Plan
+		label                             string
+	}{
+		{"/users", "/users", "user:read:admin", "user:read:list_users:admin", zoomtest.PlanBasic, "Medium"},
+		{"/meetings/{meetingId}", "/meetings/1", "meeting:read:admin", "meeting:read:meeting:admin", zoomtest.PlanBasic, "Light"},
+		{"/past_meetings/{meetingId}", "/past_meetings/1", "meeting:read:admin", "meeting:read:past_meeting:admin", zoomtest.PlanPro, "Light"},
+		{"/past_meetings/{meetingId}/participants", "/past_meetings/1/participants", "meeting:read:admin", "meeting:read:list_past_participants:admin", zoomtest.PlanPro, "Medium"},
+		{"/past_meetings/{meetingId}/instances", "/past_meetings/1/instances", "meeting:read:admin", "meeting:read:list_past_instances:admin", zoomtest.PlanBasic, "Medium"},
+		{"/report/meetings/{meetingId}", "/report/meetings/1", "report:read:admin", "report:read:meeting:admin", zoomtest.PlanPro, "Heavy"},
+		{"/report/meetings/{meetingId}/participants", "/report/meetings/1/participants", "report:read:admin", "report:read:list_meeting_participants:admin", zoomtest.PlanPro, "Heavy"},
+		{"/report/users/{userId}/meetings", "/report/users/x/meetings" + days, "report:read:admin", "report:read:user:admin", zoomtest.PlanPro, "Heavy"},
+		{"/report/users", "/report/users" + days, "report:read:admin", "report:read:list_users:admin", zoomtest.PlanPro, "Heavy"},
+		{"/metrics/meetings", "/metrics/meetings" + days, "dashboard_meetings:read:admin", "dashboard:read:list_meetings:admin", zoomtest.PlanBusiness, "Resource-intensive"},
+		{"/metrics/meetings/{meetingId}", "/metrics/meetings/1", "dashboard_meetings:read:admin", "dashboard:read:meeting:admin", zoomtest.PlanBusiness, "Resource-intensive"},
+		{"/metrics/meetings/{meetingId}/participants", "/metrics/meetings/1/participants", "dashboard_meetings:read:admin", "dashboard:read:list_meeting_participants:admin", zoomtest.PlanBusiness, "Resource-intensive"},
+		{"/metrics/webinars", "/metrics/webinars" + days, "dashboard_webinars:read:admin", "dashboard:read:list_webinars:admin", zoomtest.PlanBusiness, "Resource-intensive"},
+		{"/metrics/webinars/{webinarId}", "/metrics/webinars/1", "dashboard_webinars:read:admin", "dashboard:read:webinar:admin", zoomtest.PlanBusiness, "Resource-intensive"},
+		{"/metrics/webinars/{webinarId}/participants", "/metrics/webinars/1/participants", "dashboard_webinars:read:admin", "dashboard:read:list_webinar_participants:admin", zoomtest.PlanBusiness, "Resource-intensive"},
+		{"/webinars/{webinarId}", "/webinars/1", "webinar:read:admin", "webinar:read:webinar:admin", zoomtest.PlanPro, "Light"},
+		{"/past_webinars/{webinarId}/instances", "/past_webinars/1/instances", "webinar:read:admin", "webinar:read:list_past_instances:admin", zoomtest.PlanPro, "Medium"},
+		{"/past_webinars/{webinarId}/participants", "/past_webinars/1/participants", "webinar:read:admin", "webinar:read:list_past_participants:admin", zoomtest.PlanPro, "Medium"},
+		{"/report/webinars/{webinarId}", "/report/webinars/1", "report:read:admin", "report:read:webinar:admin", zoomtest.PlanPro, "Heavy"},
+		{"/report/webinars/{webinarId}/participants", "/report/webinars/1/participants", "report:read:admin", "report:read:list_webinar_participants:admin", zoomtest.PlanPro, "Heavy"},
+	}
+	listed := map[string]bool{}
+	for _, tt := range tests {
+		listed[tt.template] = true
+		t.Run(tt.template, func(t *testing.T) {
+			t.Parallel()
+			for _, scope := range []string{tt.classic, tt.granular} {
+				s := newServer(t, zoomtest.WithScopes(scope))
+				a := get(t, s, token(t, s), tt.path)
+				require.NotEqual(t, 400, a.Status, "with only %s: %s", scope, a.Body)
+				require.Equal(t, tt.label, a.Header.Get("X-RateLimit-Category"))
+				require.Equal(t, "QPS", a.Header.Get("X-RateLimit-Type"), "§10: per-minute limits say QPS too")
+			}
+			s := newServer(t, zoomtest.WithScopes("nothing:read:useful:admin"))
+			get(t, s, token(t, s), tt.path).requireError(t, 400, 4711, "Invalid access token, does not contain scopes:["+tt.granular+"].")
+			below := map[zoomtest.Plan]zoomtest.Plan{zoomtest.PlanPro: zoomtest.PlanBasic, zoomtest.PlanBusiness: zoomtest.PlanPro}
+			if plan, ok := below[tt.plan]; ok {
+				s := newServer(t, zoomtest.WithPlan(plan))
+				get(t, s, token(t, s), tt.path).requireError(t, 400, 200, "")
+			}
+		})
+	}
+	for _, rt := range newServer(t).Routes() {
+		require.True(t, listed[rt.Template], "%s is not in this table", rt.Template)
+	}
 }

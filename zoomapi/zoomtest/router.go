@@ -21,7 +21,7 @@ type apiError struct {
 type route struct {
 	template string
 	segs     []string
-	label    string // Light, Medium or Heavy (§6)
+	label    string // Light, Medium, Heavy or Resource-intensive (§6, §10)
 	classic  string // classic scope
 	granular string // granular scope
 	plan     Plan   // lowest plan that may call it
@@ -61,17 +61,38 @@ func routes() []*route {
 			query: append([]string{"include_fields"}, paging...), handle: listReportParticipants},
 		{template: "/report/users/{userId}/meetings", label: "Heavy", classic: "report:read:admin", granular: "report:read:user:admin", plan: PlanPro,
 			query: append([]string{"from", "to", "type"}, paging...), handle: listReportUserMeetings},
-		{template: "/metrics/meetings", label: "Heavy", classic: "dashboard_meetings:read:admin", granular: "dashboard:read:list_meetings:admin", plan: PlanBusiness,
+		// §10: hosts active in a range, Pro+, the cheap way to learn whose
+		// meetings to list.
+		{template: "/report/users", label: "Heavy", classic: "report:read:admin", granular: "report:read:list_users:admin", plan: PlanPro,
+			query: append([]string{"type", "from", "to"}, paging...), ignored: []string{"page_number", "group_id"},
+			handle: listReportUsers},
+		// Dashboard endpoints are Resource-intensive: per-minute limits (§10).
+		{template: "/metrics/meetings", label: resourceIntensive, classic: "dashboard_meetings:read:admin", granular: "dashboard:read:list_meetings:admin", plan: PlanBusiness,
 			query: append([]string{"type", "from", "to"}, paging...), ignored: []string{"group_id", "group_include_participant", "include_fields", "query_date_type"},
 			handle: listMetricsMeetings},
-		{template: "/metrics/meetings/{meetingId}/participants", label: "Heavy", classic: "dashboard_meetings:read:admin", granular: "dashboard:read:list_meeting_participants:admin", plan: PlanBusiness,
+		{template: "/metrics/meetings/{meetingId}", label: resourceIntensive, classic: "dashboard_meetings:read:admin", granular: "dashboard:read:meeting:admin", plan: PlanBusiness,
+			query: []string{"type"}, handle: getMetricsMeeting},
+		{template: "/metrics/meetings/{meetingId}/participants", label: resourceIntensive, classic: "dashboard_meetings:read:admin", granular: "dashboard:read:list_meeting_participants:admin", plan: PlanBusiness,
 			query: append([]string{"type"}, paging...), ignored: []string{"include_fields"},
 			handle: listMetricsParticipants},
-		{template: "/metrics/webinars", label: "Heavy", classic: "dashboard_webinars:read:admin", granular: "dashboard:read:list_webinars:admin", plan: PlanBusiness,
+		{template: "/metrics/webinars", label: resourceIntensive, classic: "dashboard_webinars:read:admin", granular: "dashboard:read:list_webinars:admin", plan: PlanBusiness,
 			query: append([]string{"type", "from", "to"}, paging...), ignored: []string{"group_id"},
 			handle: listMetricsWebinars},
+		{template: "/metrics/webinars/{webinarId}", label: resourceIntensive, classic: "dashboard_webinars:read:admin", granular: "dashboard:read:webinar:admin", plan: PlanBusiness,
+			query: []string{"type"}, handle: getMetricsMeeting},
+		{template: "/metrics/webinars/{webinarId}/participants", label: resourceIntensive, classic: "dashboard_webinars:read:admin", granular: "dashboard:read:list_webinar_participants:admin", plan: PlanBusiness,
+			query: append([]string{"type"}, paging...), ignored: []string{"include_fields"},
+			handle: listMetricsWebinarParticipants},
+		// Webinars need a paid plan (the Webinar add-on sits on Pro or higher).
+		{template: "/webinars/{webinarId}", label: "Light", classic: "webinar:read:admin", granular: "webinar:read:webinar:admin", plan: PlanPro,
+			ignored: []string{"occurrence_id", "show_previous_occurrences"},
+			handle:  getWebinar},
+		{template: "/past_webinars/{webinarId}/instances", label: "Medium", classic: "webinar:read:admin", granular: "webinar:read:list_past_instances:admin", plan: PlanPro,
+			handle: listPastWebinarInstances},
 		{template: "/past_webinars/{webinarId}/participants", label: "Medium", classic: "webinar:read:admin", granular: "webinar:read:list_past_participants:admin", plan: PlanPro,
 			query: paging, handle: listPastParticipants},
+		{template: "/report/webinars/{webinarId}", label: "Heavy", classic: "report:read:admin", granular: "report:read:webinar:admin", plan: PlanPro,
+			handle: getReportWebinar},
 		{template: "/report/webinars/{webinarId}/participants", label: "Heavy", classic: "report:read:admin", granular: "report:read:list_webinar_participants:admin", plan: PlanPro,
 			query: append([]string{"include_fields"}, paging...), handle: listReportParticipants},
 	}
@@ -201,13 +222,18 @@ func (s *Server) answer(r *http.Request, h http.Header, rt *route, params []stri
 // Zoom answers as a missing meeting (§5).
 func notRouted(escaped string) (int, any) {
 	rest := strings.TrimPrefix(escaped, "/v2/")
-	for _, prefix := range []string{"past_meetings/", "report/meetings/", "metrics/meetings/", "meetings/", "past_webinars/", "report/webinars/"} {
+	for _, prefix := range []string{"past_meetings/", "report/meetings/", "metrics/meetings/", "meetings/",
+		"past_webinars/", "report/webinars/", "metrics/webinars/", "webinars/"} {
 		if id, ok := strings.CutPrefix(rest, prefix); ok {
 			id = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(id, "/participants"), "/instances"), "/")
 			if v, err := url.PathUnescape(id); err == nil {
 				id = v
 			}
-			return http.StatusNotFound, &apiError{Code: 3001, Message: "Meeting does not exist: " + id + "."}
+			what := "Meeting"
+			if strings.Contains(prefix, "webinars") {
+				what = "Webinar"
+			}
+			return http.StatusNotFound, &apiError{Code: 3001, Message: what + " does not exist: " + id + "."}
 		}
 	}
 	return http.StatusNotFound, &apiError{Code: 404, Message: "Not Found."}

@@ -72,6 +72,12 @@ func WithScopes(scopes ...string) Option {
 // WithPageTokenTTL sets how long a next_page_token stays valid. Default 15m (§5).
 func WithPageTokenTTL(d time.Duration) Option { return func(s *Server) { s.pageTTL = d } }
 
+// WithHeavyPageSize sets the largest page that Heavy list endpoints (the
+// report lists) serve, whatever page_size asks for. Zoom caps them at 30, 50
+// or 100 depending on the endpoint (§10 "Page sizes"). Default 100; other
+// endpoints serve up to 300 (§5).
+func WithHeavyPageSize(n int) Option { return func(s *Server) { s.heavyPageSize = n } }
+
 // WithQueryStringTokenRequests makes the token endpoint accept grant_type and
 // account_id in the query string, as Zoom did before late 2024 (§1). Default
 // false: they must be in the form body, and a query-string-only request gets 400.
@@ -122,6 +128,7 @@ type Server struct {
 	revokeOnNew     bool
 	allowQueryToken bool
 	pageTTL         time.Duration
+	heavyPageSize   int
 	webhookTimeout  time.Duration
 	webhookClient   *http.Client
 	oauthAddr       string
@@ -144,13 +151,14 @@ type Server struct {
 	reportDelay time.Duration
 	pages       map[string]*cursor
 	// Faults and limits.
-	faults     []*faultState
-	qpsLimit   int
-	qps        map[string]*qpsWindow
-	dailyLimit int
-	dailyDay   time.Time
-	dailyCount int
-	requests   []Request
+	faults      []*faultState
+	qpsLimit    int
+	minuteLimit int
+	qps         map[string]*qpsWindow
+	dailyLimit  int
+	dailyDay    time.Time
+	dailyCount  int
+	requests    []Request
 	// Model.
 	users       map[string]*userRecord
 	userOrder   []string
@@ -169,6 +177,7 @@ func New(opts ...Option) *Server {
 		plan:           PlanBusiness,
 		tokenLifetime:  3599 * time.Second,
 		pageTTL:        15 * time.Minute,
+		heavyPageSize:  defaultHeavyPageSize,
 		webhookTimeout: 3 * time.Second,
 		scopes:         slices.Clone(defaultScopes),
 		tokens:         map[string]*accessToken{},

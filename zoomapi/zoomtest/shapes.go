@@ -214,9 +214,99 @@ type metricsParticipantJSON struct {
 	Status            string  `json:"status"`
 	ParticipantUserID string  `json:"participant_user_id"`
 	CustomerKey       string  `json:"customer_key"`
+	BoMtgID           string  `json:"bo_mtg_id,omitempty"` // only for a session in a breakout room (§10)
 }
 
 type metricsParticipantsJSON struct {
 	pageInfo
 	Participants []metricsParticipantJSON `json:"participants"`
+}
+
+// metricsWebinarParticipantJSON is a row of /metrics/webinars/{webinarId}/participants:
+// role where the meeting's rows have status.
+type metricsWebinarParticipantJSON struct {
+	ID                string  `json:"id"`
+	UserID            string  `json:"user_id"`
+	ParticipantUUID   string  `json:"participant_uuid"`
+	UserName          string  `json:"user_name"`
+	Device            string  `json:"device"`
+	IPAddress         string  `json:"ip_address"`
+	Location          string  `json:"location"`
+	JoinTime          string  `json:"join_time"`
+	LeaveTime         string  `json:"leave_time,omitempty"`
+	LeaveReason       string  `json:"leave_reason,omitempty"`
+	Email             string  `json:"email"`
+	RegistrantID      *string `json:"registrant_id,omitempty"` // not for live (§5)
+	ParticipantUserID string  `json:"participant_user_id"`
+	CustomerKey       string  `json:"customer_key"`
+	Role              string  `json:"role"` // host, panelist or attendee
+}
+
+type metricsWebinarParticipantsJSON struct {
+	pageInfo
+	Participants []metricsWebinarParticipantJSON `json:"participants"`
+}
+
+// webinarJSON is GET /webinars/{webinarId}. Its passcode fields are named
+// unlike the meeting's (encrypted_passcode, h323_passcode), and it has no
+// status.
+type webinarJSON struct {
+	UUID              string              `json:"uuid"`
+	ID                int64               `json:"id"`
+	HostID            string              `json:"host_id"`
+	HostEmail         string              `json:"host_email"`
+	Topic             string              `json:"topic"`
+	Type              int                 `json:"type"`
+	StartTime         string              `json:"start_time"`
+	Duration          int                 `json:"duration"`
+	Timezone          string              `json:"timezone"`
+	Agenda            string              `json:"agenda"`
+	CreatedAt         string              `json:"created_at"`
+	StartURL          string              `json:"start_url"`
+	JoinURL           string              `json:"join_url"`
+	Password          string              `json:"password"`
+	H323Passcode      string              `json:"h323_passcode"`
+	EncryptedPasscode string              `json:"encrypted_passcode"`
+	Settings          webinarSettingsJSON `json:"settings"`
+	IsSimulive        bool                `json:"is_simulive"`
+}
+
+type webinarSettingsJSON struct {
+	HostVideo        bool   `json:"host_video"`
+	PanelistsVideo   bool   `json:"panelists_video"`
+	PracticeSession  bool   `json:"practice_session"`
+	OnDemand         bool   `json:"on_demand"`
+	ApprovalType     int    `json:"approval_type"`
+	RegistrationType int    `json:"registration_type"`
+	Audio            string `json:"audio"`
+	AutoRecording    string `json:"auto_recording"`
+}
+
+// webinarInstancesJSON is /past_webinars/{webinarId}/instances: webinars[],
+// where the meeting's answer has meetings[].
+type webinarInstancesJSON struct {
+	Webinars []instanceJSON `json:"webinars"`
+}
+
+// reportUserJSON is a row of GET /report/users (active or inactive hosts).
+type reportUserJSON struct {
+	ID             string `json:"id"`
+	Email          string `json:"email"`
+	UserName       string `json:"user_name"`
+	Type           int    `json:"type"`
+	Dept           string `json:"dept"`
+	Meetings       int    `json:"meetings"`
+	Participants   int    `json:"participants"`
+	MeetingMinutes int    `json:"meeting_minutes"`
+}
+
+type reportUsersJSON struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	pageInfo
+	PageNumber          int              `json:"page_number"` // deprecated, still sent (§5)
+	TotalMeetings       int              `json:"total_meetings"`
+	TotalParticipants   int              `json:"total_participants"`
+	TotalMeetingMinutes int              `json:"total_meeting_minutes"`
+	Users               []reportUserJSON `json:"users"`
 }
