@@ -180,8 +180,20 @@ func meeting(kind store.Kind, n int) seed {
 		s.Backfilled = false
 	case store.KindWebhookSilence:
 		return silence(t0.Add(-40 * time.Minute))
+	case store.KindURLValidationRefused:
+		return validationRefused(t0.Add(-2 * time.Minute))
 	}
 	return s
+}
+
+// validationRefused returns a seed of a refused URL validation at at, as the
+// receiver records it.
+func validationRefused(at time.Time) seed {
+	return seed{
+		Kind: store.KindURLValidationRefused, Subject: at.UTC().Format(time.RFC3339Nano),
+		Detail:     "Zoom's URL validation at " + at.UTC().Format("2006-01-02 15:04:05 UTC") + " was refused with 401: signature matches no configured secret token",
+		DetectedAt: t0,
+	}
 }
 
 // silence returns a seed of a webhook silence that began at since.

@@ -77,8 +77,9 @@ func (a alert) participant() string {
 	return a.d.Subject
 }
 
-// silenceStart is when the quiet stretch of a webhook_silence began: the
-// reconciler names the discrepancy by it, in its subject.
+// silenceStart is when the stretch an account-level alert is about began (a
+// webhook_silence's quiet, a url_validation_refused's refusals): the
+// discrepancy is named by it, in its subject.
 func (a alert) silenceStart() time.Time {
 	if t, err := time.Parse(time.RFC3339Nano, a.d.Subject); err == nil {
 		return t
@@ -86,11 +87,8 @@ func (a alert) silenceStart() time.Time {
 	return a.detectedAt()
 }
 
-// urgent reports the kinds a person must act on now: Zoom stopped talking to
-// us, or a meeting is stuck open.
-func urgent(k store.Kind) bool {
-	return k == store.KindWebhookSilence || k == store.KindStaleMeeting
-}
+// urgent reports the kinds a person must act on now (kindText.urgent).
+func urgent(k store.Kind) bool { return kindTexts[k].urgent }
 
 // message is what one Slack message says: Block Kit for people, and text for
 // notifications, screen readers and the log, which carries the essentials on
@@ -111,6 +109,14 @@ const (
 
 // kindText is how one kind of discrepancy reads.
 type kindText struct {
+	// urgent kinds need a person now: Zoom stopped talking to us, it is about
+	// to, or a meeting is stuck open. They start with "URGENT".
+	urgent bool
+	// account, for a kind about the whole Zoom account rather than one
+	// meeting, is its title; since labels when its stretch began, and
+	// headline, resolvedFormat (resolution, stretch start) and listed are
+	// how it reads.
+	account, since, headline, resolvedFormat, listed string
 	// event is the webhook Zoom never sent.
 	event string
 	// backfilled says what zoomrecon did about it, when the discrepancy says
@@ -149,13 +155,32 @@ var kindTexts = map[store.Kind]kindText{
 			"check that the event subscription includes meeting.participant_left and Zoom's webhook logs.",
 	},
 	store.KindStaleMeeting: {
-		event: "meeting.ended",
+		urgent: true,
+		event:  "meeting.ended",
 		kept: "nothing: only Zoom can say a meeting ended. Every reconcile pass asks Zoom again, " +
 			"records the end when Zoom reports it, and this alert then shows it resolved.",
 		next: "Check in Zoom (Dashboard, Meetings, Live) whether the meeting really is still running. " +
 			"If it ended, meeting.ended was lost: check the event subscription and Zoom's webhook logs.",
 	},
+	store.KindURLValidationRefused: {
+		urgent:         true,
+		account:        "Zoom's URL validation was refused",
+		since:          "Refused since",
+		headline:       "zoomrecon refused Zoom's URL revalidation of its webhook endpoint; six refusals in a row make Zoom disable the app's event subscription, and then no webhook arrives at all.",
+		resolvedFormat: "Zoom's URL validation is answered again: %s. Validations had been refused since %s.",
+		listed:         "URL validation refused since ",
+		kept:           "nothing needed yet: events still arrive. Every later validation is watched; the next one answered resolves this alert.",
+		next: "Check that ZOOM_WEBHOOK_SECRET_TOKEN is the Secret Token the app's event subscription shows now (it may have been regenerated; " +
+			"list both while rotating: new,old), and that nothing in front of zoomrecon alters Zoom's requests. " +
+			"If the subscription was already disabled, re-enable it in the Zoom Marketplace (toggle it, validate, save).",
+	},
 	store.KindWebhookSilence: {
+		urgent:         true,
+		account:        "Zoom has stopped sending webhooks",
+		since:          "Silent since",
+		headline:       "Zoom has stopped sending webhooks to zoomrecon while its API shows meetings starting and ending.",
+		resolvedFormat: "Zoom is sending webhooks again: %s. It had been silent since %s.",
+		listed:         "webhook silence since ",
 		kept: "nothing is lost for good: every reconcile pass goes on backfilling from Zoom's API what the webhooks miss, " +
 			"and the alerts for what it finds are gathered here.",
 		next: "Check that the Zoom app is still activated and its event subscription is on with a validated endpoint URL; " +
@@ -168,9 +193,10 @@ var kindTexts = map[store.Kind]kindText{
 // headline is what happened, in words, as one sentence (plain text).
 func headline(a alert) string {
 	subject := meetingName(a)
+	if h := kindTexts[a.kind()].headline; h != "" {
+		return h
+	}
 	switch k := a.kind(); k {
-	case store.KindWebhookSilence:
-		return "Zoom has stopped sending webhooks to zoomrecon while its API shows meetings starting and ending."
 	case store.KindStaleMeeting:
 		return capitalize(subject) + " is still open long after it started: Zoom never sent meeting.ended for it."
 	case store.KindMissedParticipantJoined, store.KindMissedParticipantLeft:
@@ -185,13 +211,12 @@ func headline(a alert) string {
 // title is the header of a message about one alert.
 func title(a alert) string {
 	var t string
-	switch k := a.kind(); k {
-	case store.KindWebhookSilence:
-		t = "Zoom has stopped sending webhooks"
-	case store.KindStaleMeeting:
+	switch k := a.kind(); {
+	case kindTexts[k].account != "":
+		t = kindTexts[k].account
+	case k == store.KindStaleMeeting:
 		t = "Meeting stuck in progress: " + cmp.Or(a.topic(), "untitled")
-	case store.KindMissedMeetingStarted, store.KindMissedMeetingEnded,
-		store.KindMissedParticipantJoined, store.KindMissedParticipantLeft:
+	case missed(k):
 		t = "Missed " + kindTexts[k].event + ": " + cmp.Or(a.topic(), "untitled meeting")
 	default:
 		t = "Discrepancy " + string(k)
@@ -255,6 +280,8 @@ func resolutionText(a alert) string {
 		why = "webhooks are flowing again"
 	case "ended":
 		why = "the meeting ended"
+	case "validation_answered":
+		why = "zoomrecon answered Zoom's next URL validation"
 	case "":
 		why = "closed"
 	default:
@@ -287,8 +314,8 @@ func facts(a alert) [][2]string {
 			out = append(out, [2]string{label, v})
 		}
 	}
-	if a.kind() == store.KindWebhookSilence {
-		add("Silent since", utc(a.silenceStart()))
+	if kt := kindTexts[a.kind()]; kt.account != "" {
+		add(kt.since, utc(a.silenceStart()))
 		add("Detected", utc(a.detectedAt()))
 		return out
 	}
@@ -316,8 +343,8 @@ func facts(a alert) [][2]string {
 // line is one alert in a list: what to find it by and what happened.
 func line(a alert) string {
 	var b strings.Builder
-	if a.kind() == store.KindWebhookSilence {
-		b.WriteString("webhook silence since " + utc(a.silenceStart()))
+	if kt := kindTexts[a.kind()]; kt.account != "" {
+		b.WriteString(kt.listed + utc(a.silenceStart()))
 	} else {
 		b.WriteString("“" + cmp.Or(a.topic(), "untitled") + "”")
 		if id := a.meetingID(); id != 0 {
@@ -493,10 +520,10 @@ func renderFollowUp(alerts []alert, lines int) message {
 	if len(alerts) == 1 {
 		a := alerts[0]
 		var what string
-		switch a.kind() {
-		case store.KindWebhookSilence:
-			what = "Zoom is sending webhooks again: " + resolutionText(a) + ". It had been silent since " + utc(a.silenceStart()) + "."
-		case store.KindStaleMeeting:
+		switch k := a.kind(); {
+		case kindTexts[k].resolvedFormat != "":
+			what = fmt.Sprintf(kindTexts[k].resolvedFormat, resolutionText(a), utc(a.silenceStart()))
+		case k == store.KindStaleMeeting:
 			what = capitalize(meetingName(a)) + " is no longer stuck: " + resolutionText(a) + "."
 		default:
 			what = headline(a) + " Now resolved: " + resolutionText(a) + "."

@@ -81,6 +81,16 @@ func TestMessages(t *testing.T) {
 			},
 			head: ":rotating_light: Zoom has stopped sending webhooks",
 		},
+		{
+			name: "RefusedURLValidationIsUrgent", kind: store.KindURLValidationRefused,
+			want: []string{
+				"URGENT: zoomrecon refused Zoom's URL revalidation of its webhook endpoint; six refusals in a row make Zoom disable the app's event subscription",
+				"Zoom's URL validation at 2026-11-23 14:58:00 UTC was refused with 401: signature matches no configured secret token.",
+				"Refused since: 2026-11-23 14:58:00 UTC", "Detected: 2026-11-23 15:00:00 UTC",
+				"Check next: Check that ZOOM_WEBHOOK_SECRET_TOKEN is the Secret Token",
+			},
+			head: ":rotating_light: Zoom's URL validation was refused",
+		},
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
@@ -456,25 +466,35 @@ func TestResolutionFollowsUpWebhooks(t *testing.T) {
 			sender, b := setup(t, bk.URL(t), alerts.ModeWebhook)
 			missedEnd := meeting(store.KindMissedMeetingEnded, 1)
 			stale := meeting(store.KindStaleMeeting, 2)
+			refused := meeting(store.KindURLValidationRefused, 3)
 			b.seed(t, missedEnd)
 			b.seed(t, stale)
+			b.seed(t, refused)
 			pass(t, sender)
-			require.Len(t, b.slack.Accepted(), 2)
+			require.Len(t, b.slack.Accepted(), 3)
 
 			b.clock.Advance(time.Minute)
 			b.resolve(t, missedEnd, "late_webhook", b.clock.Now())
 			b.resolve(t, stale, "ended", b.clock.Now())
+			b.resolve(t, refused, "validation_answered", b.clock.Now())
 			res := pass(t, sender)
-			require.Equal(t, 2, res.Announced)
+			require.Equal(t, 3, res.Announced)
 			got := b.slack.Accepted()
-			require.Len(t, got, 3, "one follow-up, for the urgent one")
-			require.Equal(t, "RESOLVED: “Weekly sync 2” (meeting ID 81234567892) is no longer stuck: the meeting ended (2026-11-23 15:01:00 UTC).", got[2].Text)
+			require.Len(t, got, 5, "one follow-up for each urgent one")
+			var texts []string
+			for _, m := range got[3:] {
+				texts = append(texts, m.Text)
+			}
+			require.ElementsMatch(t, []string{
+				"RESOLVED: “Weekly sync 2” (meeting ID 81234567892) is no longer stuck: the meeting ended (2026-11-23 15:01:00 UTC).",
+				"RESOLVED: Zoom's URL validation is answered again: zoomrecon answered Zoom's next URL validation (2026-11-23 15:01:00 UTC). Validations had been refused since 2026-11-23 14:58:00 UTC.",
+			}, texts)
 
 			b.clock.Advance(time.Minute)
 			res = pass(t, sender)
 			require.Zero(t, res.Announced)
-			require.Len(t, b.slack.Requests(), 3)
-			require.Equal(t, 1.0, metric(t, b.reg, "zoomrecon_alerts_resolutions_announced_total", "how", "follow_up"))
+			require.Len(t, b.slack.Requests(), 5)
+			require.Equal(t, 2.0, metric(t, b.reg, "zoomrecon_alerts_resolutions_announced_total", "how", "follow_up"))
 			require.Equal(t, 1.0, metric(t, b.reg, "zoomrecon_alerts_resolutions_announced_total", "how", "none"))
 		})
 	}

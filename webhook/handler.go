@@ -275,7 +275,7 @@ func (h *Handler) refuse(r *http.Request, w http.ResponseWriter, at time.Time, s
 // validationRefused tallies a refused URL validation and raises its alarm.
 func (h *Handler) validationRefused(at time.Time, status int, why string) {
 	h.report.refused(store.RefusalURLValidation, at)
-	detail := fmt.Sprintf("zoomrecon refused Zoom's URL validation at %s with %d: %s. "+
+	detail := fmt.Sprintf("Zoom's URL validation at %s was refused with %d: %s. "+
 		"Zoom revalidates the endpoint every 72 hours and disables the app's event subscription after six failures in a row.",
 		at.UTC().Format("2006-01-02 15:04:05 UTC"), status, why)
 	h.report.validation(store.Validation{At: at, Detail: detail, Alert: validationAlert(at, detail)})
