@@ -161,6 +161,33 @@ func TestServe(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, "alive even when not ready")
 	})
 
+	t.Run("ReadyTurns503WhileTheStoreCannotCommit", func(t *testing.T) {
+		t.Parallel()
+		u := storetest.SQLiteURL(t)
+		srv := startServe(t, map[string]string{"ZOOMRECON_DATABASE_URL": u})
+		code, _ := get(t, srv.baseURL+"/readyz")
+		require.Equal(t, http.StatusOK, code)
+
+		// Another process holds SQLite's write lock: reads work, commits wait.
+		other, err := sql.Open("sqlite", "file:"+strings.TrimPrefix(u, "sqlite:"))
+		require.NoError(t, err)
+		defer other.Close()
+		conn, err := other.Conn(context.Background())
+		require.NoError(t, err)
+		_, err = conn.ExecContext(context.Background(), "BEGIN IMMEDIATE")
+		require.NoError(t, err)
+		start := time.Now()
+		code, body := get(t, srv.baseURL+"/readyz")
+		require.Equal(t, http.StatusServiceUnavailable, code, body)
+		require.Less(t, time.Since(start), 5*time.Second, "readyz answers within its own timeout")
+
+		_, err = conn.ExecContext(context.Background(), "ROLLBACK")
+		require.NoError(t, err)
+		require.NoError(t, conn.Close())
+		code, _ = get(t, srv.baseURL+"/readyz")
+		require.Equal(t, http.StatusOK, code, "ready again once commits work")
+	})
+
 	t.Run("ReadyTurns503WhenPostgresSchemaIsGone", func(t *testing.T) {
 		t.Parallel()
 		u := storetest.PostgresURL(t)
