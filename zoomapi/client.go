@@ -234,7 +234,7 @@ type callState struct {
 type callStateKey struct{}
 
 // get performs one API call: GET path?query, with retries, one token renewal
-// on 401 code 124, and decoding of a 2xx body into out. buf, if not nil, is
+// on any 401, and decoding of a 2xx body into out. buf, if not nil, is
 // reused for the body.
 func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, buf *bytes.Buffer, out any) error {
 	st := &callState{endpoint: endpoint}
@@ -269,15 +269,17 @@ func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, b
 			return c.quotaExceeded(ctx, st, resp, buf.Bytes())
 		}
 		apiErr := newAPIError(endpoint, resp, buf.Bytes(), st.attempts)
-		if resp.StatusCode == http.StatusUnauthorized && apiErr.Code == 124 && !renewed {
+		if resp.StatusCode == http.StatusUnauthorized && !renewed {
 			// §1: tokens can be revoked early (another replica fetched one, the
-			// app was re-enabled); renew once and retry once.
+			// app was re-enabled); renew once and retry once. Any 401, not only
+			// code 124: one API family answers a refused token with
+			// {"status":false,"errorCode":401} (§10).
 			renewed = true
 			c.tokens.invalidate(st.tokenGen)
 			c.m.retries.WithLabelValues(endpoint, reasonToken).Inc()
 			c.log.InfoContext(ctx, "zoom rejected the access token; renewing it once",
 				slog.String("endpoint", endpoint), slog.String("tracking_id", apiErr.TrackingID),
-				slog.String("message", apiErr.Message))
+				slog.Int("code", apiErr.Code), slog.String("message", apiErr.Message))
 			continue
 		}
 		return apiErr

@@ -153,17 +153,31 @@ func TestToken(t *testing.T) {
 		require.Equal(t, []int{200, 200, 200, 200}, b.statuses(t, ""), "no request may reach Zoom with an expired token")
 	})
 
-	t.Run("RenewsOnceOnCode124", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, setupOpts{})
-		collect(t, b.client.Users(t.Context(), ""))
-		b.zoom.ExpireTokens()
-		collect(t, b.client.Users(t.Context(), ""))
-		require.Equal(t, []int{200, 401, 200}, b.statuses(t, "/users"))
-		require.Equal(t, 2, b.zoom.TokenRequests())
-		require.EqualValues(t, 3, b.client.Calls())
-		require.EqualValues(t, 1, metricValue(t, b.reg, "zoomrecon_zoomapi_retries_total", map[string]string{"endpoint": zoomapi.EndpointUsers, "reason": "token"}))
-	})
+	// Zoom refuses a token with 401 code 124, or, on one API family, with
+	// 401 {"status":false,"errorCode":401} (§10): either renews it once.
+	renewals := []struct {
+		name   string
+		style  zoomtest.TokenErrorStyle
+		prefix string
+	}{
+		{name: "RenewsOnceOnCode124", style: zoomtest.TokenErrorCode124},
+		{name: "RenewsOnceOnStatusFalse", style: zoomtest.TokenErrorStatusFalse, prefix: "/users"},
+	}
+	for _, tt := range renewals {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{})
+			b.zoom.SetTokenErrorStyle(tt.prefix, tt.style)
+			collect(t, b.client.Users(t.Context(), ""))
+			b.zoom.ExpireTokens()
+			collect(t, b.client.Users(t.Context(), "")) // succeeds after one renewal
+			require.Equal(t, []int{200, 401, 200}, b.statuses(t, "/users"))
+			require.Equal(t, 2, b.zoom.TokenRequests())
+			require.EqualValues(t, 3, b.client.Calls())
+			require.EqualValues(t, 1, metricValue(t, b.reg, "zoomrecon_zoomapi_retries_total", map[string]string{"endpoint": zoomapi.EndpointUsers, "reason": "token"}))
+			require.Contains(t, b.logs.String(), "zoom rejected the access token; renewing it once")
+		})
+	}
 
 	t.Run("ConcurrentRejectionsRenewOnce", func(t *testing.T) {
 		t.Parallel()
@@ -186,16 +200,50 @@ func TestToken(t *testing.T) {
 		require.Equal(t, 2, b.zoom.TokenRequests())
 	})
 
-	t.Run("UnauthorizedWhenRenewalDoesNotHelp", func(t *testing.T) {
+	refusals := []struct {
+		name        string
+		body        string
+		wantCode    int
+		wantMessage string
+	}{
+		{name: "UnauthorizedWhenRenewalDoesNotHelp", body: `{"code":124,"message":"Invalid access token."}`,
+			wantCode: 124, wantMessage: "Invalid access token."},
+		{name: "UnauthorizedWhenRenewalDoesNotHelpStatusFalse", body: `{"status":false,"errorCode":401}`,
+			wantCode: 401, wantMessage: "Unauthorized"},
+		{name: "UnauthorizedWhenRenewalDoesNotHelpEmptyBody", wantMessage: "Unauthorized (empty body)"},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{})
+			b.zoom.Inject(zoomtest.Fault{Path: "/users", Times: 2, Status: http.StatusUnauthorized, Body: tt.body})
+			_, err := collectErr(t, b.client.Users(t.Context(), ""))
+			requireOnly(t, err, zoomapi.ErrUnauthorized)
+			var apiErr *zoomapi.Error
+			require.ErrorAs(t, err, &apiErr)
+			require.Equal(t, http.StatusUnauthorized, apiErr.HTTPStatus)
+			require.Equal(t, tt.wantCode, apiErr.Code)
+			require.Equal(t, tt.wantMessage, apiErr.Message)
+			require.Equal(t, zoomapi.EndpointUsers, apiErr.Endpoint)
+			require.Contains(t, err.Error(), "Zoom refused the access token", "the error says what to check")
+			require.Equal(t, []int{401, 401}, b.statuses(t, "/users"), "one renewal, one retry, no more")
+			require.Equal(t, 2, b.zoom.TokenRequests())
+			require.EqualValues(t, 1, metricValue(t, b.reg, "zoomrecon_zoomapi_retries_total", map[string]string{"endpoint": zoomapi.EndpointUsers, "reason": "token"}))
+		})
+	}
+
+	t.Run("StatusFalseAfterRenewalFromTheFake", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t, setupOpts{})
-		b.zoom.Inject(zoomtest.Fault{Path: "/users", Times: 2, Status: http.StatusUnauthorized, Body: `{"code":124,"message":"Invalid access token."}`})
+		// Every token the fake issues is already expired: Zoom refusing the
+		// renewed token as well.
+		b := setup(t, setupOpts{clock: true, zoom: []zoomtest.Option{zoomtest.WithTokenLifetime(0)}})
+		b.zoom.SetTokenErrorStyle("", zoomtest.TokenErrorStatusFalse)
 		_, err := collectErr(t, b.client.Users(t.Context(), ""))
 		requireOnly(t, err, zoomapi.ErrUnauthorized)
 		var apiErr *zoomapi.Error
 		require.ErrorAs(t, err, &apiErr)
-		require.Equal(t, 124, apiErr.Code)
-		require.Equal(t, []int{401, 401}, b.statuses(t, "/users"), "one renewal, one retry, no more")
+		require.Equal(t, 401, apiErr.Code)
+		require.Equal(t, []int{401, 401}, b.statuses(t, "/users"), "no loop")
 		require.Equal(t, 2, b.zoom.TokenRequests())
 	})
 
@@ -626,6 +674,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 	b.zoom.Inject(zoomtest.Fault{Path: "/meetings/{meetingId}", Times: 2, Status: http.StatusUnauthorized, Body: `{"code":124,"message":"Invalid access token."}`})
 	_, err := b.client.GetMeeting(t.Context(), 81234567890)
 	record(err)
+	b.zoom.SetTokenErrorStyle("", zoomtest.TokenErrorStatusFalse)
+	b.zoom.ExpireTokens()
+	collect(t, b.client.Users(t.Context(), ""))
+	b.zoom.Inject(zoomtest.Fault{Path: "/meetings/{meetingId}", Times: 2, Status: http.StatusUnauthorized, Body: `{"status":false,"errorCode":401}`})
+	_, err = b.client.GetMeeting(t.Context(), 81234567890)
+	record(err)
 	b.zoom.Inject(zoomtest.Fault{Path: "/past_meetings/{meetingId}", Status: http.StatusServiceUnavailable})
 	_, err = b.client.PastMeeting(t.Context(), "t6WJ0cK+QvOe2m/hY1Lx9A==")
 	record(err)
@@ -633,7 +687,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	b.zoom.ExpireTokens()
 	_, err = collectErr(t, b.client.Users(t.Context(), ""))
 	record(err)
-	require.Len(t, errs, 3)
+	require.Len(t, errs, 4)
 
 	bad, err := zoomapi.New(zoomapi.Config{AccountID: "a", ClientID: "c", ClientSecret: b.cfg.ClientSecret,
 		TokenURL: b.zoom.TokenURL(), APIURL: b.zoom.APIURL(), RequestsPerSecond: -1, Logger: testLogger(t, b.logs)})

@@ -2,6 +2,7 @@ package zoomapi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,8 +59,10 @@ type Error struct {
 	Endpoint string
 	// HTTPStatus is the HTTP status of the last attempt.
 	HTTPStatus int
-	// Code is Zoom's numeric error code from the JSON body; 0 when the body
-	// was empty or not Zoom's JSON.
+	// Code is Zoom's numeric error code from the JSON body: "code", or
+	// "errorCode" in the {"status":false,"errorCode":401} answer some API
+	// families give a refused token (§10); 0 when the body was empty or not
+	// Zoom's JSON.
 	Code int
 	// Message is Zoom's message (truncated), or a description of the body
 	// when it was not Zoom's JSON.
@@ -250,12 +253,15 @@ func (e *TokenError) Is(target error) bool {
 const maxMessage = 300
 
 // zoomErrorBody is Zoom's REST error shape (§7); the token endpoint uses
-// reason/error instead (§1).
+// reason/error instead (§1), and one API family refuses a token with
+// {"status":false,"errorCode":401} (§10).
 type zoomErrorBody struct {
-	Code    flexInt `json:"code"`
-	Message string  `json:"message"`
-	Reason  string  `json:"reason"`
-	Error   string  `json:"error"`
+	Code         flexInt `json:"code"`
+	Message      string  `json:"message"`
+	Reason       string  `json:"reason"`
+	Error        string  `json:"error"`
+	ErrorCode    flexInt `json:"errorCode"`
+	ErrorMessage string  `json:"errorMessage"`
 }
 
 // newAPIError builds an Error from a response and its body. It never
@@ -274,8 +280,8 @@ func newAPIError(endpoint string, resp *http.Response, body []byte, attempts int
 	case json.Unmarshal(body, &zb) != nil:
 		e.Message = http.StatusText(resp.StatusCode) + " (body is not Zoom's JSON, " + strconv.Itoa(len(body)) + " bytes)"
 	default:
-		e.Code = int(zb.Code)
-		e.Message = cleanText(zb.Message, maxMessage)
+		e.Code = int(cmp.Or(zb.Code, zb.ErrorCode))
+		e.Message = cleanText(cmp.Or(zb.Message, zb.ErrorMessage), maxMessage)
 		if e.Message == "" {
 			e.Message = http.StatusText(resp.StatusCode)
 		}

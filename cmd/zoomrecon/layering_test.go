@@ -22,7 +22,7 @@ var allowed = map[string][]string{
 	"store":            {"migrations"},
 	"store/storetest":  {"store"},
 	"zoomapi":          nil,
-	"zoomapi/zoomtest": {"webhook"}, // it signs the webhooks it sends
+	"zoomapi/zoomtest": nil, // it signs webhooks itself, so a signing mistake cannot hide on both sides
 	"webhook":          {"store"},
 	"reconciler":       {"store", "zoomapi"},
 	"alerts":           {"store"},

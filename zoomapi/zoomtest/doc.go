@@ -15,20 +15,30 @@
 // (never zoomapi's, so a wrong field name cannot be wrong on both sides), the
 // quirks zoomrecon must survive (double-encoded UUIDs, "not ended yet" 3001s,
 // expiring page tokens, HH:MM durations, plan gating, rate limits with ISO
-// 8601 Retry-After), fault injection, a request log, and a webhook emitter
-// with Zoom's retry schedule and drop, duplicate, delay and stop rules.
+// 8601 Retry-After, the {"status":false,"errorCode":401} answer some API
+// families give a bad token), fault injection, a request log, and a webhook
+// emitter that delivers like Zoom: its own HMAC signature, the headers of
+// current docs and of older captures, either body key order, any 2xx in
+// time as success, retries
+// of 5xx, timeouts and connection failures only on the 5m/20m/60m schedule
+// (with fresh or repeated timestamps), 3xx and 4xx refused for good, URL
+// validation and 72-hour revalidation that disables the subscription after
+// six failures, and drop, duplicate, delay and stop rules.
 //
 // It leaves to others: what a client does with the answers (zoomapi), how a
-// receiver checks a delivery (webhook, whose Sign it uses to sign).
+// receiver checks a delivery (webhook). It imports none of zoomrecon's
+// packages, so a mistake cannot hide on both sides of a test.
 //
 // Invariants: every API response carries x-zm-trackingid and the
-// X-RateLimit-* headers; every API request is recorded, faults included; a
-// delivery ends in exactly one final state (delivered, dropped or given up)
-// unless the server is closed first. The model's times have Zoom's
-// resolution, whole seconds. All methods are safe for concurrent use. The
-// clock (WithClock) drives token expiry, page-token expiry, the report delay,
-// rate-limit windows and webhook timestamps; webhook delays and retries wait
-// in real time, so tests compress them (SetRetrySchedule, Action.Delay).
+// X-RateLimit-* headers; every API request, delivery try and URL validation
+// is recorded, faults included; a delivery ends in exactly one final state
+// (delivered, dropped, refused or given up) unless the server is closed
+// first. The model's times have Zoom's resolution, whole seconds. All
+// methods are safe for concurrent use. The clock (WithClock) drives token
+// expiry, page-token expiry, the report delay, rate-limit windows and
+// webhook timestamps; webhook delays, retries and revalidations wait in real
+// time, so tests compress them (SetRetrySchedule, SetRevalidationInterval,
+// Action.Delay).
 //
 // Zoom's rules behind each behaviour are cited from zoom-platform.md (a copy
 // sits in testdata/zoom) by section; §9 is the checklist this package follows.

@@ -9,13 +9,23 @@ import (
 
 // Webhook payloads, written from zoom-platform.md §4 and the fixtures in
 // webhook/testdata with this package's own structs. Struct field order is
-// Zoom's key order: envelopes begin with event and payload and end with
-// event_ts, and inside object the order varies by event as in real captures.
+// Zoom's key order: envelopes are event, payload, event_ts as in real
+// captures, or event, event_ts, payload as in Zoom's current docs
+// (SetBodyKeyOrder, §3), and inside object the order varies by event as in
+// real captures.
 
+// envelope is an event body in CapturedKeyOrder.
 type envelope struct {
 	Event   string  `json:"event"`
 	Payload payload `json:"payload"`
 	EventTS int64   `json:"event_ts"`
+}
+
+// documentedEnvelope is an event body in DocumentedKeyOrder.
+type documentedEnvelope struct {
+	Event   string  `json:"event"`
+	EventTS int64   `json:"event_ts"`
+	Payload payload `json:"payload"`
 }
 
 type payload struct {
@@ -158,8 +168,14 @@ func (inst *instance) participantObject(numeric bool, sess *session, joined bool
 	}
 }
 
+// envelope builds an event body around object in the key order
+// SetBodyKeyOrder chose. It takes no lock, so it may be called under any.
 func (s *Server) envelope(event string, object any, ts int64) []byte {
-	return compactJSON(envelope{Event: event, Payload: payload{AccountID: s.creds.AccountID, Object: object}, EventTS: ts})
+	p := payload{AccountID: s.creds.AccountID, Object: object}
+	if BodyKeyOrder(s.hooks.keyOrder.Load()) == DocumentedKeyOrder {
+		return compactJSON(documentedEnvelope{Event: event, EventTS: ts, Payload: p})
+	}
+	return compactJSON(envelope{Event: event, Payload: p, EventTS: ts})
 }
 
 // recording.completed carries download_token at the top level, after

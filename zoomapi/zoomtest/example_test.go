@@ -2,11 +2,17 @@ package zoomtest_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/zoomrecon/zoomrecon/zoomapi/zoomtest"
@@ -67,4 +73,58 @@ func Example() {
 	// Output:
 	// 200 2 Ana Ruiz
 	// 1
+}
+
+// Example_webhooks points the fake's webhooks at a receiver, validates its
+// URL as Zoom does when an endpoint is saved, and shows Zoom's delivery
+// rules: a 2xx delivers, a 4xx is refused at once and never retried, a 5xx
+// is retried on the (here compressed) schedule.
+func Example_webhooks() {
+	const secretToken = "exampleSecretToken123"
+	answers := []int{http.StatusNoContent, http.StatusBadRequest, http.StatusServiceUnavailable, http.StatusOK}
+	var n atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		// A real receiver checks x-zm-signature over the raw body first (§2).
+		var msg struct {
+			Event   string `json:"event"`
+			Payload struct {
+				PlainToken string `json:"plainToken"`
+			} `json:"payload"`
+		}
+		_ = json.Unmarshal(body, &msg)
+		if msg.Event == "endpoint.url_validation" {
+			mac := hmac.New(sha256.New, []byte(secretToken))
+			mac.Write([]byte(msg.Payload.PlainToken))
+			_ = json.NewEncoder(w).Encode(map[string]string{"plainToken": msg.Payload.PlainToken, "encryptedToken": hex.EncodeToString(mac.Sum(nil))})
+			return
+		}
+		w.WriteHeader(answers[n.Add(1)-1])
+	}))
+	defer receiver.Close()
+
+	zoom := zoomtest.New()
+	defer zoom.Close()
+	zoom.SetWebhookTarget(receiver.URL, secretToken)
+	zoom.SetRetrySchedule(time.Millisecond, time.Millisecond, time.Millisecond) // Zoom: 5m, 20m, 60m
+	ctx := context.Background()
+	if err := zoom.ValidateURL(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	uuid := zoom.StartMeeting(zoomtest.MeetingSpec{Topic: "Stand-up"})
+	p := zoom.Join(uuid, zoomtest.Person{Name: "Ana Ruiz"}, time.Time{})
+	zoom.Leave(uuid, p.UserID, time.Time{}, "")
+	if err := zoom.WaitDelivered(ctx, 3); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, d := range zoom.Deliveries() {
+		fmt.Println(d.Event, d.Status, d.Attempts, d.Delivered, d.Refused)
+	}
+	// Output:
+	// meeting.started 204 1 true false
+	// meeting.participant_joined 400 1 false true
+	// meeting.participant_left 200 2 true false
 }

@@ -15,3 +15,10 @@ func (s *Server) Routes() []RouteInfo {
 	}
 	return out
 }
+
+// Sign is the fake's webhook signer, for the reference vector of §2.
+var Sign = sign
+
+// EncryptToken is the encryptedToken the fake expects for a URL
+// validation, for the reference vector of §2.
+var EncryptToken = encryptToken

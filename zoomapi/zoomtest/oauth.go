@@ -51,6 +51,55 @@ func (s *Server) ExpireTokens() {
 	}
 }
 
+// TokenErrorStyle is how the API answers a request whose access token is
+// missing, unknown, revoked or expired.
+type TokenErrorStyle int
+
+const (
+	// TokenErrorCode124 answers 401 {"code":124,"message":"Invalid access
+	// token."} or "Access token is expired." (§7). The default.
+	TokenErrorCode124 TokenErrorStyle = iota
+	// TokenErrorStatusFalse answers 401 {"status":false,"errorCode":401},
+	// without code 124, as one Zoom API family has since July 2024 (§10).
+	TokenErrorStatusFalse
+)
+
+// statusFalseBody is the body of TokenErrorStatusFalse (§10).
+type statusFalseBody struct {
+	Status    bool `json:"status"`
+	ErrorCode int  `json:"errorCode"`
+}
+
+// SetTokenErrorStyle makes API paths that begin with pathPrefix answer a
+// bad or expired token in style. pathPrefix is the escaped path below /v2,
+// e.g. "/metrics/" for the Dashboard family; "" means every path. The
+// longest matching prefix wins; TokenErrorCode124 restores the default for
+// its prefix.
+func (s *Server) SetTokenErrorStyle(pathPrefix string, style TokenErrorStyle) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tokenStyles == nil {
+		s.tokenStyles = map[string]TokenErrorStyle{}
+	}
+	s.tokenStyles[pathPrefix] = style
+}
+
+// tokenRefusalLocked is the body that refuses r's token: e, Zoom's usual
+// 401 code 124, unless SetTokenErrorStyle chose another style for r's path.
+func (s *Server) tokenRefusalLocked(r *http.Request, e *apiError) any {
+	path := strings.TrimPrefix(r.URL.EscapedPath(), "/v2")
+	style, longest := TokenErrorCode124, -1
+	for prefix, st := range s.tokenStyles {
+		if strings.HasPrefix(path, prefix) && len(prefix) > longest {
+			style, longest = st, len(prefix)
+		}
+	}
+	if style == TokenErrorStatusFalse {
+		return statusFalseBody{Status: false, ErrorCode: http.StatusUnauthorized}
+	}
+	return e
+}
+
 // SetAppDisabled deactivates the app (or reactivates it): the token
 // endpoint refuses it and its tokens stop working (§1).
 func (s *Server) SetAppDisabled(disabled bool) {

@@ -176,3 +176,69 @@ func TestScopes(t *testing.T) {
 		require.Equal(t, 200, get(t, s, token(t, s), "/users").Status)
 	})
 }
+
+// TestTokenErrorStyle covers the other 401 of §10: one API family answers a
+// bad or expired token with {"status":false,"errorCode":401}, no code 124.
+func TestTokenErrorStyle(t *testing.T) {
+	t.Parallel()
+	const statusFalse = `{"status":false,"errorCode":401}`
+	type style struct {
+		prefix string
+		style  zoomtest.TokenErrorStyle
+	}
+	tests := []struct {
+		name     string
+		styles   []style
+		token    string // "expired", "unknown" or "" for none
+		path     string
+		wantBody string // "" expects code 124
+		wantMsg  string
+	}{
+		{name: "Code124ByDefault", token: "expired", path: "/users", wantMsg: "Access token is expired."},
+		{name: "EveryPathExpired", styles: []style{{"", zoomtest.TokenErrorStatusFalse}},
+			token: "expired", path: "/users", wantBody: statusFalse},
+		{name: "EveryPathUnknownToken", styles: []style{{"", zoomtest.TokenErrorStatusFalse}},
+			token: "unknown", path: "/metrics/meetings?type=live", wantBody: statusFalse},
+		{name: "EveryPathNoToken", styles: []style{{"", zoomtest.TokenErrorStatusFalse}},
+			path: "/past_meetings/123", wantBody: statusFalse},
+		{name: "TheChosenFamily", styles: []style{{"/metrics/", zoomtest.TokenErrorStatusFalse}},
+			token: "expired", path: "/metrics/meetings?type=live", wantBody: statusFalse},
+		{name: "NotOtherFamilies", styles: []style{{"/metrics/", zoomtest.TokenErrorStatusFalse}},
+			token: "expired", path: "/report/meetings/123/participants", wantMsg: "Access token is expired."},
+		{name: "LongestPrefixWins", styles: []style{{"", zoomtest.TokenErrorStatusFalse}, {"/users", zoomtest.TokenErrorCode124}},
+			token: "unknown", path: "/users", wantMsg: "Invalid access token."},
+		{name: "LongestPrefixWinsElsewhereToo", styles: []style{{"", zoomtest.TokenErrorStatusFalse}, {"/users", zoomtest.TokenErrorCode124}},
+			token: "unknown", path: "/metrics/meetings", wantBody: statusFalse},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t)
+			for _, st := range tt.styles {
+				s.SetTokenErrorStyle(st.prefix, st.style)
+			}
+			var tok string
+			switch tt.token {
+			case "expired":
+				tok = token(t, s)
+				s.ExpireTokens()
+			case "unknown":
+				tok = "made-up"
+			}
+			a := get(t, s, tok, tt.path)
+			if tt.wantBody != "" {
+				require.Equal(t, http.StatusUnauthorized, a.Status)
+				require.Equal(t, tt.wantBody, string(a.Body))
+				return
+			}
+			a.requireError(t, http.StatusUnauthorized, 124, tt.wantMsg)
+		})
+	}
+
+	t.Run("AValidTokenIsUnaffected", func(t *testing.T) {
+		t.Parallel()
+		s := newServer(t)
+		s.SetTokenErrorStyle("", zoomtest.TokenErrorStatusFalse)
+		require.Equal(t, http.StatusOK, get(t, s, token(t, s), "/users").Status)
+	})
+}

@@ -187,7 +187,7 @@ func (s *Server) answer(r *http.Request, h http.Header, rt *route, params []stri
 	}
 	tok, e := s.authenticateLocked(r)
 	if e != nil {
-		return e.status, e
+		return e.status, s.tokenRefusalLocked(r, e)
 	}
 	if !slices.Contains(tok.scopes, rt.classic) && !slices.Contains(tok.scopes, rt.granular) {
 		// Name the scope in the style of the token's (§1: classic or granular apps).

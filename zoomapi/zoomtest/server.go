@@ -146,6 +146,7 @@ type Server struct {
 	tokens        map[string]*accessToken
 	tokenRequests int
 	appDisabled   bool
+	tokenStyles   map[string]TokenErrorStyle // SetTokenErrorStyle, by path prefix
 	// REST.
 	plan        Plan
 	reportDelay time.Duration
