@@ -13,7 +13,7 @@ const (
 	reasonNetwork     = "network"      // connection failure
 	reasonTimeout     = "timeout"      // the per-attempt timeout fired
 	reasonRateLimit   = "rate_limit"   // a QPS 429
-	reasonToken       = "token"        // 401 code 124: renewed the token once
+	reasonToken       = "token"        // any 401: renewed the token once
 )
 
 // Rate-limit wait types, the values of the "type" label of
