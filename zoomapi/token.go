@@ -25,8 +25,8 @@ const maxEarlyRenewal = 5 * time.Minute
 // shortly before expiry, like oauth2.ReuseTokenSourceWithExpiry. It exists
 // instead of that because it takes the caller's ctx (a renewal stops when the
 // call is cancelled), uses the injected clock, and can be invalidated after a
-// 401 (code 124, or the other API family's {"errorCode":401}) for exactly the token that failed, so concurrent 401s renew
-// once (generation check).
+// 401 (code 124, or another API family's {"errorCode":401}) for exactly the
+// token that failed, so concurrent 401s renew once (generation check).
 type tokenCache struct {
 	cc   *clientcredentials.Config
 	http *http.Client // retrying client for the token endpoint
