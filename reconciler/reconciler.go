@@ -41,7 +41,7 @@ type Store interface {
 	MarkVerified(ctx context.Context, at time.Time, uuids ...string) error
 	Discrepancy(ctx context.Context, kind store.Kind, meetingUUID, subject string) (store.Discrepancy, error)
 	LastEventReceivedAt(ctx context.Context) (time.Time, error)
-	RetryWindows(ctx context.Context, after, now time.Time) ([]store.Span, error)
+	RetryWindows(ctx context.Context, after, now time.Time, alive time.Duration) ([]store.Span, error)
 	RefusalsSince(ctx context.Context, since time.Time) ([]store.RefusalSummary, error)
 	State(ctx context.Context, key string) (string, error)
 	TryReconcileLock(ctx context.Context) (unlock func(), ok bool, err error)
@@ -59,6 +59,10 @@ type Config struct {
 	// §3). An event that happened while Zoom was told to retry (zoomrecon down
 	// or answering 503) counts as missed only this long after it. Default 90m.
 	RetryHorizon time.Duration
+	// HeartbeatInterval is how often a running zoomrecon serve records that
+	// it is up; a run whose last heartbeat is older than twice this has
+	// stopped, and Zoom is retrying into the void since. Default 15s.
+	HeartbeatInterval time.Duration
 	// StaleAfter is how long a meeting may stay in progress before it is
 	// stale. Default 3h.
 	StaleAfter time.Duration
@@ -105,6 +109,7 @@ const (
 func New(cfg Config, st Store, zoom Zoom) *Reconciler {
 	cfg.MissedGrace = cmp.Or(cfg.MissedGrace, 15*time.Minute)
 	cfg.RetryHorizon = cmp.Or(cfg.RetryHorizon, 90*time.Minute)
+	cfg.HeartbeatInterval = cmp.Or(cfg.HeartbeatInterval, 15*time.Second)
 	cfg.StaleAfter = cmp.Or(cfg.StaleAfter, 3*time.Hour)
 	cfg.SilenceAfter = cmp.Or(cfg.SilenceAfter, 30*time.Minute)
 	cfg.JoinTolerance = cmp.Or(cfg.JoinTolerance, time.Minute)
@@ -291,7 +296,7 @@ func (p *pass) run(ctx context.Context) error {
 		after = h
 	}
 	var err error
-	if p.windows, err = p.st.RetryWindows(ctx, after.Add(-deliveryLag), p.now); err != nil {
+	if p.windows, err = p.st.RetryWindows(ctx, after.Add(-deliveryLag), p.now, 2*p.cfg.HeartbeatInterval); err != nil {
 		return err
 	}
 	listed := p.list(ctx)

@@ -51,10 +51,11 @@ func (s *Store) Beat(ctx context.Context, id int64, now time.Time) error {
 
 // RetryWindows returns the spans ending after after in which Zoom was told to
 // retry its webhooks: the times no zoomrecon serve was up and committing (the
-// gaps between runs, and the time since the last heartbeat until now) and the
-// minutes in which the receiver answered 503. Time before the first run ever
-// recorded is no window: nothing listened, so Zoom retried nothing to us.
-func (s *Store) RetryWindows(ctx context.Context, after, now time.Time) ([]Span, error) {
+// gaps between runs, and the time since the last heartbeat, unless it is
+// within alive of now and the run is still going) and the minutes in which
+// the receiver answered 503. Time before the first run ever recorded is no
+// window: nothing listened, so Zoom retried nothing to us.
+func (s *Store) RetryWindows(ctx context.Context, after, now time.Time, alive time.Duration) ([]Span, error) {
 	var runs []Span
 	err := s.db.SelectContext(ctx, &runs, `SELECT started_at AS "from", beat_at AS "to" FROM uptime ORDER BY started_at, id`)
 	if err != nil {
@@ -72,7 +73,7 @@ func (s *Store) RetryWindows(ctx context.Context, after, now time.Time) ([]Span,
 			end = r.To
 		}
 	}
-	if len(runs) > 0 && now.After(end) {
+	if len(runs) > 0 && now.Sub(end) > alive {
 		out = append(out, Span{From: end, To: now})
 	}
 

@@ -121,7 +121,7 @@ func testRetryWindows(t *testing.T, st *store.Store) {
 	h := func(n float64) time.Time { return t0.Add(time.Duration(n * float64(time.Hour))) }
 	windows := func(after, now time.Time) []store.Span {
 		t.Helper()
-		ws, err := st.RetryWindows(ctx, after, now)
+		ws, err := st.RetryWindows(ctx, after, now, time.Minute)
 		require.NoError(t, err)
 		for i := range ws {
 			ws[i].From, ws[i].To = ws[i].From.UTC(), ws[i].To.UTC()
@@ -156,6 +156,7 @@ func testRetryWindows(t *testing.T, st *store.Store) {
 		{From: h(2.5), To: h(3)},
 	}, windows(h(0), h(3)))
 	require.Equal(t, []store.Span{{From: h(2.5), To: h(3)}}, windows(h(1.7), h(3)), "only windows ending after `after`")
+	require.Empty(t, windows(h(1.7), h(2.5).Add(time.Minute)), "a run that beat within `alive` is still running: no window")
 
 	// Runs older than the keep period go, but never the newest.
 	_, err = st.StartUptime(ctx, h(24*8), 7*24*time.Hour)

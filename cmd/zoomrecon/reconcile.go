@@ -125,8 +125,8 @@ var errNoZoomCredentials = errors.New("ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_
 func newReconciler(cfg *config.Config, e env, st *store.Store, zc *zoomapi.Client, logger *slog.Logger, reg prometheus.Registerer) *reconciler.Reconciler {
 	return reconciler.New(reconciler.Config{
 		MissedGrace: cfg.Reconcile.MissedGrace, StaleAfter: cfg.Reconcile.StaleAfter, SilenceAfter: cfg.Reconcile.SilenceAfter,
-		RetryHorizon: cfg.Reconcile.ZoomRetryHorizon,
-		NowFunc:      e.now, Logger: logger, Registerer: reg,
+		RetryHorizon: cfg.Reconcile.ZoomRetryHorizon, HeartbeatInterval: heartbeatInterval(cfg),
+		NowFunc: e.now, Logger: logger, Registerer: reg,
 	}, st, zc)
 }
 

@@ -29,10 +29,14 @@ func startUptime(ctx context.Context, st *store.Store, e env, cfg *config.Config
 	if err != nil {
 		return nil, err
 	}
-	// A beat well inside the grace: a verdict is due a grace after its
-	// event, and by then the run's heartbeat must show it was up.
-	every := min(15*time.Second, cfg.Reconcile.MissedGrace/4)
-	return &uptime{st: st, id: id, now: e.now, every: every, logger: logger.With("component", "uptime")}, nil
+	return &uptime{st: st, id: id, now: e.now, every: heartbeatInterval(cfg), logger: logger.With("component", "uptime")}, nil
+}
+
+// heartbeatInterval is how often serve records that it is up: well inside the
+// grace, since a verdict is due a grace after its event and by then the run's
+// heartbeat must show zoomrecon was up.
+func heartbeatInterval(cfg *config.Config) time.Duration {
+	return min(15*time.Second, cfg.Reconcile.MissedGrace/4)
 }
 
 // beat records a heartbeat now.
