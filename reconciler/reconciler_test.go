@@ -188,6 +188,13 @@ func TestPass(t *testing.T) {
 		"DryRunWritesNothing":                       testDryRun,
 		"CompleteMeetingsAreNotFetchedAgain":        testSteadyState,
 	}
+	runOnEveryBackend(t, cases)
+}
+
+// runOnEveryBackend runs each case, in parallel, on a fresh database of every
+// backend.
+func runOnEveryBackend(t *testing.T, cases map[string]func(t *testing.T, dbURL string)) {
+	t.Helper()
 	for _, be := range storetest.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
 			t.Parallel()

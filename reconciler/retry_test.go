@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zoomrecon/zoomrecon/store"
-	"github.com/zoomrecon/zoomrecon/store/storetest"
 )
 
 // horizon is Zoom's retry horizon, the reconciler's default: its last retry
@@ -29,17 +28,7 @@ func TestRetryAwareGrace(t *testing.T) {
 		"SilenceSaysWhatTheReceiverRefused":         testSilenceNamesRefusals,
 		"AttendanceWaitsForRetriesOfItsJoinsLeaves": testAttendanceWaits,
 	}
-	for _, be := range storetest.Backends() {
-		t.Run(be.Name, func(t *testing.T) {
-			t.Parallel()
-			for name, fn := range cases {
-				t.Run(name, func(t *testing.T) {
-					t.Parallel()
-					fn(t, be.URL(t))
-				})
-			}
-		})
-	}
+	runOnEveryBackend(t, cases)
 }
 
 // run records a zoomrecon serve that started now; beat extends it to now.

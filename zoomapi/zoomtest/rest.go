@@ -318,7 +318,8 @@ func (c *call) pastInstances(m *meeting) []instanceJSON {
 	return out
 }
 
-// GET /report/meetings/{meetingId}
+// GET /report/meetings/{meetingId} and /report/webinars/{webinarId}: the
+// Report API's view of an ended instance; "not end" (3001) until then (§5).
 func getReportMeeting(c *call) (int, any) {
 	inst, e := c.reportInstance()
 	if e != nil {
@@ -659,16 +660,6 @@ func listPastWebinarInstances(c *call) (int, any) {
 		return 0, e
 	}
 	return http.StatusOK, webinarInstancesJSON{Webinars: c.pastInstances(m)}
-}
-
-// GET /report/webinars/{webinarId}: the Report API's view of an ended
-// webinar; "not end" (3001) until then (§5).
-func getReportWebinar(c *call) (int, any) {
-	inst, e := c.reportInstance()
-	if e != nil {
-		return 0, e
-	}
-	return http.StatusOK, reportMeetingJSON{endedMeetingJSON: c.endedMeeting(inst)}
 }
 
 // GET /report/users?type=active|inactive&from&to: the users who hosted at

@@ -92,7 +92,7 @@ func routes() []*route {
 		{template: "/past_webinars/{webinarId}/participants", label: "Medium", classic: "webinar:read:admin", granular: "webinar:read:list_past_participants:admin", plan: PlanPro,
 			query: paging, handle: listPastParticipants},
 		{template: "/report/webinars/{webinarId}", label: "Heavy", classic: "report:read:admin", granular: "report:read:webinar:admin", plan: PlanPro,
-			handle: getReportWebinar},
+			handle: getReportMeeting},
 		{template: "/report/webinars/{webinarId}/participants", label: "Heavy", classic: "report:read:admin", granular: "report:read:list_webinar_participants:admin", plan: PlanPro,
 			query: append([]string{"include_fields"}, paging...), handle: listReportParticipants},
 	}
