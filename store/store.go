@@ -266,12 +266,19 @@ func (s *Store) prepareWanted(ctx context.Context) {
 			continue
 		}
 		s.prepMu.Lock()
-		if _, dup := s.prepared[query]; dup {
-			_ = st.Close()
-		} else {
+		_, dup := s.prepared[query]
+		if !dup {
 			s.prepared[query] = st
 		}
 		s.prepMu.Unlock()
+		if dup {
+			// Another transaction prepared it meanwhile. Close the spare
+			// only after releasing prepMu: Close waits for the connection
+			// it was prepared on, whose next statement may wait for a row
+			// lock held by a transaction that is itself waiting for prepMu
+			// in txStmt. PostgreSQL cannot see that cycle, so it never ends.
+			_ = st.Close()
+		}
 	}
 }
 
