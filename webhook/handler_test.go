@@ -69,6 +69,10 @@ func setup(t *testing.T, dbURL string) *testBundle {
 	h := webhook.NewHandler(webhook.Config{
 		SecretTokens: []string{secret, oldSecret},
 		Now:          func() time.Time { return now },
+		// These tests are about what is answered, not how fast: a loaded
+		// machine must not turn a slow commit into a 503. The test of
+		// answering in time sets its own.
+		AnswerWithin: 30 * time.Second, CommitTimeout: 30 * time.Second,
 	}, st, logger, reg)
 	return &testBundle{store: st, handler: h, reg: reg, logs: logs}
 }
