@@ -48,7 +48,7 @@ func TestSpareStatementCloseNeverBlocksTransactions(t *testing.T) {
 	event := func(uuid, key string, m store.MeetingUpdate) store.Ingest {
 		m.UUID, m.Source = uuid, store.SourceWebhook
 		return store.Ingest{
-			Event:   store.Event{DedupKey: key, Type: "meeting." + key, EventTS: at, ReceivedAt: at, MeetingUUID: uuid, Body: []byte("{}")},
+			Event:   store.Event{DedupKey: key, Type: "meeting." + key, EventTS: &at, ReceivedAt: at, MeetingUUID: uuid, Body: []byte("{}")},
 			Meeting: &m,
 		}
 	}

@@ -168,11 +168,15 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 
 // Close closes the pool.
 func (s *Store) Close() error {
+	// Closed outside prepMu, as in prepareWanted: closing a statement waits
+	// for its connections, whose transactions may be waiting for prepMu.
 	s.prepMu.Lock()
-	for _, st := range s.prepared {
+	prepared := slices.Collect(maps.Values(s.prepared))
+	clear(s.prepared)
+	s.prepMu.Unlock()
+	for _, st := range prepared {
 		_ = st.Close()
 	}
-	s.prepMu.Unlock()
 	return s.db.Close()
 }
 
