@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -92,7 +93,12 @@ func (g *groupCommitter) wait() { g.wg.Wait() }
 
 // run commits batches until the queue is empty.
 func (g *groupCommitter) run() {
-	for {
+	for first := true; ; first = false {
+		if !first {
+			// Let the requests a commit woke, and those arriving, queue up
+			// before the next batch is taken: bigger batches, fewer fsyncs.
+			runtime.Gosched()
+		}
 		g.mu.Lock()
 		if len(g.queue) == 0 {
 			g.running = false
