@@ -217,10 +217,13 @@ func TestALockedDatabaseIsAnsweredInTime(t *testing.T) {
 	}
 	wg.Wait()
 	close(answers)
+	var slowest time.Duration
 	for a := range answers {
 		require.Equal(t, http.StatusServiceUnavailable, a.code)
 		require.Less(t, a.took, 3*time.Second, "Zoom counts an answer slower than 3 s as failed")
+		slowest = max(slowest, a.took)
 	}
+	t.Logf("%d deliveries answered 503 while SQLite was locked; the slowest in %v", n, slowest.Round(time.Millisecond))
 	require.EqualValues(t, n, b.outcome(webhook.OutcomeStoreError))
 
 	// Once the lock is gone, Zoom's retries are stored.
