@@ -132,10 +132,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		// Not a delivery (Zoom always POSTs): counted, not tallied.
 		w.Header().Set("Allow", http.MethodPost)
-		h.metrics.requests.WithLabelValues(OutcomeBadRequest).Inc()
-		h.logger.WarnContext(r.Context(), "webhook rejected", "status", http.StatusMethodNotAllowed,
-			"outcome", OutcomeBadRequest, "reason", "method "+r.Method+" not allowed; Zoom POSTs", "remote_addr", r.RemoteAddr)
-		http.Error(w, "Method Not Allowed: Zoom POSTs", http.StatusMethodNotAllowed)
+		h.reject(r, w, http.StatusMethodNotAllowed, OutcomeBadRequest, "method "+r.Method+" not allowed; Zoom POSTs")
 		return
 	}
 	receivedAt := h.cfg.Now()
@@ -255,14 +252,20 @@ func (h *Handler) answerValidation(r *http.Request, w http.ResponseWriter, at ti
 	})
 }
 
-// refuse answers a request that failed a check, counts it and logs the reason
-// once. It never logs the body or the signature. body, when read, tells
-// whether the request was a URL validation: refusing one is urgent.
-func (h *Handler) refuse(r *http.Request, w http.ResponseWriter, at time.Time, status int, reason store.Refusal, why string, body []byte) {
-	h.metrics.requests.WithLabelValues(string(reason)).Inc()
+// reject answers a request that failed a check, counts it and logs the
+// reason once. It never logs the body or the signature.
+func (h *Handler) reject(r *http.Request, w http.ResponseWriter, status int, outcome, why string) {
+	h.metrics.requests.WithLabelValues(outcome).Inc()
 	h.logger.WarnContext(r.Context(), "webhook rejected",
-		"status", status, "outcome", string(reason), "reason", why, "remote_addr", r.RemoteAddr)
+		"status", status, "outcome", outcome, "reason", why, "remote_addr", r.RemoteAddr)
 	http.Error(w, http.StatusText(status)+": "+why, status)
+}
+
+// refuse rejects a delivery and adds it to the tally Zoom's refusals are kept
+// in, since Zoom never retries one (§3). body, when read, tells whether the
+// request was a URL validation: refusing one is urgent.
+func (h *Handler) refuse(r *http.Request, w http.ResponseWriter, at time.Time, status int, reason store.Refusal, why string, body []byte) {
+	h.reject(r, w, status, string(reason), why)
 	// Only the cause says whether this was a validation: refused ones are
 	// tallied and alarmed as validations, not as lost events.
 	if body != nil && parseEnvelope(body).Event == eventURLValidation {
