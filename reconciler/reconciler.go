@@ -9,6 +9,7 @@ import (
 	"iter"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -732,7 +733,10 @@ func (p *pass) checkSilence(ctx context.Context, listed map[string]zoomMeeting, 
 	}
 	var refused string
 	for _, r := range refusals {
-		refused += " " + r.Sentence() + "."
+		refused += " " + r.Sentence()
+		if !strings.HasSuffix(refused, "?") {
+			refused += "."
+		}
 	}
 	return p.record(ctx, store.Backfill{
 		Discrepancy: &store.Discrepancy{Kind: store.KindWebhookSilence,

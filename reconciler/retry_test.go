@@ -146,7 +146,7 @@ func testSilenceNamesRefusals(t *testing.T, dbURL string) {
 	for _, f := range res.Discrepancies {
 		if f.Kind == store.KindWebhookSilence {
 			require.True(t, strings.HasSuffix(f.Detail, "412 deliveries refused for a bad signature since 2026-11-23 09:05:00 UTC: "+
-				"is ZOOM_WEBHOOK_SECRET_TOKEN the app's current Secret Token?."), f.Detail)
+				"is ZOOM_WEBHOOK_SECRET_TOKEN the app's current Secret Token?"), f.Detail)
 		}
 	}
 }
