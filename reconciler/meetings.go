@@ -1,0 +1,137 @@
+package reconciler
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/zoomrecon/zoomrecon/store"
+	"github.com/zoomrecon/zoomrecon/zoomapi"
+)
+
+// checkUnknown handles a meeting Zoom shows that no webhook mentioned.
+func (p *pass) checkUnknown(ctx context.Context, z zoomMeeting) error {
+	// History is not news: it started before the window (before the daemon
+	// first ran, for the scheduled sweep).
+	if z.Start.Before(p.opts.Window.Since) {
+		return nil
+	}
+	// Zoom may still be retrying its meeting.started.
+	if !p.overdue(z.Start, z.Start) {
+		return nil
+	}
+	update := &store.MeetingUpdate{
+		UUID: z.UUID, MeetingID: z.ID, HostID: z.HostID, Topic: z.Topic,
+		StartTime: z.Start, Started: true, Source: store.SourceReconciled,
+	}
+	detail := fmt.Sprintf("Zoom reports it started at %s; no webhook ever mentioned it", utc(z.Start))
+	if !z.End.IsZero() {
+		update.EndTime, update.Ended = z.End, true
+		detail = fmt.Sprintf("Zoom reports it ran from %s to %s; no webhook ever mentioned it", utc(z.Start), utc(z.End))
+	}
+	var participants []store.ParticipantUpdate
+	if z.End.IsZero() && p.path == PathDashboard {
+		// Who is in it now; the rest arrives by webhook or by the attendance
+		// check once it ends.
+		for zp, err := range p.zoom.DashboardMeetingParticipants(ctx, z.UUID, zoomapi.DashboardLive) {
+			if err != nil {
+				return fmt.Errorf("live participants: %w", err)
+			}
+			participants = append(participants, sessionUpdates(z.UUID, zp)...)
+		}
+	}
+	// Attendance of an ended one is filled in by checkAttendance, silently,
+	// since this discrepancy already says everything was missed.
+	return p.record(ctx, store.Backfill{
+		Meeting:      update,
+		Participants: participants,
+		Discrepancy: &store.Discrepancy{Kind: store.KindMissedMeetingStarted, MeetingUUID: z.UUID,
+			Detail: detail, DetectedAt: p.now, Backfilled: true},
+	}, z.ID, z.Topic, "")
+}
+
+// checkOpen handles a meeting we saw start and not end.
+func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, listed bool) error {
+	// The dashboard's live list already says it is running; anything else
+	// the listing did not settle is asked about.
+	if !listed {
+		var err error
+		if z, listed, err = p.askEnded(ctx, m); err != nil {
+			return err
+		}
+	}
+	if listed && !z.End.IsZero() {
+		if !p.overdue(z.End, z.End) {
+			return nil // meeting.ended may still be on its way
+		}
+		b := store.Backfill{
+			Meeting: &store.MeetingUpdate{UUID: m.UUID, MeetingID: z.ID, Topic: z.Topic,
+				EndTime: z.End, Ended: true, Source: store.SourceReconciled},
+			Discrepancy: &store.Discrepancy{Kind: store.KindMissedMeetingEnded, MeetingUUID: m.UUID,
+				Detail:     fmt.Sprintf("Zoom reports it ended at %s; meeting.ended never arrived", utc(z.End)),
+				DetectedAt: p.now, Backfilled: true},
+			Resolve: []store.Resolution{{Kind: store.KindStaleMeeting, MeetingUUID: m.UUID, Reason: "ended"}},
+		}
+		// A meeting we only know of because a pass found it live already has
+		// its discrepancy; its missing end is not reported twice.
+		if m.StartSource == store.SourceReconciled {
+			unheard, err := p.hasDiscrepancy(ctx, store.KindMissedMeetingStarted, m.UUID)
+			if err != nil {
+				return err
+			}
+			if unheard {
+				b.Discrepancy = nil
+			}
+		}
+		return p.record(ctx, b, cmp.Or(m.MeetingID, z.ID), cmp.Or(m.Topic, z.Topic), "")
+	}
+	// Live per Zoom, or never confirmed ended: stale once old enough. It is
+	// not marked ended; only Zoom can say that.
+	start := m.FirstSeenAt
+	if m.StartTime != nil {
+		start = *m.StartTime
+	}
+	if p.now.Sub(start) <= p.cfg.StaleAfter {
+		return nil
+	}
+	state := "Zoom could not confirm it ended"
+	if listed {
+		state = "Zoom reports it still in progress"
+	}
+	return p.record(ctx, store.Backfill{
+		Discrepancy: &store.Discrepancy{Kind: store.KindStaleMeeting, MeetingUUID: m.UUID,
+			Detail:     fmt.Sprintf("in progress since %s (%s); %s", utc(start), roughly(p.now.Sub(start)), state),
+			DetectedAt: p.now},
+	}, m.MeetingID, m.Topic, "")
+}
+
+// askEnded asks Zoom about an open meeting the listing did not show. It
+// reports the meeting with End set and true when Zoom says it ended, with End
+// zero and true when Zoom says it is live, and false when Zoom gave no answer
+// either way ("not found" for a live instance is normal).
+func (p *pass) askEnded(ctx context.Context, m store.Meeting) (zoomMeeting, bool, error) {
+	if m.Type == store.TypeWebinar {
+		return zoomMeeting{}, false, nil // no per-instance webinar detail endpoint; the dashboard listing covers them
+	}
+	past, err := p.zoom.PastMeeting(ctx, m.UUID)
+	switch {
+	case err == nil && !past.EndTime.IsZero():
+		return zoomMeeting{UUID: m.UUID, ID: past.ID, Topic: past.Topic, Start: past.StartTime, End: past.EndTime}, true, nil
+	case err == nil, errors.Is(err, zoomapi.ErrMeetingNotFound), errors.Is(err, zoomapi.ErrMeetingNotEnded):
+	default:
+		return zoomMeeting{}, false, fmt.Errorf("past meeting: %w", err)
+	}
+	if m.MeetingID == 0 {
+		return zoomMeeting{}, false, nil
+	}
+	live, err := p.zoom.GetMeeting(ctx, m.MeetingID)
+	switch {
+	case err == nil && live.Status == "started":
+		return zoomMeeting{UUID: m.UUID, ID: m.MeetingID, Topic: live.Topic}, true, nil
+	case err == nil, errors.Is(err, zoomapi.ErrMeetingNotFound):
+		return zoomMeeting{}, false, nil
+	default:
+		return zoomMeeting{}, false, fmt.Errorf("meeting status: %w", err)
+	}
+}

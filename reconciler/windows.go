@@ -1,0 +1,44 @@
+package reconciler
+
+import (
+	"time"
+)
+
+// deliveryLag is how long after an event Zoom's first attempt to deliver its
+// webhook may come (seconds, §3), so an event just before a retry window may
+// have met the window.
+const deliveryLag = 30 * time.Second
+
+// overdue reports whether no webhook can still come for an event Zoom saw at
+// some time in [from, to]: the grace has passed since to and, if Zoom was
+// told to retry in that time (zoomrecon down or answering 503), its retry
+// schedule is over too.
+func (p *pass) overdue(from, to time.Time) bool {
+	if p.now.Before(to.Add(p.cfg.MissedGrace)) {
+		return false
+	}
+	for _, w := range p.windows {
+		if !w.To.After(from) || w.From.Add(-deliveryLag).After(to) {
+			continue // no event of [from, to] met this window
+		}
+		last := to
+		if w.To.Before(last) {
+			last = w.To
+		}
+		if p.now.Before(last.Add(p.cfg.RetryHorizon)) {
+			return false
+		}
+	}
+	return true
+}
+
+// answering reports whether zoomrecon was up and storing webhooks when Zoom
+// first tried to deliver what happened at t.
+func (p *pass) answering(t time.Time) bool {
+	for _, w := range p.windows {
+		if !t.Before(w.From.Add(-deliveryLag)) && t.Before(w.To) {
+			return false
+		}
+	}
+	return true
+}
