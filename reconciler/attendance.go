@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,16 +29,15 @@ func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
 	if m.EndTime != nil && !p.overdue(from, *m.EndTime) {
 		return nil
 	}
-	zs, err := p.reportParticipants(ctx, m)
-	notReady := errors.Is(err, zoomapi.ErrMeetingNotFound) || errors.Is(err, zoomapi.ErrMeetingNotEnded)
-	if err != nil && !notReady {
+	zs, err := p.attendance(ctx, m)
+	if err != nil && !notReady(err) {
 		return fmt.Errorf("participant report: %w", err)
 	}
 	end := m.FirstSeenAt
 	if m.EndTime != nil {
 		end = *m.EndTime
 	}
-	if notReady {
+	if notReady(err) {
 		// Zoom has no report yet (its data lags the end), or never will (a
 		// meeting with fewer than two participants). Ask again next pass,
 		// until giving up.
@@ -58,9 +58,14 @@ func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
 	var quiet *[2]bool
 	isQuiet := func(kind store.Kind) (bool, error) {
 		if quiet == nil {
-			joins, err := p.hasDiscrepancy(ctx, store.KindMissedMeetingStarted, m.UUID)
-			if err != nil {
-				return false, err
+			// A lost start alone (its other webhooks came) says nothing of
+			// the joins: only a meeting no join webhook reached missed them all.
+			joins := !slices.ContainsFunc(ours, func(s store.ParticipantSession) bool { return s.JoinSource == store.SourceWebhook })
+			if joins {
+				var err error
+				if joins, err = p.hasDiscrepancy(ctx, store.KindMissedMeetingStarted, m.UUID); err != nil {
+					return false, err
+				}
 			}
 			leaves := joins
 			if !leaves {
@@ -143,30 +148,47 @@ func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
 	return nil
 }
 
-// reportParticipants collects Zoom's participant sessions of an ended
-// meeting: the report API (Pro and up), falling back to the dashboard's past
-// participants and then its one-person meetings, which the report never covers.
-func (p *pass) reportParticipants(ctx context.Context, m store.Meeting) ([]zoomapi.Participant, error) {
-	var seq iter.Seq2[zoomapi.Participant, error]
+// attendance collects the sessions of the people who attended an ended
+// meeting or webinar, by Zoom's account. It asks the past-participants
+// endpoint first: it is Medium, outside the daily quota that Heavy and
+// Resource-intensive calls share with every app on the account (§6), where
+// the report is Heavy. A meeting with one participant has no past
+// participants (§5); on Business plans the dashboard's one-person list has
+// it, so it is confirmed now rather than asked about until GiveUpAfter.
+// Waiting-room stays are left out: they are no attendance (§10).
+func (p *pass) attendance(ctx context.Context, m store.Meeting) ([]zoomapi.Participant, error) {
+	past, dashboard := p.zoom.PastMeetingParticipants, p.zoom.DashboardMeetingParticipants
 	if m.Type == store.TypeWebinar {
-		seq = p.zoom.ReportWebinarParticipants(ctx, m.UUID)
-	} else {
-		seq = p.zoom.ReportMeetingParticipants(ctx, m.UUID)
+		past, dashboard = p.zoom.PastWebinarParticipants, p.zoom.DashboardWebinarParticipants
 	}
-	out, err := collect(seq)
-	if err == nil || m.Type == store.TypeWebinar || p.path != PathDashboard ||
-		!(errors.Is(err, zoomapi.ErrMeetingNotFound) || errors.Is(err, zoomapi.ErrMeetingNotEnded)) {
-		return out, err
+	out, err := collect(past(ctx, m.UUID))
+	if p.path == PathDashboard {
+		switch {
+		case notReady(err):
+			// The dashboard may have the data before the past endpoints do.
+			out, err = collect(dashboard(ctx, m.UUID, zoomapi.DashboardPast))
+			if notReady(err) && m.Type == store.TypeMeeting {
+				out, err = collect(dashboard(ctx, m.UUID, zoomapi.DashboardPastOne))
+			}
+		case err == nil && len(out) == 0 && m.Type == store.TypeMeeting:
+			out, err = collect(dashboard(ctx, m.UUID, zoomapi.DashboardPastOne))
+		}
 	}
-	out, err = collect(p.zoom.DashboardMeetingParticipants(ctx, m.UUID, zoomapi.DashboardPast))
-	if !errors.Is(err, zoomapi.ErrMeetingNotFound) && !errors.Is(err, zoomapi.ErrMeetingNotEnded) {
-		return out, err
+	if err != nil {
+		return nil, err
 	}
-	// A meeting with one participant is only ever in the dashboard's
-	// pastOne lists (zoom-platform.md §5); asking there lets it be confirmed
-	// now instead of asked about every pass until GiveUpAfter.
-	return collect(p.zoom.DashboardMeetingParticipants(ctx, m.UUID, zoomapi.DashboardPastOne))
+	return slices.DeleteFunc(out, func(z zoomapi.Participant) bool { return !attended(z) }), nil
 }
+
+// notReady says whether Zoom has no data on an ended instance yet (or never
+// will, for a report of a one-person meeting): "not found" or "not ended".
+func notReady(err error) bool {
+	return errors.Is(err, zoomapi.ErrNotFound) || errors.Is(err, zoomapi.ErrNotReady)
+}
+
+// attended says whether a participant row is a session in the meeting, not
+// a stay in its waiting room (§10).
+func attended(z zoomapi.Participant) bool { return z.Status != zoomapi.StatusInWaitingRoom }
 
 func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
 	var out []T
@@ -190,10 +212,28 @@ func (p *pass) hasDiscrepancy(ctx context.Context, kind store.Kind, uuid string)
 // match finds the unused stored session that is Zoom's session z: the same
 // participant, joined within the tolerance (or, for a session whose join we
 // never saw, left within it). It returns -1 when none is.
+//
+// Identities Zoom gives (user_id, participant_uuid, the person's Zoom ID,
+// registrant ID, email) are tried first. Where the row and the session share
+// none, because Zoom hands out a new user_id on every breakout-room move and
+// reports may carry ones the webhooks never used (§10), the same name within
+// the tolerance is the same person.
 func (p *pass) match(z zoomapi.Participant, ours []store.ParticipantSession, used []bool) int {
+	if i := p.closest(z, ours, used, sameParticipant); i >= 0 {
+		return i
+	}
+	return p.closest(z, ours, used, func(z zoomapi.Participant, s store.Participant) bool {
+		return z.Name != "" && z.Name == s.UserName
+	})
+}
+
+// closest finds the unused session that same accepts and that joined (or,
+// when neither join is known, left) nearest z, within the tolerance.
+func (p *pass) closest(z zoomapi.Participant, ours []store.ParticipantSession, used []bool,
+	same func(zoomapi.Participant, store.Participant) bool) int {
 	best, bestGap := -1, time.Duration(-1)
 	for i, s := range ours {
-		if used[i] || !sameParticipant(z, s.Participant) {
+		if used[i] || !same(z, s.Participant) {
 			continue
 		}
 		var gap time.Duration

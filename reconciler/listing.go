@@ -7,17 +7,27 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/zoomrecon/zoomrecon/store"
 	"github.com/zoomrecon/zoomrecon/zoomapi"
 )
 
-// zoomMeeting is a meeting instance as Zoom's listing shows it.
+// zoomMeeting is a meeting or webinar instance as Zoom's listing shows it.
 type zoomMeeting struct {
-	UUID   string
-	ID     int64
-	Topic  string
-	HostID string
-	Start  time.Time
-	End    time.Time // zero while live
+	UUID    string
+	ID      int64
+	Topic   string
+	HostID  string
+	Webinar bool
+	Start   time.Time
+	End     time.Time // zero while live
+}
+
+// meetingType is how the store names what z is.
+func (z zoomMeeting) meetingType() store.MeetingType {
+	if z.Webinar {
+		return store.TypeWebinar
+	}
+	return store.TypeMeeting
 }
 
 // list asks Zoom which meetings ran in the window: the dashboard's live and
@@ -54,14 +64,29 @@ func (p *pass) listError(err error) {
 	p.logger.Warn("could not list Zoom's meetings; the pass goes on with what it got", slog.Any("error", err))
 }
 
+// dashboardListings are what a Business account's dashboard lists: live,
+// past and one-person meetings, and live and past webinars (a webinar has no
+// one-person list, zoom-platform.md §5).
+var dashboardListings = []struct {
+	typ     zoomapi.DashboardType
+	webinar bool
+}{
+	{zoomapi.DashboardLive, false}, {zoomapi.DashboardLive, true},
+	{zoomapi.DashboardPast, false}, {zoomapi.DashboardPastOne, false}, {zoomapi.DashboardPast, true},
+}
+
 func (p *pass) listDashboard(ctx context.Context, w Window, out map[string]zoomMeeting) error {
-	for _, typ := range []zoomapi.DashboardType{zoomapi.DashboardLive, zoomapi.DashboardPast, zoomapi.DashboardPastOne} {
-		for m, err := range p.zoom.DashboardMeetings(ctx, typ, w.Since, w.Until) {
+	for _, l := range dashboardListings {
+		rows, what := p.zoom.DashboardMeetings, "meetings"
+		if l.webinar {
+			rows, what = p.zoom.DashboardWebinars, "webinars"
+		}
+		for m, err := range rows(ctx, l.typ, w.Since, w.Until) {
 			if err != nil {
-				return fmt.Errorf("dashboard %s meetings: %w", typ, err)
+				return fmt.Errorf("dashboard %s %s: %w", l.typ, what, err)
 			}
-			z := zoomMeeting{UUID: m.UUID, ID: m.ID, Topic: m.Topic, Start: m.StartTime}
-			if typ != zoomapi.DashboardLive {
+			z := zoomMeeting{UUID: m.UUID, ID: m.ID, Topic: m.Topic, Webinar: l.webinar, Start: m.StartTime}
+			if l.typ != zoomapi.DashboardLive {
 				z.End = m.EndTime
 			}
 			if z.UUID == "" || !p.inWindow(z) {
@@ -87,7 +112,9 @@ func (p *pass) listReports(ctx context.Context, w Window, out map[string]zoomMee
 				errs = append(errs, fmt.Errorf("meetings of user %s: %w", u.ID, err))
 				break
 			}
-			z := zoomMeeting{UUID: m.UUID, ID: m.ID, Topic: m.Topic, HostID: u.ID, Start: m.StartTime, End: m.EndTime}
+			// Zoom lists the host's ended webinars here too (§10).
+			z := zoomMeeting{UUID: m.UUID, ID: m.ID, Topic: m.Topic, HostID: u.ID, Webinar: m.Webinar(),
+				Start: m.StartTime, End: m.EndTime}
 			if z.UUID == "" || !p.inWindow(z) {
 				continue
 			}

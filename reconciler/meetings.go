@@ -22,7 +22,7 @@ func (p *pass) checkUnknown(ctx context.Context, z zoomMeeting) error {
 		return nil
 	}
 	update := &store.MeetingUpdate{
-		UUID: z.UUID, MeetingID: z.ID, HostID: z.HostID, Topic: z.Topic,
+		UUID: z.UUID, MeetingID: z.ID, HostID: z.HostID, Topic: z.Topic, Type: z.meetingType(),
 		StartTime: z.Start, Started: true, Source: store.SourceReconciled,
 	}
 	detail := fmt.Sprintf("Zoom reports it started at %s; no webhook ever mentioned it", utc(z.Start))
@@ -34,11 +34,17 @@ func (p *pass) checkUnknown(ctx context.Context, z zoomMeeting) error {
 	if z.End.IsZero() && p.path == PathDashboard {
 		// Who is in it now; the rest arrives by webhook or by the attendance
 		// check once it ends.
-		for zp, err := range p.zoom.DashboardMeetingParticipants(ctx, z.UUID, zoomapi.DashboardLive) {
+		live := p.zoom.DashboardMeetingParticipants
+		if z.Webinar {
+			live = p.zoom.DashboardWebinarParticipants
+		}
+		for zp, err := range live(ctx, z.UUID, zoomapi.DashboardLive) {
 			if err != nil {
 				return fmt.Errorf("live participants: %w", err)
 			}
-			participants = append(participants, sessionUpdates(z.UUID, zp)...)
+			if attended(zp) {
+				participants = append(participants, sessionUpdates(z.UUID, zp)...)
+			}
 		}
 	}
 	// Attendance of an ended one is filled in by checkAttendance, silently,
@@ -60,6 +66,12 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 		if z, listed, err = p.askEnded(ctx, m); err != nil {
 			return err
 		}
+		// Zoom's answer may be the first word of when it started.
+		if listed {
+			if err := p.checkLostStart(ctx, m, z); err != nil {
+				return err
+			}
+		}
 	}
 	if listed && !z.End.IsZero() {
 		if !p.overdue(z.End, z.End) {
@@ -69,7 +81,7 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 			Meeting: &store.MeetingUpdate{UUID: m.UUID, MeetingID: z.ID, Topic: z.Topic,
 				EndTime: z.End, Ended: true, Source: store.SourceReconciled},
 			Discrepancy: &store.Discrepancy{Kind: store.KindMissedMeetingEnded, MeetingUUID: m.UUID,
-				Detail:     fmt.Sprintf("Zoom reports it ended at %s; meeting.ended never arrived", utc(z.End)),
+				Detail:     fmt.Sprintf("Zoom reports it ended at %s; %s.ended never arrived", utc(z.End), m.Type),
 				DetectedAt: p.now, Backfilled: true},
 			Resolve: []store.Resolution{{Kind: store.KindStaleMeeting, MeetingUUID: m.UUID, Reason: "ended"}},
 		}
@@ -106,19 +118,30 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 	}, m.MeetingID, m.Topic, "")
 }
 
-// askEnded asks Zoom about an open meeting the listing did not show. It
-// reports the meeting with End set and true when Zoom says it ended, with End
-// zero and true when Zoom says it is live, and false when Zoom gave no answer
-// either way ("not found" for a live instance is normal).
+// askEnded asks Zoom about an open meeting or webinar the listing did not
+// show. It reports the instance with End set and true when Zoom says it
+// ended, with End zero and true when Zoom says this very instance is live,
+// and false when Zoom gave no answer either way: "not found" for a live
+// instance, or for one that ended a minute ago, is normal (§10).
 func (p *pass) askEnded(ctx context.Context, m store.Meeting) (zoomMeeting, bool, error) {
 	if m.Type == store.TypeWebinar {
-		return zoomMeeting{}, false, nil // no per-instance webinar detail endpoint; the dashboard listing covers them
+		// Webinars have no past-instance detail; the report has one once the
+		// webinar ended, and answers "not ended" before.
+		r, err := p.zoom.ReportWebinar(ctx, m.UUID)
+		switch {
+		case err == nil && !r.EndTime.IsZero():
+			return zoomMeeting{UUID: m.UUID, ID: r.ID, Topic: r.Topic, Webinar: true, Start: r.StartTime, End: r.EndTime}, true, nil
+		case err == nil, errors.Is(err, zoomapi.ErrNotFound), errors.Is(err, zoomapi.ErrNotReady):
+			return zoomMeeting{}, false, nil
+		default:
+			return zoomMeeting{}, false, fmt.Errorf("webinar report: %w", err)
+		}
 	}
 	past, err := p.zoom.PastMeeting(ctx, m.UUID)
 	switch {
 	case err == nil && !past.EndTime.IsZero():
 		return zoomMeeting{UUID: m.UUID, ID: past.ID, Topic: past.Topic, Start: past.StartTime, End: past.EndTime}, true, nil
-	case err == nil, errors.Is(err, zoomapi.ErrMeetingNotFound), errors.Is(err, zoomapi.ErrMeetingNotEnded):
+	case err == nil, errors.Is(err, zoomapi.ErrNotFound), errors.Is(err, zoomapi.ErrNotReady):
 	default:
 		return zoomMeeting{}, false, fmt.Errorf("past meeting: %w", err)
 	}
@@ -127,11 +150,34 @@ func (p *pass) askEnded(ctx context.Context, m store.Meeting) (zoomMeeting, bool
 	}
 	live, err := p.zoom.GetMeeting(ctx, m.MeetingID)
 	switch {
-	case err == nil && live.Status == "started":
+	case err == nil && live.Status == "started" && live.UUID == m.UUID:
 		return zoomMeeting{UUID: m.UUID, ID: m.MeetingID, Topic: live.Topic}, true, nil
-	case err == nil, errors.Is(err, zoomapi.ErrMeetingNotFound):
+	case err == nil, errors.Is(err, zoomapi.ErrNotFound):
+		// "started" for another UUID is a later instance of a recurring
+		// meeting or PMI (§10): this one is over, and past_meetings will say
+		// when once it has its data.
 		return zoomMeeting{}, false, nil
 	default:
 		return zoomMeeting{}, false, fmt.Errorf("meeting status: %w", err)
 	}
+}
+
+// checkLostStart handles a meeting whose start we only inferred, from a
+// participant event or its end, once Zoom shows when it started: its
+// meeting.started (or webinar.started) was lost, whatever else arrived.
+func (p *pass) checkLostStart(ctx context.Context, m store.Meeting, z zoomMeeting) error {
+	if m.StartSource != store.SourceUnknown || z.Start.IsZero() || z.Start.Before(p.opts.Window.Since) {
+		return nil
+	}
+	if !p.overdue(z.Start, z.Start) {
+		return nil // it may still come
+	}
+	return p.record(ctx, store.Backfill{
+		Meeting: &store.MeetingUpdate{UUID: m.UUID, MeetingID: cmp.Or(m.MeetingID, z.ID), Topic: z.Topic,
+			StartTime: z.Start, Started: true, Source: store.SourceReconciled},
+		Discrepancy: &store.Discrepancy{Kind: store.KindMissedMeetingStarted, MeetingUUID: m.UUID,
+			Detail: fmt.Sprintf("Zoom reports it started at %s; %s.started never arrived, though other webhooks of it did",
+				utc(z.Start), m.Type),
+			DetectedAt: p.now, Backfilled: true},
+	}, cmp.Or(m.MeetingID, z.ID), cmp.Or(m.Topic, z.Topic), "")
 }

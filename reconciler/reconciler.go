@@ -21,11 +21,16 @@ import (
 // Zoom is what a pass asks Zoom's REST API; *zoomapi.Client implements it.
 type Zoom interface {
 	DashboardMeetings(ctx context.Context, typ zoomapi.DashboardType, from, to time.Time) iter.Seq2[zoomapi.DashboardMeeting, error]
+	DashboardWebinars(ctx context.Context, typ zoomapi.DashboardType, from, to time.Time) iter.Seq2[zoomapi.DashboardMeeting, error]
 	DashboardMeetingParticipants(ctx context.Context, uuid string, typ zoomapi.DashboardType) iter.Seq2[zoomapi.Participant, error]
+	DashboardWebinarParticipants(ctx context.Context, uuid string, typ zoomapi.DashboardType) iter.Seq2[zoomapi.Participant, error]
 	Users(ctx context.Context, status string) iter.Seq2[zoomapi.User, error]
 	ReportUserMeetings(ctx context.Context, userID string, from, to time.Time) iter.Seq2[zoomapi.ReportMeeting, error]
 	GetMeeting(ctx context.Context, meetingID int64) (zoomapi.Meeting, error)
 	PastMeeting(ctx context.Context, uuid string) (zoomapi.PastMeeting, error)
+	ReportWebinar(ctx context.Context, uuid string) (zoomapi.ReportMeeting, error)
+	PastMeetingParticipants(ctx context.Context, uuid string) iter.Seq2[zoomapi.Participant, error]
+	PastWebinarParticipants(ctx context.Context, uuid string) iter.Seq2[zoomapi.Participant, error]
 	ReportMeetingParticipants(ctx context.Context, uuid string) iter.Seq2[zoomapi.Participant, error]
 	ReportWebinarParticipants(ctx context.Context, uuid string) iter.Seq2[zoomapi.Participant, error]
 	Calls() int64
@@ -308,16 +313,23 @@ func (p *pass) run(ctx context.Context) error {
 	}
 	p.total = len(uuids) + len(open)
 
-	// Meetings Zoom shows that no webhook ever mentioned.
+	// Meetings Zoom shows that no webhook ever mentioned, and those whose
+	// start we only inferred from their other webhooks.
 	for _, uuid := range uuids {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if _, ok := known[uuid]; ok {
+		m, ok := known[uuid]
+		if ok && m.StartSource != store.SourceUnknown {
 			continue
 		}
 		p.tick(uuid)
-		if err := p.checkUnknown(ctx, listed[uuid]); err != nil {
+		if ok {
+			err = p.checkLostStart(ctx, m, listed[uuid])
+		} else {
+			err = p.checkUnknown(ctx, listed[uuid])
+		}
+		if err != nil {
 			p.fail(uuid, err)
 		}
 	}

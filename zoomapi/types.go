@@ -133,6 +133,12 @@ type Participant struct {
 	InternalUser bool // past-meeting endpoints only
 }
 
+// Participant statuses (zoom-platform.md §10).
+const (
+	StatusInMeeting     = "in_meeting"
+	StatusInWaitingRoom = "in_waiting_room"
+)
+
 // CustomKey is a custom key/value pair attached to a meeting.
 type CustomKey struct {
 	Key, Value string
