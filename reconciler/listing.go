@@ -20,6 +20,9 @@ type zoomMeeting struct {
 	Webinar bool
 	Start   time.Time
 	End     time.Time // zero while live
+	// Over says Zoom shows the instance is over without saying when: its
+	// meeting number has moved on to a later instance.
+	Over bool
 }
 
 // meetingType is how the store names what z is.

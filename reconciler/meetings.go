@@ -104,11 +104,18 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 	if m.StartTime != nil {
 		start = *m.StartTime
 	}
-	if p.now.Sub(start) <= p.cfg.StaleAfter {
-		return nil
-	}
 	state := "Zoom could not confirm it ended"
-	if listed {
+	switch {
+	case z.Over:
+		// Over, by Zoom's word, but not yet in its past data: no meeting
+		// stuck open, unless the data never comes.
+		if p.now.Sub(start) <= p.cfg.GiveUpAfter {
+			return nil
+		}
+		state = "a later instance of its meeting number has started, so it is over, but Zoom has not said when it ended"
+	case p.now.Sub(start) <= p.cfg.StaleAfter:
+		return nil
+	case listed:
 		state = "Zoom reports it still in progress"
 	}
 	return p.record(ctx, store.Backfill{
@@ -152,10 +159,12 @@ func (p *pass) askEnded(ctx context.Context, m store.Meeting) (zoomMeeting, bool
 	switch {
 	case err == nil && live.Status == "started" && live.UUID == m.UUID:
 		return zoomMeeting{UUID: m.UUID, ID: m.MeetingID, Topic: live.Topic}, true, nil
+	case err == nil && live.UUID != "" && live.UUID != m.UUID:
+		// The number's current instance is another: a recurring meeting or
+		// a PMI started again (§10). This one is over, and past_meetings
+		// will say when once it has the data.
+		return zoomMeeting{Over: true}, false, nil
 	case err == nil, errors.Is(err, zoomapi.ErrNotFound):
-		// "started" for another UUID is a later instance of a recurring
-		// meeting or PMI (§10): this one is over, and past_meetings will say
-		// when once it has its data.
 		return zoomMeeting{}, false, nil
 	default:
 		return zoomMeeting{}, false, fmt.Errorf("meeting status: %w", err)
