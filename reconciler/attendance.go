@@ -38,10 +38,11 @@ func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
 		end = *m.EndTime
 	}
 	if notReady(err) {
-		// Zoom has no report yet (its data lags the end), or never will (a
-		// meeting with fewer than two participants). Ask again next pass,
-		// until giving up.
+		// Zoom has no data yet (it lags the end), or never will. Ask again
+		// with backoff, half the time since the end (so about a dozen times
+		// in a day rather than every pass), until giving up.
 		if p.now.Before(end.Add(p.cfg.GiveUpAfter)) {
+			p.deferred[m.UUID] = p.now.Add(max(p.now.Sub(end)/2, p.cfg.MissedGrace/2))
 			return nil
 		}
 		zs = nil

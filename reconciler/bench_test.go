@@ -373,7 +373,7 @@ func (d *benchDay) checkFirst(b *testing.B, res reconciler.Result) {
 	if err != nil {
 		b.Fatalf("OpenMeetings: %v", err)
 	}
-	unverified, err := d.st.EndedUnverified(b.Context(), d.clk.Now().Add(24*time.Hour))
+	unverified, err := d.st.EndedUnverified(b.Context(), d.clk.Now().Add(24*time.Hour), d.clk.Now().Add(24*time.Hour))
 	if err != nil {
 		b.Fatalf("EndedUnverified: %v", err)
 	}

@@ -40,7 +40,8 @@ type Zoom interface {
 type Store interface {
 	MeetingsByUUID(ctx context.Context, uuids []string) (map[string]store.Meeting, error)
 	OpenMeetings(ctx context.Context) ([]store.Meeting, error)
-	EndedUnverified(ctx context.Context, endedBefore time.Time) ([]store.Meeting, error)
+	EndedUnverified(ctx context.Context, endedBefore, now time.Time) ([]store.Meeting, error)
+	DeferChecks(ctx context.Context, until map[string]time.Time) error
 	Sessions(ctx context.Context, meetingUUID string) ([]store.ParticipantSession, error)
 	ApplyBackfill(ctx context.Context, b store.Backfill, now time.Time) (store.Discrepancy, bool, error)
 	MarkVerified(ctx context.Context, at time.Time, uuids ...string) error
@@ -201,6 +202,9 @@ type pass struct {
 	total   int
 	// verified are meetings confirmed complete, written in batches.
 	verified []string
+	// deferred are meetings whose attendance Zoom has no data on yet, with
+	// when to ask again, written with verified.
+	deferred map[string]time.Time
 	// windows are the spans in which Zoom was told to retry its webhooks.
 	windows []store.Span
 }
@@ -231,7 +235,7 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (Result, error)
 		now: r.cfg.NowFunc(), started: time.Now(),
 		calls0:  r.zoom.Calls(),
 		res:     &Result{Window: opts.Window, DryRun: opts.DryRun, Discrepancies: []Finding{}, Errors: []string{}},
-		checked: map[string]bool{},
+		checked: map[string]bool{}, deferred: map[string]time.Time{},
 	}
 	run := store.ReconcileRun{TriggeredBy: opts.Trigger, WindowStart: opts.Window.Since, WindowEnd: opts.Window.Until,
 		DryRun: opts.DryRun, StartedAt: p.now}
@@ -346,7 +350,7 @@ func (p *pass) run(ctx context.Context) error {
 	}
 	// Meetings that ended and whose attendance is not yet confirmed. Read
 	// after the steps above, which may have just ended some.
-	ended, err := p.st.EndedUnverified(ctx, p.now.Add(-p.cfg.MissedGrace))
+	ended, err := p.st.EndedUnverified(ctx, p.now.Add(-p.cfg.MissedGrace), p.now)
 	if err != nil {
 		return err
 	}
@@ -381,14 +385,23 @@ const verifyBatch = 256
 // flushVerified writes the confirmed meetings once there are at least atLeast of
 // them. A failure only means they are checked again next pass.
 func (p *pass) flushVerified(ctx context.Context, atLeast int) {
-	if len(p.verified) == 0 || len(p.verified) < atLeast || p.opts.DryRun {
+	if len(p.verified)+len(p.deferred) == 0 || len(p.verified)+len(p.deferred) < atLeast || p.opts.DryRun {
 		return
 	}
-	if err := p.st.MarkVerified(ctx, p.now, p.verified...); err != nil {
-		p.logger.Warn("could not record confirmed meetings; they are checked again next pass",
-			"meetings", len(p.verified), slog.Any("error", err))
+	if len(p.verified) > 0 {
+		if err := p.st.MarkVerified(ctx, p.now, p.verified...); err != nil {
+			p.logger.Warn("could not record confirmed meetings; they are checked again next pass",
+				"meetings", len(p.verified), slog.Any("error", err))
+		}
+		p.verified = p.verified[:0]
 	}
-	p.verified = p.verified[:0]
+	if len(p.deferred) > 0 {
+		if err := p.st.DeferChecks(ctx, p.deferred); err != nil {
+			p.logger.Warn("could not hold back checks of meetings Zoom has no data on yet; they are asked again next pass",
+				"meetings", len(p.deferred), slog.Any("error", err))
+		}
+		clear(p.deferred)
+	}
 }
 
 // tick counts a meeting as checked and reports progress.

@@ -162,6 +162,23 @@ func (s *Store) MarkVerified(ctx context.Context, at time.Time, uuids ...string)
 	return nil
 }
 
+// DeferChecks holds back the attendance checks of the given meetings until
+// the times given, all in one transaction.
+func (s *Store) DeferChecks(ctx context.Context, until map[string]time.Time) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for uuid, t := range until {
+			if _, err := s.txExec(ctx, tx, `UPDATE meetings SET check_after = ? WHERE uuid = ?`, dbTime(t), dbText(uuid)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("defer attendance checks: %w", err)
+	}
+	return nil
+}
+
 // OpenMeetings lists the instances we have seen start and not end, oldest first.
 func (s *Store) OpenMeetings(ctx context.Context) ([]Meeting, error) {
 	var out []Meeting
@@ -173,12 +190,14 @@ func (s *Store) OpenMeetings(ctx context.Context) ([]Meeting, error) {
 }
 
 // EndedUnverified lists ended instances the reconciler has not yet confirmed
-// complete whose end is at or before endedBefore.
-func (s *Store) EndedUnverified(ctx context.Context, endedBefore time.Time) ([]Meeting, error) {
+// complete whose end is at or before endedBefore and whose check is not held
+// back past now.
+func (s *Store) EndedUnverified(ctx context.Context, endedBefore, now time.Time) ([]Meeting, error) {
 	var out []Meeting
 	err := s.db.SelectContext(ctx, &out, s.q(`
 SELECT * FROM meetings WHERE status = 'ended' AND verified_at IS NULL AND end_time <= ?
-ORDER BY end_time, uuid`), dbTime(endedBefore))
+    AND (check_after IS NULL OR check_after <= ?)
+ORDER BY end_time, uuid`), dbTime(endedBefore), dbTime(now))
 	if err != nil {
 		return nil, fmt.Errorf("list unverified meetings: %w", err)
 	}

@@ -146,15 +146,20 @@ func testVerified(t *testing.T, st *store.Store) {
 	}
 	require.NoError(t, st.ApplyMeeting(ctx, store.MeetingUpdate{UUID: "open", StartTime: t0, Started: true, Source: store.SourceWebhook}, t0))
 
-	got, err := st.EndedUnverified(ctx, t0.Add(2*time.Hour))
+	got, err := st.EndedUnverified(ctx, t0.Add(2*time.Hour), t0)
 	require.NoError(t, err)
 	require.Equal(t, []string{"a", "b"}, uuids(got))
 	require.NoError(t, st.MarkVerified(ctx, t0, "a"))
-	got, err = st.EndedUnverified(ctx, t0.Add(3*time.Hour))
+	// b's data is not out yet: asked again in an hour.
+	require.NoError(t, st.DeferChecks(ctx, map[string]time.Time{"b": t0.Add(time.Hour)}))
+	got, err = st.EndedUnverified(ctx, t0.Add(3*time.Hour), t0)
 	require.NoError(t, err)
-	require.Equal(t, []string{"b", "c"}, uuids(got))
+	require.Equal(t, []string{"c"}, uuids(got), "b is held back")
+	got, err = st.EndedUnverified(ctx, t0.Add(3*time.Hour), t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, []string{"b", "c"}, uuids(got), "until its time")
 	require.NoError(t, st.MarkVerified(ctx, t0, "b", "c"))
-	got, err = st.EndedUnverified(ctx, t0.Add(3*time.Hour))
+	got, err = st.EndedUnverified(ctx, t0.Add(3*time.Hour), t0.Add(time.Hour))
 	require.NoError(t, err)
 	require.Empty(t, got, "several meetings confirmed at once")
 

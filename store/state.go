@@ -25,6 +25,17 @@ ON CONFLICT (key) DO NOTHING`), key, value, dbTime(now))
 	return s.State(ctx, key)
 }
 
+// SetState stores value under key, replacing what was there.
+func (s *Store) SetState(ctx context.Context, key, value string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`
+INSERT INTO daemon_state (key, value, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`), key, value, dbTime(now))
+	if err != nil {
+		return fmt.Errorf("set state %s: %w", key, err)
+	}
+	return nil
+}
+
 // State returns the value stored under key, or ErrNotFound.
 func (s *Store) State(ctx context.Context, key string) (string, error) {
 	var v string

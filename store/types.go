@@ -111,6 +111,9 @@ type Meeting struct {
 	// VerifiedAt is when the reconciler last confirmed this instance complete
 	// against Zoom; a verified meeting is not fetched again.
 	VerifiedAt *time.Time `db:"verified_at"`
+	// CheckAfter holds back the next attendance check of an ended instance
+	// whose data Zoom does not have yet; nil means at the next pass.
+	CheckAfter *time.Time `db:"check_after"`
 }
 
 // Participant is the identity Zoom gives one participant session. Any field
