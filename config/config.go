@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,6 +51,33 @@ type ZoomConfig struct {
 	// APIRateLimit caps our REST requests per second. Zoom's limits are per
 	// account and shared with every other app on it (zoom-platform.md §6).
 	APIRateLimit float64
+	// APIDailyBudget is the most Heavy and Resource-intensive calls a day
+	// zoomrecon makes: a number of calls, or a share of the daily quota of
+	// the account's plan, which every app on the account shares (§6).
+	APIDailyBudget Budget
+}
+
+// Budget is a number of calls, or a share of a quota.
+type Budget struct {
+	// Calls, when not zero, is the budget.
+	Calls int
+	// Share is the budget as a fraction of the quota, when Calls is zero.
+	Share float64
+}
+
+// Of returns the budget out of quota calls, at least one call.
+func (b Budget) Of(quota int) int {
+	if b.Calls > 0 {
+		return b.Calls
+	}
+	return max(1, int(b.Share*float64(quota)))
+}
+
+func (b Budget) String() string {
+	if b.Calls > 0 {
+		return strconv.Itoa(b.Calls)
+	}
+	return strconv.FormatFloat(b.Share*100, 'g', -1, 64) + "%"
 }
 
 // ReconcileConfig holds the reconciler's timing. Every duration is positive.
@@ -175,6 +203,8 @@ var keys = []key{
 
 	{env: "ZOOM_API_RATE_LIMIT", yaml: "zoom.api_rate_limit", def: "10",
 		field: binding[float64]{func(c *Config) *float64 { return &c.Zoom.APIRateLimit }, parseRate, formatRate}},
+	{env: "ZOOM_API_DAILY_BUDGET", yaml: "zoom.api_daily_budget", def: "10%",
+		field: binding[Budget]{func(c *Config) *Budget { return &c.Zoom.APIDailyBudget }, parseBudget, Budget.String}},
 
 	{env: "ZOOMRECON_RECONCILE_INTERVAL", yaml: "reconcile.interval", def: "5m",
 		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.Interval })},

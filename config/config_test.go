@@ -63,9 +63,10 @@ func defaults() Config {
 		WebhookReplayWindow: 24 * time.Hour,
 		LogLevel:            "info",
 		Zoom: ZoomConfig{
-			APIBaseURL:    "https://api.zoom.us/v2",
-			OAuthTokenURL: "https://zoom.us/oauth/token",
-			APIRateLimit:  10,
+			APIBaseURL:     "https://api.zoom.us/v2",
+			OAuthTokenURL:  "https://zoom.us/oauth/token",
+			APIRateLimit:   10,
+			APIDailyBudget: Budget{Share: 0.1},
 		},
 		Reconcile: ReconcileConfig{
 			Interval:         5 * time.Minute,
@@ -196,6 +197,16 @@ slack:
 			name: "CommaSeparatedTokensDropEmpties",
 			env:  map[string]string{"ZOOM_WEBHOOK_SECRET_TOKEN": " new ,, old,"},
 			want: func(c *Config) { c.Zoom.WebhookSecretTokens = []Secret{"new", "old"} },
+		},
+		{
+			name: "BudgetInCalls",
+			env:  map[string]string{"ZOOM_API_DAILY_BUDGET": "3000"},
+			want: func(c *Config) { c.Zoom.APIDailyBudget = Budget{Calls: 3000} },
+		},
+		{
+			name: "BudgetAsAShare",
+			env:  map[string]string{"ZOOM_API_DAILY_BUDGET": "2.5%"},
+			want: func(c *Config) { c.Zoom.APIDailyBudget = Budget{Share: 0.025} },
 		},
 		{
 			name: "DurationsInDays",
@@ -346,6 +357,16 @@ func TestLoadProblems(t *testing.T) {
 				`Zoom's retries may carry their first attempt's timestamp, and refusing one loses that event for good; use at least 1h30m, e.g. 24h`},
 		},
 		{
+			name: "BudgetNeitherCallsNorShare",
+			env:  map[string]string{"ZOOM_API_DAILY_BUDGET": "lots"},
+			want: []string{`ZOOM_API_DAILY_BUDGET: "lots" must be a number of calls a day or a percentage of the plan's daily quota, e.g. 10% or 3000`},
+		},
+		{
+			name: "BudgetOverAHundredPercent",
+			env:  map[string]string{"ZOOM_API_DAILY_BUDGET": "150%"},
+			want: []string{`ZOOM_API_DAILY_BUDGET: "150%" must be a number of calls a day or a percentage of the plan's daily quota, e.g. 10% or 3000`},
+		},
+		{
 			name: "OverflowingDays",
 			env:  map[string]string{"ZOOMRECON_MISSED_GRACE": "999999999d"},
 			want: []string{`ZOOMRECON_MISSED_GRACE: "999999999d" must be a positive duration, e.g. 15m`},
@@ -445,7 +466,7 @@ func TestLoadProblems(t *testing.T) {
 			name:  "UnknownYAMLKey",
 			files: map[string]string{"config.yaml": "zoom:\n  account_id: a\n  acount_id: b\n"},
 			env:   map[string]string{"ZOOM_CLIENT_ID": "c", "ZOOM_CLIENT_SECRET": "s"},
-			want:  []string{`$DIR/config.yaml: line 3: unknown key "zoom.acount_id"; known keys under zoom: account_id, client_id, client_secret, webhook_secret_tokens, api_base_url, oauth_token_url, api_rate_limit`},
+			want:  []string{`$DIR/config.yaml: line 3: unknown key "zoom.acount_id"; known keys under zoom: account_id, client_id, client_secret, webhook_secret_tokens, api_base_url, oauth_token_url, api_rate_limit, api_daily_budget`},
 		},
 		{
 			name:  "UnknownTopLevelYAMLKey",
@@ -572,6 +593,7 @@ func TestEntries(t *testing.T) {
 		{"ZOOM_API_BASE_URL", "zoom.api_base_url", "https://api.zoom.us/v2", "default"},
 		{"ZOOM_OAUTH_TOKEN_URL", "zoom.oauth_token_url", "https://zoom.us/oauth/token", "default"},
 		{"ZOOM_API_RATE_LIMIT", "zoom.api_rate_limit", "10", "default"},
+		{"ZOOM_API_DAILY_BUDGET", "zoom.api_daily_budget", "10%", "default"},
 		{"ZOOMRECON_RECONCILE_INTERVAL", "reconcile.interval", "5m", "default"},
 		{"ZOOMRECON_RECONCILE_LOOKBACK", "reconcile.lookback", "168h", "yaml"},
 		{"ZOOMRECON_MISSED_GRACE", "reconcile.missed_grace", "15m", "default"},
@@ -763,4 +785,22 @@ func TestLoadLeaksNoSecret(t *testing.T) {
 			t.Errorf("slog output: got %s, want it to contain %s", logs.String(), redacted)
 		}
 	})
+}
+
+func TestBudgetOf(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		b     Budget
+		quota int
+		want  int
+	}{
+		{Budget{Share: 0.1}, 30_000, 3_000},
+		{Budget{Share: 0.1}, 60_000, 6_000},
+		{Budget{Calls: 500}, 60_000, 500},
+		{Budget{Share: 0.0001}, 100, 1},
+	} {
+		if got := tc.b.Of(tc.quota); got != tc.want {
+			t.Errorf("%v of %d: got %d, want %d", tc.b, tc.quota, got, tc.want)
+		}
+	}
 }

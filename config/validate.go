@@ -241,3 +241,21 @@ func parseRate(s, eg string) (float64, error) {
 }
 
 func formatRate(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// parseBudget reads a number of calls ("3000") or a share of the plan's
+// daily quota ("10%").
+func parseBudget(s, eg string) (Budget, error) {
+	bad := fmt.Errorf("%q must be a number of calls a day or a percentage of the plan's daily quota, e.g. %s or 3000", s, eg)
+	if pct, ok := strings.CutSuffix(s, "%"); ok {
+		v, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+		if err != nil || v <= 0 || v > 100 || math.IsNaN(v) {
+			return Budget{}, bad
+		}
+		return Budget{Share: v / 100}, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return Budget{}, bad
+	}
+	return Budget{Calls: n}, nil
+}
