@@ -148,8 +148,9 @@ func runEndToEnd(t *testing.T, dbURL string) {
 		return out
 	}
 	sort.Strings(want)
-	require.Eventually(t, func() bool { return slices.Equal(found(), want) }, 60*time.Second, 50*time.Millisecond,
-		"discrepancies: got %q, want %q", found(), want)
+	seen := &lastSeen{}
+	require.Eventually(t, func() bool { return slices.Equal(seen.set(found()), want) }, 60*time.Second, 50*time.Millisecond,
+		"discrepancies: last seen %v, want %q", seen, want)
 
 	// The support team hears of it on Slack.
 	require.Eventually(t, func() bool {
@@ -237,6 +238,9 @@ func requireStateIsTruth(t *testing.T, st *store.Store, zoom *zoomtest.Server, m
 	require.NoError(t, err)
 	want := map[string]string{}
 	for _, s := range truth.Sessions {
+		if s.Status == zoomtest.StatusInWaitingRoom {
+			continue // waiting is no attendance (§10)
+		}
 		want["uid:"+s.Person.UserID] = fmt.Sprint(s.JoinTime.UTC(), " ", s.LeaveTime.UTC())
 	}
 	have := map[string]string{}
@@ -303,4 +307,24 @@ func (f *fakeSlack) updates() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.edits
+}
+
+// lastSeen keeps the last value a polled condition saw, so that a failure
+// message shows it rather than the value when the wait began.
+type lastSeen struct {
+	mu sync.Mutex
+	v  []string
+}
+
+func (l *lastSeen) set(v []string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.v = v
+	return v
+}
+
+func (l *lastSeen) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return fmt.Sprintf("%q", l.v)
 }
