@@ -226,14 +226,14 @@ func (b *testBundle) seed(t *testing.T, s seed) int64 {
 	d, created, err := b.st.RecordDiscrepancy(ctx, store.Discrepancy{
 		Kind: s.Kind, MeetingUUID: s.UUID, Subject: s.Subject, Detail: s.Detail,
 		DetectedAt: s.DetectedAt, Backfilled: s.Backfilled,
-	}, &store.OutboxMessage{Kind: string(s.Kind), Payload: string(payload), CreatedAt: s.DetectedAt})
+	}, &store.OutboxMessage{Kind: s.Kind, Payload: string(payload), CreatedAt: s.DetectedAt})
 	require.NoError(t, err)
 	require.True(t, created, "seed %s %s %s twice", s.Kind, s.UUID, s.Subject)
 	return d.ID
 }
 
 // resolve closes a seeded discrepancy as the store or reconciler would.
-func (b *testBundle) resolve(t *testing.T, s seed, resolution string, at time.Time) {
+func (b *testBundle) resolve(t *testing.T, s seed, resolution store.ResolutionReason, at time.Time) {
 	t.Helper()
 	ok, err := b.st.ResolveDiscrepancy(context.Background(), s.Kind, s.UUID, s.Subject, resolution, at, nil)
 	require.NoError(t, err)

@@ -27,21 +27,21 @@ type alert struct {
 // finding is the outbox payload: the reconciler's Finding, decoded with a
 // struct of our own because alerts must not import reconciler (STYLE.md §1).
 type finding struct {
-	Kind        string    `json:"kind"`
-	MeetingUUID string    `json:"meeting_uuid"`
-	MeetingID   int64     `json:"meeting_id"`
-	Topic       string    `json:"topic"`
-	Participant string    `json:"participant"`
-	Detail      string    `json:"detail"`
-	DetectedAt  time.Time `json:"detected_at"`
-	Backfilled  bool      `json:"backfilled"`
+	Kind        store.Kind `json:"kind"`
+	MeetingUUID string     `json:"meeting_uuid"`
+	MeetingID   int64      `json:"meeting_id"`
+	Topic       string     `json:"topic"`
+	Participant string     `json:"participant"`
+	Detail      string     `json:"detail"`
+	DetectedAt  time.Time  `json:"detected_at"`
+	Backfilled  bool       `json:"backfilled"`
 }
 
 func (a alert) kind() store.Kind {
 	if a.hasD {
 		return a.d.Kind
 	}
-	return store.Kind(cmp.Or(a.f.Kind, a.msg.Kind))
+	return cmp.Or(a.f.Kind, a.msg.Kind)
 }
 
 func (a alert) topic() string       { return cmp.Or(a.d.Topic, a.f.Topic) }
@@ -272,21 +272,7 @@ func meetingName(a alert) string {
 
 // resolutionText says why a discrepancy closed, in words.
 func resolutionText(a alert) string {
-	var why string
-	switch a.d.Resolution {
-	case "late_webhook":
-		why = "the webhook arrived late"
-	case "events_flowing":
-		why = "webhooks are flowing again"
-	case "ended":
-		why = "the meeting ended"
-	case "validation_answered":
-		why = "zoomrecon answered Zoom's next URL validation"
-	case "":
-		why = "closed"
-	default:
-		why = a.d.Resolution
-	}
+	why := a.d.Resolution.Text()
 	if a.d.ResolvedAt != nil {
 		why += " (" + utc(*a.d.ResolvedAt) + ")"
 	}

@@ -276,7 +276,7 @@ func TestDigestReplacesAStorm(t *testing.T) {
 		if mode == alerts.ModeBot {
 			var ts []string
 			for _, m := range b.outbox(t) {
-				if m.Kind == string(store.KindMissedMeetingEnded) {
+				if m.Kind == store.KindMissedMeetingEnded {
 					ts = append(ts, m.SlackTS)
 				}
 			}
@@ -341,7 +341,7 @@ func TestFoldsMissedIntoSilence(t *testing.T) {
 
 		// Webhooks flow again.
 		b.clock.Advance(time.Minute)
-		b.resolve(t, sil, "events_flowing", b.clock.Now())
+		b.resolve(t, sil, store.ResolvedEventsFlowing, b.clock.Now())
 		res = pass(t, sender)
 		require.Equal(t, 1, res.Announced)
 		got = b.slack.Accepted()
@@ -417,9 +417,9 @@ func TestResolutionEditsTheMessage(t *testing.T) {
 			require.Contains(t, posted[0].Text, "URGENT: 7 meetings stuck in progress")
 
 			b.clock.Advance(time.Minute)
-			b.resolve(t, single, "late_webhook", b.clock.Now())
-			b.resolve(t, stale[0], "ended", b.clock.Now())
-			b.resolve(t, stale[1], "ended", b.clock.Now())
+			b.resolve(t, single, store.ResolvedLateWebhook, b.clock.Now())
+			b.resolve(t, stale[0], store.ResolvedEnded, b.clock.Now())
+			b.resolve(t, stale[1], store.ResolvedEnded, b.clock.Now())
 			res := pass(t, sender)
 			require.Equal(t, 3, res.Announced)
 			edits := b.slack.Accepted()[2:]
@@ -442,7 +442,7 @@ func TestResolutionEditsTheMessage(t *testing.T) {
 			require.Len(t, b.slack.Requests(), 4, "each resolution is announced once")
 
 			for _, s := range stale[2:] {
-				b.resolve(t, s, "ended", b.clock.Now())
+				b.resolve(t, s, store.ResolvedEnded, b.clock.Now())
 			}
 			pass(t, sender)
 			last := b.slack.Accepted()[4]
@@ -474,9 +474,9 @@ func TestResolutionFollowsUpWebhooks(t *testing.T) {
 			require.Len(t, b.slack.Accepted(), 3)
 
 			b.clock.Advance(time.Minute)
-			b.resolve(t, missedEnd, "late_webhook", b.clock.Now())
-			b.resolve(t, stale, "ended", b.clock.Now())
-			b.resolve(t, refused, "validation_answered", b.clock.Now())
+			b.resolve(t, missedEnd, store.ResolvedLateWebhook, b.clock.Now())
+			b.resolve(t, stale, store.ResolvedEnded, b.clock.Now())
+			b.resolve(t, refused, store.ResolvedValidationAnswered, b.clock.Now())
 			res := pass(t, sender)
 			require.Equal(t, 3, res.Announced)
 			got := b.slack.Accepted()
@@ -510,7 +510,7 @@ func TestResolvedBeforeDelivery(t *testing.T) {
 			sender, b := setup(t, storetest.SQLiteURL(t), m.mode)
 			s := meeting(store.KindStaleMeeting, 1)
 			b.seed(t, s)
-			b.resolve(t, s, "ended", t0.Add(time.Second))
+			b.resolve(t, s, store.ResolvedEnded, t0.Add(time.Second))
 			res := pass(t, sender)
 			require.Equal(t, 1, res.Sent)
 			require.Zero(t, res.Announced)
@@ -686,7 +686,7 @@ func TestLogOnly(t *testing.T) {
 		}
 		return true
 	})
-	b.resolve(t, stale, "ended", t0.Add(time.Minute))
+	b.resolve(t, stale, store.ResolvedEnded, t0.Add(time.Minute))
 	waitFor(t, "the resolution to be logged", func() bool {
 		return strings.Contains(b.logs.String(), "RESOLVED: “Weekly sync 1”")
 	})
@@ -777,8 +777,8 @@ func TestRepeatedSilenceIsOneOutage(t *testing.T) {
 			}
 
 			b.clock.Advance(time.Minute)
-			b.resolve(t, first, "events_flowing", b.clock.Now())
-			b.resolve(t, again, "events_flowing", b.clock.Now())
+			b.resolve(t, first, store.ResolvedEventsFlowing, b.clock.Now())
+			b.resolve(t, again, store.ResolvedEventsFlowing, b.clock.Now())
 			n := len(b.slack.Accepted())
 			res = pass(t, sender)
 			require.Equal(t, 2, res.Announced)

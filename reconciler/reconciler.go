@@ -562,7 +562,7 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 			Discrepancy: &store.Discrepancy{Kind: store.KindMissedMeetingEnded, MeetingUUID: m.UUID,
 				Detail:     fmt.Sprintf("Zoom reports it ended at %s; meeting.ended never arrived", utc(z.End)),
 				DetectedAt: p.now, Backfilled: true},
-			Resolve: []store.Resolution{{Kind: store.KindStaleMeeting, MeetingUUID: m.UUID, Reason: "ended"}},
+			Resolve: []store.Resolution{{Kind: store.KindStaleMeeting, MeetingUUID: m.UUID, Reason: store.ResolvedEnded}},
 		}
 		// A meeting we only know of because a pass found it live already has
 		// its discrepancy; its missing end is not reported twice.
@@ -652,7 +652,7 @@ func (p *pass) record(ctx context.Context, b store.Backfill, meetingID int64, to
 		if err != nil {
 			return fmt.Errorf("alert payload: %w", err)
 		}
-		b.Alert = &store.OutboxMessage{Kind: string(d.Kind), Payload: string(payload), CreatedAt: p.now}
+		b.Alert = &store.OutboxMessage{Kind: d.Kind, Payload: string(payload), CreatedAt: p.now}
 	}
 	stored, created, err := p.st.ApplyBackfill(ctx, b, p.now)
 	if err != nil {
