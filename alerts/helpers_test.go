@@ -146,6 +146,7 @@ type seed struct {
 	UUID        string
 	MeetingID   int64
 	Topic       string
+	Type        store.MeetingType // empty: a meeting
 	Host        string
 	Start, End  time.Time
 	Subject     string
@@ -186,6 +187,14 @@ func meeting(kind store.Kind, n int) seed {
 	return s
 }
 
+// webinar returns a seed of kind about webinar n.
+func webinar(kind store.Kind, n int) seed {
+	s := meeting(kind, n)
+	s.Type, s.Topic = store.TypeWebinar, fmt.Sprintf("Product launch %d", n)
+	s.Detail = strings.ReplaceAll(s.Detail, "meeting.", "webinar.")
+	return s
+}
+
 // validationRefused returns a seed of a refused URL validation at at, as the
 // receiver records it.
 func validationRefused(at time.Time) seed {
@@ -212,7 +221,7 @@ func (b *testBundle) seed(t *testing.T, s seed) int64 {
 	ctx := context.Background()
 	if s.UUID != "" {
 		require.NoError(t, b.st.ApplyMeeting(ctx, store.MeetingUpdate{
-			UUID: s.UUID, MeetingID: s.MeetingID, HostID: s.Host, Topic: s.Topic,
+			UUID: s.UUID, MeetingID: s.MeetingID, HostID: s.Host, Topic: s.Topic, Type: s.Type,
 			StartTime: s.Start, Started: !s.Start.IsZero(), EndTime: s.End, Ended: !s.End.IsZero(),
 			Source: store.SourceReconciled,
 		}, s.DetectedAt))

@@ -116,6 +116,81 @@ func TestMessages(t *testing.T) {
 	}
 }
 
+// TestWebinarMessages: a webinar's alert names the webinar's webhooks
+// (webinar.ended, not meeting.ended) wherever an alert names one: header,
+// headline, what to check, and a digest's header.
+func TestWebinarMessages(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		kind store.Kind
+		want []string // in the text fallback
+		head string   // in the header block
+	}{
+		{
+			name: "MissedWebinarStarted", kind: store.KindMissedMeetingStarted,
+			want: []string{"Zoom never sent webinar.started for “Product launch 1” (meeting ID 81234567891).",
+				"event subscription includes webinar.started"},
+			head: ":warning: Missed webinar.started: Product launch 1",
+		},
+		{
+			name: "MissedWebinarEnded", kind: store.KindMissedMeetingEnded,
+			want: []string{"Zoom never sent webinar.ended for “Product launch 1” (meeting ID 81234567891). Zoom reports it ended at 2026-11-23 14:45:00 UTC; webinar.ended never arrived.",
+				"event subscription includes webinar.ended,"},
+			head: ":warning: Missed webinar.ended: Product launch 1",
+		},
+		{
+			name: "MissedWebinarParticipantJoined", kind: store.KindMissedParticipantJoined,
+			want: []string{"Zoom never sent webinar.participant_joined for Ana Lima <ana@example.com> in “Product launch 1”",
+				"event subscription includes webinar.participant_joined;"},
+			head: ":warning: Missed webinar.participant_joined: Product launch 1",
+		},
+		{
+			name: "MissedWebinarParticipantLeft", kind: store.KindMissedParticipantLeft,
+			want: []string{"Zoom never sent webinar.participant_left for Ana Lima <ana@example.com> in “Product launch 1”",
+				"event subscription includes webinar.participant_left and"},
+			head: ":warning: Missed webinar.participant_left: Product launch 1",
+		},
+		{
+			name: "StaleWebinar", kind: store.KindStaleMeeting,
+			want: []string{"URGENT: “Product launch 1” (meeting ID 81234567891) is still open long after it started: Zoom never sent webinar.ended for it.",
+				"If it ended, webinar.ended was lost"},
+			head: ":rotating_light: Meeting stuck in progress: Product launch 1",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sender, b := setup(t, storetest.SQLiteURL(t), alerts.ModeWebhook)
+			b.seed(t, webinar(tc.kind, 1))
+			require.Equal(t, 1, pass(t, sender).Sent, "%s: sent", tc.name)
+			got := b.slack.Accepted()
+			require.Len(t, got, 1, "%s: one message", tc.name)
+			for _, w := range tc.want {
+				require.Contains(t, got[0].Text, w, "%s: text", tc.name)
+			}
+			require.Contains(t, blockTexts(got[0].Blocks), tc.head, "%s: header", tc.name)
+			headline, _, _ := strings.Cut(got[0].Text, "\n")
+			meetingEvent := tc.kind.Info().Event(store.TypeMeeting)
+			require.NotContains(t, headline, meetingEvent, "%s: headline", tc.name)
+			require.NotContains(t, blockTexts(got[0].Blocks[:1]), meetingEvent, "%s: header", tc.name)
+		})
+	}
+	t.Run("DigestOfMeetingsAndWebinars", func(t *testing.T) {
+		t.Parallel()
+		sender, b := setup(t, storetest.SQLiteURL(t), alerts.ModeWebhook)
+		for i := range 6 {
+			b.seed(t, webinar(store.KindMissedMeetingEnded, i+1))
+			b.seed(t, meeting(store.KindMissedMeetingEnded, 100+i))
+		}
+		require.Equal(t, 12, pass(t, sender).Sent)
+		got := b.slack.Accepted()
+		require.Len(t, got, 1, "one digest")
+		require.True(t, strings.HasPrefix(got[0].Text, "Zoom never sent webinar.ended or meeting.ended for 12 meetings\n"), "got %q", got[0].Text)
+		require.Contains(t, got[0].Text, "Check next: Check that the event subscription includes webinar.ended or meeting.ended,")
+	})
+}
+
 // TestMessagesEscapeMentions keeps a topic from pinging a channel.
 func TestMessagesEscapeMentions(t *testing.T) {
 	t.Parallel()
