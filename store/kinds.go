@@ -145,8 +145,8 @@ var kindTable = []KindInfo{
 		ResolvedBy: SignalValidationAnswered, ResolvedAs: ResolvedValidationAnswered},
 	{Kind: KindWebhookSilence, Urgent: true, Account: true,
 		ResolvedBy: SignalAnyEvent, ResolvedAs: ResolvedEventsFlowing},
-	// Only Zoom can say a meeting ended: its meeting.ended arriving, or the
-	// reconciler reading the end from Zoom's API (reconciler, ended too).
+	// Only Zoom can say a meeting ended: by its meeting.ended arriving, or
+	// by its API, when the reconciler resolves it as ResolvedEnded too.
 	{Kind: KindStaleMeeting, Urgent: true,
 		ResolvedBy: SignalEnded, ResolvedAs: ResolvedEnded},
 	{Kind: KindMissedMeetingStarted, Missed: true,
