@@ -137,17 +137,6 @@ func (s *Sender) load(ctx context.Context, msgs []store.OutboxMessage) ([]alert,
 	return out, nil
 }
 
-// missed reports the kinds a webhook silence explains: events Zoom did not
-// send while it sent nothing.
-func missed(k store.Kind) bool {
-	switch k {
-	case store.KindMissedMeetingStarted, store.KindMissedMeetingEnded,
-		store.KindMissedParticipantJoined, store.KindMissedParticipantLeft:
-		return true
-	}
-	return false
-}
-
 // plan groups the claimed alerts into messages, most urgent first:
 //   - a silence carries the missed alerts it explains (detected after it
 //     began, while it is open) that are due with it;
@@ -162,7 +151,7 @@ func missed(k store.Kind) bool {
 //   - the rest go one by one.
 func (s *Sender) plan(ctx context.Context, alerts []alert, now time.Time) ([]group, map[time.Time][]int64, error) {
 	var silences []store.SilenceAlert
-	if slices.ContainsFunc(alerts, func(a alert) bool { return missed(a.kind()) || a.kind() == store.KindWebhookSilence }) {
+	if slices.ContainsFunc(alerts, func(a alert) bool { return a.missed() || a.kind() == store.KindWebhookSilence }) {
 		var err error
 		if silences, err = s.st.OpenSilenceAlerts(ctx); err != nil {
 			return nil, nil, err
@@ -254,7 +243,7 @@ func (s *Sender) plan(ctx context.Context, alerts []alert, now time.Time) ([]gro
 // still be delivered explains anything.
 func explainedBy(a alert, silences []store.SilenceAlert) *store.SilenceAlert {
 	isSilence := a.kind() == store.KindWebhookSilence
-	if !missed(a.kind()) && !isSilence {
+	if !a.missed() && !isSilence {
 		return nil
 	}
 	for i := range silences { // oldest first

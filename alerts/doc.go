@@ -23,10 +23,14 @@
 //     a reply in its thread) instead of arriving one by one.
 //   - Resolution in place. With a bot token a message is edited (chat.update)
 //     when its discrepancy resolves; where that is impossible, the urgent
-//     kinds (webhook_silence, stale_meeting) get one short follow-up. Each
-//     resolution is announced once.
+//     kinds (webhook_silence, url_validation_refused, stale_meeting) get one
+//     short follow-up. Each resolution is announced once.
 //   - No secret leaves: the webhook URL and the bot token never appear in
 //     logs, errors, the outbox's last_error or metrics.
+//
+// What a kind means (urgent, about the account, missed and so folded into a
+// silence, the webhook it names for a meeting or a webinar) it reads from
+// store.KindInfo; it owns only the wording (message.go, kindTexts).
 //
 // It leaves finding discrepancies to package reconciler and every SQL
 // statement to package store; it imports neither reconciler nor config (cmd

@@ -146,6 +146,7 @@ type seed struct {
 	UUID        string
 	MeetingID   int64
 	Topic       string
+	Type        store.MeetingType // empty: a meeting
 	Host        string
 	Start, End  time.Time
 	Subject     string
@@ -186,6 +187,14 @@ func meeting(kind store.Kind, n int) seed {
 	return s
 }
 
+// webinar returns a seed of kind about webinar n.
+func webinar(kind store.Kind, n int) seed {
+	s := meeting(kind, n)
+	s.Type, s.Topic = store.TypeWebinar, fmt.Sprintf("Product launch %d", n)
+	s.Detail = strings.ReplaceAll(s.Detail, "meeting.", "webinar.")
+	return s
+}
+
 // validationRefused returns a seed of a refused URL validation at at, as the
 // receiver records it.
 func validationRefused(at time.Time) seed {
@@ -212,7 +221,7 @@ func (b *testBundle) seed(t *testing.T, s seed) int64 {
 	ctx := context.Background()
 	if s.UUID != "" {
 		require.NoError(t, b.st.ApplyMeeting(ctx, store.MeetingUpdate{
-			UUID: s.UUID, MeetingID: s.MeetingID, HostID: s.Host, Topic: s.Topic,
+			UUID: s.UUID, MeetingID: s.MeetingID, HostID: s.Host, Topic: s.Topic, Type: s.Type,
 			StartTime: s.Start, Started: !s.Start.IsZero(), EndTime: s.End, Ended: !s.End.IsZero(),
 			Source: store.SourceReconciled,
 		}, s.DetectedAt))
@@ -226,14 +235,14 @@ func (b *testBundle) seed(t *testing.T, s seed) int64 {
 	d, created, err := b.st.RecordDiscrepancy(ctx, store.Discrepancy{
 		Kind: s.Kind, MeetingUUID: s.UUID, Subject: s.Subject, Detail: s.Detail,
 		DetectedAt: s.DetectedAt, Backfilled: s.Backfilled,
-	}, &store.OutboxMessage{Kind: string(s.Kind), Payload: string(payload), CreatedAt: s.DetectedAt})
+	}, &store.OutboxMessage{Kind: s.Kind, Payload: string(payload), CreatedAt: s.DetectedAt})
 	require.NoError(t, err)
 	require.True(t, created, "seed %s %s %s twice", s.Kind, s.UUID, s.Subject)
 	return d.ID
 }
 
 // resolve closes a seeded discrepancy as the store or reconciler would.
-func (b *testBundle) resolve(t *testing.T, s seed, resolution string, at time.Time) {
+func (b *testBundle) resolve(t *testing.T, s seed, resolution store.ResolutionReason, at time.Time) {
 	t.Helper()
 	ok, err := b.st.ResolveDiscrepancy(context.Background(), s.Kind, s.UUID, s.Subject, resolution, at, nil)
 	require.NoError(t, err)

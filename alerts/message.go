@@ -27,21 +27,21 @@ type alert struct {
 // finding is the outbox payload: the reconciler's Finding, decoded with a
 // struct of our own because alerts must not import reconciler (STYLE.md §1).
 type finding struct {
-	Kind        string    `json:"kind"`
-	MeetingUUID string    `json:"meeting_uuid"`
-	MeetingID   int64     `json:"meeting_id"`
-	Topic       string    `json:"topic"`
-	Participant string    `json:"participant"`
-	Detail      string    `json:"detail"`
-	DetectedAt  time.Time `json:"detected_at"`
-	Backfilled  bool      `json:"backfilled"`
+	Kind        store.Kind `json:"kind"`
+	MeetingUUID string     `json:"meeting_uuid"`
+	MeetingID   int64      `json:"meeting_id"`
+	Topic       string     `json:"topic"`
+	Participant string     `json:"participant"`
+	Detail      string     `json:"detail"`
+	DetectedAt  time.Time  `json:"detected_at"`
+	Backfilled  bool       `json:"backfilled"`
 }
 
 func (a alert) kind() store.Kind {
 	if a.hasD {
 		return a.d.Kind
 	}
-	return store.Kind(cmp.Or(a.f.Kind, a.msg.Kind))
+	return cmp.Or(a.f.Kind, a.msg.Kind)
 }
 
 func (a alert) topic() string       { return cmp.Or(a.d.Topic, a.f.Topic) }
@@ -50,7 +50,11 @@ func (a alert) meetingUUID() string { return cmp.Or(a.d.MeetingUUID, a.f.Meeting
 func (a alert) detail() string      { return cmp.Or(a.d.Detail, a.f.Detail) }
 func (a alert) backfilled() bool    { return a.d.Backfilled || a.f.Backfilled }
 func (a alert) resolved() bool      { return a.hasD && a.d.ResolvedAt != nil }
-func (a alert) urgent() bool        { return urgent(a.kind()) }
+func (a alert) urgent() bool        { return a.kind().Info().Urgent }
+
+// missed reports an alert about an event Zoom did not send, which an open
+// webhook silence explains (store.KindInfo.Missed).
+func (a alert) missed() bool { return a.kind().Info().Missed }
 
 func (a alert) detectedAt() time.Time {
 	switch {
@@ -87,8 +91,10 @@ func (a alert) silenceStart() time.Time {
 	return a.detectedAt()
 }
 
-// urgent reports the kinds a person must act on now (kindText.urgent).
-func urgent(k store.Kind) bool { return kindTexts[k].urgent }
+// event is the webhook the alert reports lost, as Zoom names it for its
+// meeting's type: meeting.ended, webinar.ended. It is empty for the account
+// kinds.
+func (a alert) event() string { return a.kind().Info().Event(a.d.Type) }
 
 // message is what one Slack message says: Block Kit for people, and text for
 // notifications, screen readers and the log, which carries the essentials on
@@ -107,18 +113,26 @@ const (
 	maxLine    = 300 // one alert in a digest; ten fit a section
 )
 
-// kindText is how one kind of discrepancy reads.
+// kindText is how one kind of discrepancy reads: the wording alerts own. What
+// the kind means (urgent, about the account or a participant, the webhook it
+// misses) is its store.KindInfo, never repeated here. The texts are
+// templates whose placeholders words fills; a field left empty reads as in
+// genericText.
 type kindText struct {
-	// urgent kinds need a person now: Zoom stopped talking to us, it is about
-	// to, or a meeting is stuck open. They start with "URGENT".
-	urgent bool
-	// account, for a kind about the whole Zoom account rather than one
-	// meeting, is its title; since labels when its stretch began, and
-	// headline, resolvedFormat (resolution, stretch start) and listed are
-	// how it reads.
-	account, since, headline, resolvedFormat, listed string
-	// event is the webhook Zoom never sent.
-	event string
+	// title is the header of a message about one alert.
+	title string
+	// headline says what happened, as one sentence.
+	headline string
+	// many is the header of a digest of {n} alerts of the kind.
+	many string
+	// resolved says, in a follow-up, that one alert resolved and {why}.
+	resolved string
+	// manyResolved is the header of a follow-up for {n} resolved alerts of
+	// the kind.
+	manyResolved string
+	// since labels when an account kind's stretch began, and listed starts
+	// its line in a list (the stretch's start follows).
+	since, listed string
 	// backfilled says what zoomrecon did about it, when the discrepancy says
 	// it backfilled; kept says it for when it did not.
 	backfilled, kept string
@@ -126,61 +140,92 @@ type kindText struct {
 	next string
 }
 
+// The wording the missed kinds share.
+const (
+	missedTitle            = "Missed {event}: {topic}"
+	missedHeadline         = "Zoom never sent {event} for {meeting}."
+	missedParticipant      = "Zoom never sent {event} for {participant} in {meeting}."
+	missedMeetings         = "Zoom never sent {event} for {n} meetings"
+	missedParticipants     = "Zoom never sent {event} for {n} participants"
+	missedNotYetBackfilled = "nothing yet; the next reconcile pass tries again."
+)
+
+// genericText is how a kind reads where its kindText says nothing, and how a
+// kind reads that this version does not know.
+var genericText = kindText{
+	title:        "Discrepancy {kind}",
+	headline:     "zoomrecon found a discrepancy ({kind}) for {meeting}.",
+	many:         "{n} discrepancies ({kind})",
+	resolved:     "{headline} Now resolved: {why}.",
+	manyResolved: "{n} alerts resolved",
+	kept:         "nothing.",
+	next:         "Run zoomrecon status for the details.",
+}
+
 var kindTexts = map[store.Kind]kindText{
 	store.KindMissedMeetingStarted: {
-		event:      "meeting.started",
+		title:      missedTitle,
+		headline:   missedHeadline,
+		many:       missedMeetings,
 		backfilled: "zoomrecon recorded the meeting with its times from Zoom's API (source: reconciled); its attendance follows from Zoom's participant report.",
-		kept:       "nothing yet; the next reconcile pass tries again.",
-		next: "Check that the Zoom app's event subscription includes meeting.started and its endpoint URL is still validated, and look for failed deliveries in Zoom's webhook logs. " +
+		kept:       missedNotYetBackfilled,
+		next: "Check that the Zoom app's event subscription includes {event} and its endpoint URL is still validated, and look for failed deliveries in Zoom's webhook logs. " +
 			"Only meetings hosted by users of the app's own account produce events; some ways of starting instant meetings have been reported to skip meeting.started.",
 	},
 	store.KindMissedMeetingEnded: {
-		event:      "meeting.ended",
+		title:      missedTitle,
+		headline:   missedHeadline,
+		many:       missedMeetings,
 		backfilled: "zoomrecon marked the meeting ended at the time Zoom's API reports (source: reconciled).",
-		kept:       "nothing yet; the next reconcile pass tries again.",
-		next: "Check that the event subscription includes meeting.ended, and Zoom's webhook logs around the meeting's end. " +
+		kept:       missedNotYetBackfilled,
+		next: "Check that the event subscription includes {event}, and Zoom's webhook logs around the meeting's end. " +
 			"Zoom has been seen to withhold events for a host who has not consented to the app.",
 	},
 	store.KindMissedParticipantJoined: {
-		event:      "meeting.participant_joined",
+		title:      missedTitle,
+		headline:   missedParticipant,
+		many:       missedParticipants,
 		backfilled: "zoomrecon recorded the join from Zoom's participant report (source: reconciled).",
-		kept:       "nothing yet; the next reconcile pass tries again.",
-		next:       "Check that the event subscription includes meeting.participant_joined; if many joins go missing at once, look for failed deliveries in Zoom's webhook logs.",
+		kept:       missedNotYetBackfilled,
+		next:       "Check that the event subscription includes {event}; if many joins go missing at once, look for failed deliveries in Zoom's webhook logs.",
 	},
 	store.KindMissedParticipantLeft: {
-		event:      "meeting.participant_left",
+		title:      missedTitle,
+		headline:   missedParticipant,
+		many:       missedParticipants,
 		backfilled: "zoomrecon recorded the leave from Zoom's participant report (source: reconciled).",
-		kept:       "nothing yet; the next reconcile pass tries again.",
+		kept:       missedNotYetBackfilled,
 		next: "Zoom is known to drop or delay participant_left (a killed client app, say); if it happens often, " +
-			"check that the event subscription includes meeting.participant_left and Zoom's webhook logs.",
+			"check that the event subscription includes {event} and Zoom's webhook logs.",
 	},
 	store.KindStaleMeeting: {
-		urgent: true,
-		event:  "meeting.ended",
+		title:        "Meeting stuck in progress: {topic}",
+		headline:     "{Meeting} is still open long after it started: Zoom never sent {event} for it.",
+		many:         "{n} meetings stuck in progress: {event} never arrived",
+		resolved:     "{Meeting} is no longer stuck: {why}.",
+		manyResolved: "{n} stuck meetings resolved",
 		kept: "nothing: only Zoom can say a meeting ended. Every reconcile pass asks Zoom again, " +
 			"records the end when Zoom reports it, and this alert then shows it resolved.",
 		next: "Check in Zoom (Dashboard, Meetings, Live) whether the meeting really is still running. " +
-			"If it ended, meeting.ended was lost: check the event subscription and Zoom's webhook logs.",
+			"If it ended, {event} was lost: check the event subscription and Zoom's webhook logs.",
 	},
 	store.KindURLValidationRefused: {
-		urgent:         true,
-		account:        "Zoom's URL validation was refused",
-		since:          "Refused since",
-		headline:       "zoomrecon refused Zoom's URL revalidation of its webhook endpoint; six refusals in a row make Zoom disable the app's event subscription, and then no webhook arrives at all.",
-		resolvedFormat: "Zoom's URL validation is answered again: %s. Validations had been refused since %s.",
-		listed:         "URL validation refused since ",
-		kept:           "nothing needed yet: events still arrive. Every later validation is watched; the next one answered resolves this alert.",
+		title:    "Zoom's URL validation was refused",
+		since:    "Refused since",
+		headline: "zoomrecon refused Zoom's URL revalidation of its webhook endpoint; six refusals in a row make Zoom disable the app's event subscription, and then no webhook arrives at all.",
+		resolved: "Zoom's URL validation is answered again: {why}. Validations had been refused since {since}.",
+		listed:   "URL validation refused since ",
+		kept:     "nothing needed yet: events still arrive. Every later validation is watched; the next one answered resolves this alert.",
 		next: "Check that ZOOM_WEBHOOK_SECRET_TOKEN is the Secret Token the app's event subscription shows now (it may have been regenerated; " +
 			"list both while rotating: new,old), and that nothing in front of zoomrecon alters Zoom's requests. " +
 			"If the subscription was already disabled, re-enable it in the Zoom Marketplace (toggle it, validate, save).",
 	},
 	store.KindWebhookSilence: {
-		urgent:         true,
-		account:        "Zoom has stopped sending webhooks",
-		since:          "Silent since",
-		headline:       "Zoom has stopped sending webhooks to zoomrecon while its API shows meetings starting and ending.",
-		resolvedFormat: "Zoom is sending webhooks again: %s. It had been silent since %s.",
-		listed:         "webhook silence since ",
+		title:    "Zoom has stopped sending webhooks",
+		since:    "Silent since",
+		headline: "Zoom has stopped sending webhooks to zoomrecon while its API shows meetings starting and ending.",
+		resolved: "Zoom is sending webhooks again: {why}. It had been silent since {since}.",
+		listed:   "webhook silence since ",
 		kept: "nothing is lost for good: every reconcile pass goes on backfilling from Zoom's API what the webhooks miss, " +
 			"and the alerts for what it finds are gathered here.",
 		next: "Check that the Zoom app is still activated and its event subscription is on with a validated endpoint URL; " +
@@ -190,51 +235,63 @@ var kindTexts = map[store.Kind]kindText{
 	},
 }
 
+// textOf returns how k reads: its kindText, with genericText's wording
+// where it says nothing.
+func textOf(k store.Kind) kindText {
+	t, g := kindTexts[k], genericText
+	t.title = cmp.Or(t.title, g.title)
+	t.headline = cmp.Or(t.headline, g.headline)
+	t.many = cmp.Or(t.many, g.many)
+	t.resolved = cmp.Or(t.resolved, g.resolved)
+	t.manyResolved = cmp.Or(t.manyResolved, g.manyResolved)
+	t.kept = cmp.Or(t.kept, g.kept)
+	t.next = cmp.Or(t.next, g.next)
+	return t
+}
+
+// words fills a template about alerts, all of one kind: {kind}, {n} (how
+// many), {event} (the webhooks they report lost, for their meetings' types,
+// "meeting.ended or webinar.ended" when both) and, about one alert, {topic},
+// {meeting} and {Meeting} (its meeting, in a sentence and starting one),
+// {participant} and {since} (when an account kind's stretch began). extra
+// adds placeholders and their values.
+func words(tmpl string, alerts []alert, extra ...string) string {
+	var events []string
+	for _, a := range alerts {
+		if e := a.event(); e != "" && !slices.Contains(events, e) {
+			events = append(events, e)
+		}
+	}
+	pairs := []string{
+		"{kind}", string(alerts[0].kind()),
+		"{n}", strconv.Itoa(len(alerts)),
+		"{event}", strings.Join(events, " or "),
+	}
+	if len(alerts) == 1 {
+		a := alerts[0]
+		pairs = append(pairs,
+			"{topic}", cmp.Or(a.topic(), "untitled"),
+			"{meeting}", meetingName(a),
+			"{Meeting}", capitalize(meetingName(a)),
+			"{participant}", cmp.Or(a.participant(), "a participant"),
+			"{since}", utc(a.silenceStart()))
+	}
+	return strings.NewReplacer(append(pairs, extra...)...).Replace(tmpl)
+}
+
 // headline is what happened, in words, as one sentence (plain text).
 func headline(a alert) string {
-	subject := meetingName(a)
-	if h := kindTexts[a.kind()].headline; h != "" {
-		return h
-	}
-	switch k := a.kind(); k {
-	case store.KindStaleMeeting:
-		return capitalize(subject) + " is still open long after it started: Zoom never sent meeting.ended for it."
-	case store.KindMissedParticipantJoined, store.KindMissedParticipantLeft:
-		return "Zoom never sent " + kindTexts[k].event + " for " + cmp.Or(a.participant(), "a participant") + " in " + subject + "."
-	case store.KindMissedMeetingStarted, store.KindMissedMeetingEnded:
-		return "Zoom never sent " + kindTexts[k].event + " for " + subject + "."
-	default:
-		return "zoomrecon found a discrepancy (" + string(k) + ") for " + subject + "."
-	}
+	return words(textOf(a.kind()).headline, []alert{a})
 }
 
 // title is the header of a message about one alert.
 func title(a alert) string {
-	var t string
-	switch k := a.kind(); {
-	case kindTexts[k].account != "":
-		t = kindTexts[k].account
-	case k == store.KindStaleMeeting:
-		t = "Meeting stuck in progress: " + cmp.Or(a.topic(), "untitled")
-	case missed(k):
-		t = "Missed " + kindTexts[k].event + ": " + cmp.Or(a.topic(), "untitled meeting")
-	default:
-		t = "Discrepancy " + string(k)
-	}
-	return decorate(t, a.urgent(), a.resolved())
+	return decorate(words(textOf(a.kind()).title, []alert{a}), a.urgent(), a.resolved())
 }
 
-// manyTitle is the header of a digest of n alerts of one kind.
-func manyTitle(k store.Kind, n int) string {
-	switch k {
-	case store.KindStaleMeeting:
-		return fmt.Sprintf("%d meetings stuck in progress: meeting.ended never arrived", n)
-	case store.KindMissedParticipantJoined, store.KindMissedParticipantLeft:
-		return fmt.Sprintf("Zoom never sent %s for %d participants", kindTexts[k].event, n)
-	case store.KindMissedMeetingStarted, store.KindMissedMeetingEnded:
-		return fmt.Sprintf("Zoom never sent %s for %d meetings", kindTexts[k].event, n)
-	}
-	return fmt.Sprintf("%d discrepancies (%s)", n, k)
+// manyTitle is the header of a digest of alerts of one kind.
+func manyTitle(alerts []alert) string {
+	return words(textOf(alerts[0].kind()).many, alerts)
 }
 
 func decorate(t string, urgentKind, resolved bool) string {
@@ -272,37 +329,26 @@ func meetingName(a alert) string {
 
 // resolutionText says why a discrepancy closed, in words.
 func resolutionText(a alert) string {
-	var why string
-	switch a.d.Resolution {
-	case "late_webhook":
-		why = "the webhook arrived late"
-	case "events_flowing":
-		why = "webhooks are flowing again"
-	case "ended":
-		why = "the meeting ended"
-	case "validation_answered":
-		why = "zoomrecon answered Zoom's next URL validation"
-	case "":
-		why = "closed"
-	default:
-		why = a.d.Resolution
-	}
+	why := a.d.Resolution.Text()
 	if a.d.ResolvedAt != nil {
 		why += " (" + utc(*a.d.ResolvedAt) + ")"
 	}
 	return why
 }
 
-func backfilledText(a alert) string {
-	kt := kindTexts[a.kind()]
-	if a.backfilled() && kt.backfilled != "" {
-		return kt.backfilled
+// backfilledText says what zoomrecon did about alerts of one kind: what it
+// backfilled if it backfilled any, else what it kept to.
+func backfilledText(alerts []alert) string {
+	kt := textOf(alerts[0].kind())
+	if kt.backfilled != "" && slices.ContainsFunc(alerts, alert.backfilled) {
+		return words(kt.backfilled, alerts)
 	}
-	return cmp.Or(kt.kept, "nothing.")
+	return words(kt.kept, alerts)
 }
 
-func nextText(k store.Kind) string {
-	return cmp.Or(kindTexts[k].next, "Run zoomrecon status for the details.")
+// nextText says what to check next about alerts of one kind.
+func nextText(alerts []alert) string {
+	return words(textOf(alerts[0].kind()).next, alerts)
 }
 
 // facts lists what a person needs to find the meeting: label and value
@@ -314,8 +360,8 @@ func facts(a alert) [][2]string {
 			out = append(out, [2]string{label, v})
 		}
 	}
-	if kt := kindTexts[a.kind()]; kt.account != "" {
-		add(kt.since, utc(a.silenceStart()))
+	if a.kind().Info().Account {
+		add(textOf(a.kind()).since, utc(a.silenceStart()))
 		add("Detected", utc(a.detectedAt()))
 		return out
 	}
@@ -325,7 +371,7 @@ func facts(a alert) [][2]string {
 	}
 	add("Meeting UUID", a.meetingUUID())
 	add("Host", cmp.Or(a.d.HostID, "unknown"))
-	if p := a.participant(); p != "" && (a.kind() == store.KindMissedParticipantJoined || a.kind() == store.KindMissedParticipantLeft) {
+	if p := a.participant(); p != "" && a.kind().Info().Participant {
 		add("Participant", p)
 	}
 	if a.d.StartTime != nil {
@@ -343,8 +389,8 @@ func facts(a alert) [][2]string {
 // line is one alert in a list: what to find it by and what happened.
 func line(a alert) string {
 	var b strings.Builder
-	if kt := kindTexts[a.kind()]; kt.account != "" {
-		b.WriteString(kt.listed + utc(a.silenceStart()))
+	if a.kind().Info().Account {
+		b.WriteString(textOf(a.kind()).listed + utc(a.silenceStart()))
 	} else {
 		b.WriteString("“" + cmp.Or(a.topic(), "untitled") + "”")
 		if id := a.meetingID(); id != 0 {
@@ -356,7 +402,7 @@ func line(a alert) string {
 		if a.d.HostID != "" {
 			b.WriteString(" host " + a.d.HostID)
 		}
-		if k := a.kind(); k == store.KindMissedParticipantJoined || k == store.KindMissedParticipantLeft {
+		if a.kind().Info().Participant {
 			b.WriteString(", " + cmp.Or(a.participant(), "a participant"))
 		}
 	}
@@ -435,10 +481,10 @@ func renderSingle(a alert, folded []alert, lines int) message {
 	}
 
 	blocks = append(blocks,
-		section("*Backfilled:* "+escape(backfilledText(a))),
-		section("*Check next:* "+escape(nextText(k))),
+		section("*Backfilled:* "+escape(backfilledText([]alert{a}))),
+		section("*Check next:* "+escape(nextText([]alert{a}))),
 		contextBlock(fmt.Sprintf("zoomrecon · %s · discrepancy %d", k, discrepancyID(a))))
-	text.WriteString("Backfilled: " + backfilledText(a) + "\nCheck next: " + nextText(k))
+	text.WriteString("Backfilled: " + backfilledText([]alert{a}) + "\nCheck next: " + nextText([]alert{a}))
 	return message{text: text.String(), blocks: blocks}
 }
 
@@ -446,7 +492,6 @@ func renderSingle(a alert, folded []alert, lines int) message {
 // and, for the kinds among them, what was backfilled and what to check.
 func renderDigest(alerts []alert, lines int) message {
 	kinds := kindsOf(alerts)
-	k := kinds[0]
 	isUrgent, allResolved := false, true
 	for _, a := range alerts {
 		isUrgent = isUrgent || a.urgent()
@@ -454,7 +499,7 @@ func renderDigest(alerts []alert, lines int) message {
 	}
 	t := fmt.Sprintf("%d discrepancies found at once", len(alerts))
 	if len(kinds) == 1 {
-		t = manyTitle(k, len(alerts))
+		t = manyTitle(alerts)
 	}
 	var text strings.Builder
 	text.WriteString(textPrefix(isUrgent, allResolved) + t + "\n")
@@ -463,10 +508,8 @@ func renderDigest(alerts []alert, lines int) message {
 	blocks = append(blocks, section(list))
 	text.WriteString(plain)
 	for _, k := range kinds {
-		b, n := kindTexts[k].backfilled, nextText(k)
-		if b == "" || !anyBackfilled(alerts, k) {
-			b = cmp.Or(kindTexts[k].kept, "nothing.")
-		}
+		of := ofKind(alerts, k)
+		b, n := backfilledText(of), nextText(of)
 		prefix := ""
 		if len(kinds) > 1 {
 			prefix = string(k) + ": "
@@ -497,7 +540,7 @@ func renderFolded(silence alert, folded []alert, lines int) message {
 	blocks := []slack.Block{
 		header(decorate(intro, false, false)),
 		section(list),
-		section("*Check next:* " + escape("These are explained by the webhook silence; fix that first. "+nextText(store.KindWebhookSilence))),
+		section("*Check next:* " + escape("These are explained by the webhook silence; fix that first. "+nextText([]alert{silence}))),
 		contextBlock(fmt.Sprintf("zoomrecon · folded into webhook_silence discrepancy %d", discrepancyID(silence))),
 	}
 	text := intro + ":\n" + plain + "Check next: these are explained by the webhook silence; fix that first."
@@ -519,15 +562,7 @@ func renderFollowUp(alerts []alert, lines int) message {
 	}
 	if len(alerts) == 1 {
 		a := alerts[0]
-		var what string
-		switch k := a.kind(); {
-		case kindTexts[k].resolvedFormat != "":
-			what = fmt.Sprintf(kindTexts[k].resolvedFormat, resolutionText(a), utc(a.silenceStart()))
-		case k == store.KindStaleMeeting:
-			what = capitalize(meetingName(a)) + " is no longer stuck: " + resolutionText(a) + "."
-		default:
-			what = headline(a) + " Now resolved: " + resolutionText(a) + "."
-		}
+		what := words(textOf(a.kind()).resolved, alerts, "{why}", resolutionText(a), "{headline}", headline(a))
 		return message{
 			text: "RESOLVED: " + what,
 			blocks: []slack.Block{
@@ -536,9 +571,9 @@ func renderFollowUp(alerts []alert, lines int) message {
 			},
 		}
 	}
-	intro := fmt.Sprintf("%d alerts resolved", len(alerts))
-	if kinds := kindsOf(alerts); len(kinds) == 1 && kinds[0] == store.KindStaleMeeting {
-		intro = fmt.Sprintf("%d stuck meetings resolved", len(alerts))
+	intro := words(genericText.manyResolved, alerts)
+	if kinds := kindsOf(alerts); len(kinds) == 1 {
+		intro = words(textOf(kinds[0]).manyResolved, alerts)
 	}
 	list, plain := listing(alerts, lines)
 	return message{
@@ -650,13 +685,15 @@ func joinKinds(ks []store.Kind) string {
 	return strings.Join(s, ", ")
 }
 
-func anyBackfilled(alerts []alert, k store.Kind) bool {
+// ofKind returns the alerts of kind k.
+func ofKind(alerts []alert, k store.Kind) []alert {
+	var out []alert
 	for _, a := range alerts {
-		if a.kind() == k && a.backfilled() {
-			return true
+		if a.kind() == k {
+			out = append(out, a)
 		}
 	}
-	return false
+	return out
 }
 
 func discrepancyID(a alert) int64 {

@@ -116,6 +116,81 @@ func TestMessages(t *testing.T) {
 	}
 }
 
+// TestWebinarMessages: a webinar's alert names the webinar's webhooks
+// (webinar.ended, not meeting.ended) wherever an alert names one: header,
+// headline, what to check, and a digest's header.
+func TestWebinarMessages(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		kind store.Kind
+		want []string // in the text fallback
+		head string   // in the header block
+	}{
+		{
+			name: "MissedWebinarStarted", kind: store.KindMissedMeetingStarted,
+			want: []string{"Zoom never sent webinar.started for “Product launch 1” (meeting ID 81234567891).",
+				"event subscription includes webinar.started"},
+			head: ":warning: Missed webinar.started: Product launch 1",
+		},
+		{
+			name: "MissedWebinarEnded", kind: store.KindMissedMeetingEnded,
+			want: []string{"Zoom never sent webinar.ended for “Product launch 1” (meeting ID 81234567891). Zoom reports it ended at 2026-11-23 14:45:00 UTC; webinar.ended never arrived.",
+				"event subscription includes webinar.ended,"},
+			head: ":warning: Missed webinar.ended: Product launch 1",
+		},
+		{
+			name: "MissedWebinarParticipantJoined", kind: store.KindMissedParticipantJoined,
+			want: []string{"Zoom never sent webinar.participant_joined for Ana Lima <ana@example.com> in “Product launch 1”",
+				"event subscription includes webinar.participant_joined;"},
+			head: ":warning: Missed webinar.participant_joined: Product launch 1",
+		},
+		{
+			name: "MissedWebinarParticipantLeft", kind: store.KindMissedParticipantLeft,
+			want: []string{"Zoom never sent webinar.participant_left for Ana Lima <ana@example.com> in “Product launch 1”",
+				"event subscription includes webinar.participant_left and"},
+			head: ":warning: Missed webinar.participant_left: Product launch 1",
+		},
+		{
+			name: "StaleWebinar", kind: store.KindStaleMeeting,
+			want: []string{"URGENT: “Product launch 1” (meeting ID 81234567891) is still open long after it started: Zoom never sent webinar.ended for it.",
+				"If it ended, webinar.ended was lost"},
+			head: ":rotating_light: Meeting stuck in progress: Product launch 1",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sender, b := setup(t, storetest.SQLiteURL(t), alerts.ModeWebhook)
+			b.seed(t, webinar(tc.kind, 1))
+			require.Equal(t, 1, pass(t, sender).Sent, "%s: sent", tc.name)
+			got := b.slack.Accepted()
+			require.Len(t, got, 1, "%s: one message", tc.name)
+			for _, w := range tc.want {
+				require.Contains(t, got[0].Text, w, "%s: text", tc.name)
+			}
+			require.Contains(t, blockTexts(got[0].Blocks), tc.head, "%s: header", tc.name)
+			headline, _, _ := strings.Cut(got[0].Text, "\n")
+			meetingEvent := tc.kind.Info().Event(store.TypeMeeting)
+			require.NotContains(t, headline, meetingEvent, "%s: headline", tc.name)
+			require.NotContains(t, blockTexts(got[0].Blocks[:1]), meetingEvent, "%s: header", tc.name)
+		})
+	}
+	t.Run("DigestOfMeetingsAndWebinars", func(t *testing.T) {
+		t.Parallel()
+		sender, b := setup(t, storetest.SQLiteURL(t), alerts.ModeWebhook)
+		for i := range 6 {
+			b.seed(t, webinar(store.KindMissedMeetingEnded, i+1))
+			b.seed(t, meeting(store.KindMissedMeetingEnded, 100+i))
+		}
+		require.Equal(t, 12, pass(t, sender).Sent)
+		got := b.slack.Accepted()
+		require.Len(t, got, 1, "one digest")
+		require.True(t, strings.HasPrefix(got[0].Text, "Zoom never sent webinar.ended or meeting.ended for 12 meetings\n"), "got %q", got[0].Text)
+		require.Contains(t, got[0].Text, "Check next: Check that the event subscription includes webinar.ended or meeting.ended,")
+	})
+}
+
 // TestMessagesEscapeMentions keeps a topic from pinging a channel.
 func TestMessagesEscapeMentions(t *testing.T) {
 	t.Parallel()
@@ -276,7 +351,7 @@ func TestDigestReplacesAStorm(t *testing.T) {
 		if mode == alerts.ModeBot {
 			var ts []string
 			for _, m := range b.outbox(t) {
-				if m.Kind == string(store.KindMissedMeetingEnded) {
+				if m.Kind == store.KindMissedMeetingEnded {
 					ts = append(ts, m.SlackTS)
 				}
 			}
@@ -341,7 +416,7 @@ func TestFoldsMissedIntoSilence(t *testing.T) {
 
 		// Webhooks flow again.
 		b.clock.Advance(time.Minute)
-		b.resolve(t, sil, "events_flowing", b.clock.Now())
+		b.resolve(t, sil, store.ResolvedEventsFlowing, b.clock.Now())
 		res = pass(t, sender)
 		require.Equal(t, 1, res.Announced)
 		got = b.slack.Accepted()
@@ -417,9 +492,9 @@ func TestResolutionEditsTheMessage(t *testing.T) {
 			require.Contains(t, posted[0].Text, "URGENT: 7 meetings stuck in progress")
 
 			b.clock.Advance(time.Minute)
-			b.resolve(t, single, "late_webhook", b.clock.Now())
-			b.resolve(t, stale[0], "ended", b.clock.Now())
-			b.resolve(t, stale[1], "ended", b.clock.Now())
+			b.resolve(t, single, store.ResolvedLateWebhook, b.clock.Now())
+			b.resolve(t, stale[0], store.ResolvedEnded, b.clock.Now())
+			b.resolve(t, stale[1], store.ResolvedEnded, b.clock.Now())
 			res := pass(t, sender)
 			require.Equal(t, 3, res.Announced)
 			edits := b.slack.Accepted()[2:]
@@ -442,7 +517,7 @@ func TestResolutionEditsTheMessage(t *testing.T) {
 			require.Len(t, b.slack.Requests(), 4, "each resolution is announced once")
 
 			for _, s := range stale[2:] {
-				b.resolve(t, s, "ended", b.clock.Now())
+				b.resolve(t, s, store.ResolvedEnded, b.clock.Now())
 			}
 			pass(t, sender)
 			last := b.slack.Accepted()[4]
@@ -474,9 +549,9 @@ func TestResolutionFollowsUpWebhooks(t *testing.T) {
 			require.Len(t, b.slack.Accepted(), 3)
 
 			b.clock.Advance(time.Minute)
-			b.resolve(t, missedEnd, "late_webhook", b.clock.Now())
-			b.resolve(t, stale, "ended", b.clock.Now())
-			b.resolve(t, refused, "validation_answered", b.clock.Now())
+			b.resolve(t, missedEnd, store.ResolvedLateWebhook, b.clock.Now())
+			b.resolve(t, stale, store.ResolvedEnded, b.clock.Now())
+			b.resolve(t, refused, store.ResolvedValidationAnswered, b.clock.Now())
 			res := pass(t, sender)
 			require.Equal(t, 3, res.Announced)
 			got := b.slack.Accepted()
@@ -510,7 +585,7 @@ func TestResolvedBeforeDelivery(t *testing.T) {
 			sender, b := setup(t, storetest.SQLiteURL(t), m.mode)
 			s := meeting(store.KindStaleMeeting, 1)
 			b.seed(t, s)
-			b.resolve(t, s, "ended", t0.Add(time.Second))
+			b.resolve(t, s, store.ResolvedEnded, t0.Add(time.Second))
 			res := pass(t, sender)
 			require.Equal(t, 1, res.Sent)
 			require.Zero(t, res.Announced)
@@ -686,7 +761,7 @@ func TestLogOnly(t *testing.T) {
 		}
 		return true
 	})
-	b.resolve(t, stale, "ended", t0.Add(time.Minute))
+	b.resolve(t, stale, store.ResolvedEnded, t0.Add(time.Minute))
 	waitFor(t, "the resolution to be logged", func() bool {
 		return strings.Contains(b.logs.String(), "RESOLVED: “Weekly sync 1”")
 	})
@@ -777,8 +852,8 @@ func TestRepeatedSilenceIsOneOutage(t *testing.T) {
 			}
 
 			b.clock.Advance(time.Minute)
-			b.resolve(t, first, "events_flowing", b.clock.Now())
-			b.resolve(t, again, "events_flowing", b.clock.Now())
+			b.resolve(t, first, store.ResolvedEventsFlowing, b.clock.Now())
+			b.resolve(t, again, store.ResolvedEventsFlowing, b.clock.Now())
 			n := len(b.slack.Accepted())
 			res = pass(t, sender)
 			require.Equal(t, 2, res.Announced)

@@ -81,9 +81,10 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 			Meeting: &store.MeetingUpdate{UUID: m.UUID, MeetingID: z.ID, Topic: z.Topic,
 				EndTime: z.End, Ended: true, Source: store.SourceReconciled},
 			Discrepancy: &store.Discrepancy{Kind: store.KindMissedMeetingEnded, MeetingUUID: m.UUID,
-				Detail:     fmt.Sprintf("Zoom reports it ended at %s; %s.ended never arrived", utc(z.End), m.Type),
+				Detail: fmt.Sprintf("Zoom reports it ended at %s; %s never arrived", utc(z.End),
+					store.KindMissedMeetingEnded.Info().Event(m.Type)),
 				DetectedAt: p.now, Backfilled: true},
-			Resolve: []store.Resolution{{Kind: store.KindStaleMeeting, MeetingUUID: m.UUID, Reason: "ended"}},
+			Resolve: []store.Resolution{{Kind: store.KindStaleMeeting, MeetingUUID: m.UUID, Reason: store.ResolvedEnded}},
 		}
 		// A meeting we only know of because a pass found it live already has
 		// its discrepancy; its missing end is not reported twice.
@@ -185,8 +186,8 @@ func (p *pass) checkLostStart(ctx context.Context, m store.Meeting, z zoomMeetin
 		Meeting: &store.MeetingUpdate{UUID: m.UUID, MeetingID: cmp.Or(m.MeetingID, z.ID), Topic: z.Topic,
 			StartTime: z.Start, Started: true, Source: store.SourceReconciled},
 		Discrepancy: &store.Discrepancy{Kind: store.KindMissedMeetingStarted, MeetingUUID: m.UUID,
-			Detail: fmt.Sprintf("Zoom reports it started at %s; %s.started never arrived, though other webhooks of it did",
-				utc(z.Start), m.Type),
+			Detail: fmt.Sprintf("Zoom reports it started at %s; %s never arrived, though other webhooks of it did",
+				utc(z.Start), store.KindMissedMeetingStarted.Info().Event(m.Type)),
 			DetectedAt: p.now, Backfilled: true},
 	}, cmp.Or(m.MeetingID, z.ID), cmp.Or(m.Topic, z.Topic), "")
 }

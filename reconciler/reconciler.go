@@ -453,7 +453,7 @@ func (p *pass) record(ctx context.Context, b store.Backfill, meetingID int64, to
 		if err != nil {
 			return fmt.Errorf("alert payload: %w", err)
 		}
-		b.Alert = &store.OutboxMessage{Kind: string(d.Kind), Payload: string(payload), CreatedAt: p.now}
+		b.Alert = &store.OutboxMessage{Kind: d.Kind, Payload: string(payload), CreatedAt: p.now}
 	}
 	stored, created, err := p.st.ApplyBackfill(ctx, b, p.now)
 	if err != nil {

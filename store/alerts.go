@@ -26,6 +26,10 @@ type AlertDetail struct {
 	EndTime          *time.Time `db:"end_time"`
 	ParticipantName  string     `db:"participant_name"`
 	ParticipantEmail string     `db:"participant_email"`
+
+	// Type tells a webinar from a meeting, whose webhooks differ
+	// (webinar.ended); empty when the meeting is unknown.
+	Type MeetingType `db:"type"`
 }
 
 // AlertDetails returns the discrepancies among ids, keyed by ID, with their
@@ -35,7 +39,7 @@ func (s *Store) AlertDetails(ctx context.Context, ids []int64) (map[int64]AlertD
 	for part := range slices.Chunk(ids, inChunk) {
 		query, args, err := sqlx.In(`
 SELECT d.*, COALESCE(m.meeting_id, 0) AS meeting_id, COALESCE(m.topic, '') AS topic,
-    COALESCE(m.host_id, '') AS host_id, m.start_time, m.end_time,
+    COALESCE(m.type, '') AS type, COALESCE(m.host_id, '') AS host_id, m.start_time, m.end_time,
     COALESCE((SELECT ps.user_name FROM participant_sessions ps
               WHERE d.subject <> '' AND ps.meeting_uuid = d.meeting_uuid AND ps.participant_key = d.subject
               ORDER BY ps.id LIMIT 1), '') AS participant_name,

@@ -36,7 +36,7 @@ func recordAlerted(t *testing.T, st *store.Store, d store.Discrepancy) (int64, i
 	if d.DetectedAt.IsZero() {
 		d.DetectedAt = t0
 	}
-	got, created, err := st.RecordDiscrepancy(ctx, d, &store.OutboxMessage{Kind: string(d.Kind), Payload: "{}", CreatedAt: d.DetectedAt})
+	got, created, err := st.RecordDiscrepancy(ctx, d, &store.OutboxMessage{Kind: d.Kind, Payload: "{}", CreatedAt: d.DetectedAt})
 	require.NoError(t, err)
 	require.True(t, created)
 	msgs, err := st.AlertsFor(ctx, got.ID)
@@ -106,7 +106,7 @@ func testMarkAlertsSent(t *testing.T, st *store.Store) {
 
 	// The first one's discrepancy resolved before the message went out, and
 	// the message said so.
-	_, err = st.ResolveDiscrepancy(ctx, store.KindMissedMeetingEnded, "m0", "", "late_webhook", t0, nil)
+	_, err = st.ResolveDiscrepancy(ctx, store.KindMissedMeetingEnded, "m0", "", store.ResolvedLateWebhook, t0, nil)
 	require.NoError(t, err)
 	require.NoError(t, st.MarkAlertsSent(ctx, store.AlertDelivery{IDs: ids, SentAt: t0.Add(time.Second), Channel: "C1", TS: "1.1", Announced: ids[:1]}))
 	for _, d := range ds {
@@ -169,7 +169,7 @@ func testOpenSilenceAlerts(t *testing.T, st *store.Store) {
 
 	old := store.Discrepancy{Kind: store.KindWebhookSilence, Subject: t0.Add(-3 * time.Hour).Format(time.RFC3339Nano), DetectedAt: t0.Add(-2 * time.Hour)}
 	recordAlerted(t, st, old)
-	_, err = st.ResolveDiscrepancy(ctx, old.Kind, "", old.Subject, "events_flowing", t0.Add(-time.Hour), nil)
+	_, err = st.ResolveDiscrepancy(ctx, old.Kind, "", old.Subject, store.ResolvedEventsFlowing, t0.Add(-time.Hour), nil)
 	require.NoError(t, err)
 	openID, alertID := recordAlerted(t, st, store.Discrepancy{Kind: store.KindWebhookSilence, Subject: t0.Add(-40 * time.Minute).Format(time.RFC3339Nano)})
 	quiet, _, err := st.RecordDiscrepancy(ctx, store.Discrepancy{Kind: store.KindWebhookSilence, Subject: "no-alert", DetectedAt: t0.Add(time.Minute)}, nil)
@@ -221,7 +221,7 @@ func testClaimAnnouncements(t *testing.T, st *store.Store) {
 	require.NoError(t, st.MarkAlertsSent(ctx, store.AlertDelivery{IDs: ids[:3], SentAt: t0, Channel: "C1", TS: "1.1"}))
 	resolve := func(n int, at time.Time) {
 		t.Helper()
-		ok, err := st.ResolveDiscrepancy(ctx, store.KindMissedMeetingEnded, fmt.Sprintf("m%d", n), "", "late_webhook", at, nil)
+		ok, err := st.ResolveDiscrepancy(ctx, store.KindMissedMeetingEnded, fmt.Sprintf("m%d", n), "", store.ResolvedLateWebhook, at, nil)
 		require.NoError(t, err)
 		require.True(t, ok)
 	}
@@ -292,7 +292,7 @@ func testConcurrentAnnouncementClaims(t *testing.T, st *store.Store) {
 	}
 	require.NoError(t, st.MarkAlertsSent(ctx, store.AlertDelivery{IDs: ids, SentAt: t0, Channel: "C1", TS: "1.1"}))
 	for i := range total {
-		_, err := st.ResolveDiscrepancy(ctx, store.KindMissedMeetingEnded, fmt.Sprintf("m%d", i), "", "late_webhook", t0, nil)
+		_, err := st.ResolveDiscrepancy(ctx, store.KindMissedMeetingEnded, fmt.Sprintf("m%d", i), "", store.ResolvedLateWebhook, t0, nil)
 		require.NoError(t, err)
 	}
 	got := claimConcurrently(t, func() ([]int64, error) {
@@ -321,7 +321,7 @@ func testAlertStatus(t *testing.T, st *store.Store) {
 	require.NoError(t, st.MarkAlertsSent(ctx, store.AlertDelivery{IDs: ids[:1], SentAt: t0.Add(time.Minute), Channel: "C1", TS: "1.1"}))
 	require.NoError(t, st.MarkAlertsFailed(ctx, ids[1:2], t0.Add(time.Minute), "chat.postMessage: Slack refused it: not_in_channel", false))
 	require.NoError(t, st.MarkAlertsFailed(ctx, ids[2:3], t0.Add(time.Hour), "chat.postMessage: Slack refused it: channel_not_found", false))
-	_, err = st.ResolveDiscrepancy(ctx, store.KindMissedMeetingEnded, "m0", "", "late_webhook", t0.Add(2*time.Minute), nil)
+	_, err = st.ResolveDiscrepancy(ctx, store.KindMissedMeetingEnded, "m0", "", store.ResolvedLateWebhook, t0.Add(2*time.Minute), nil)
 	require.NoError(t, err)
 	_, err = st.ClaimAnnouncements(ctx, t0.Add(3*time.Minute), t0, time.Minute, 10)
 	require.NoError(t, err)

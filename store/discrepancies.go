@@ -13,7 +13,8 @@ import (
 // RecordDiscrepancy stores d unless a discrepancy with the same kind, meeting
 // and subject exists, and in the same transaction queues alert (if not nil) for
 // it. It reports whether d was new; an existing one is returned unchanged and
-// no alert is queued, so a second pass over the same window stays silent.
+// no alert is queued, so a second pass over the same window stays silent. A
+// kind not in Kinds is refused with ErrUnknownKind.
 func (s *Store) RecordDiscrepancy(ctx context.Context, d Discrepancy, alert *OutboxMessage) (Discrepancy, bool, error) {
 	var created bool
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -25,6 +26,9 @@ func (s *Store) RecordDiscrepancy(ctx context.Context, d Discrepancy, alert *Out
 }
 
 func (s *Store) recordDiscrepancy(ctx context.Context, tx *sqlx.Tx, d Discrepancy, alert *OutboxMessage) (Discrepancy, bool, error) {
+	if err := checkKind(d.Kind); err != nil {
+		return Discrepancy{}, false, fmt.Errorf("record discrepancy: %w", err)
+	}
 	d.MeetingUUID, d.Subject, d.Detail = dbText(d.MeetingUUID), dbText(d.Subject), dbText(d.Detail)
 	err := tx.GetContext(ctx, &d.ID, s.q(`
 INSERT INTO discrepancies (kind, meeting_uuid, subject, detail, detected_at, backfilled)
@@ -67,8 +71,9 @@ func (s *Store) Discrepancy(ctx context.Context, kind Kind, meetingUUID, subject
 // ResolveDiscrepancy closes an open discrepancy, saying why, and in the same
 // transaction queues alert (if not nil) to announce it. It reports whether an
 // open discrepancy was closed; resolving twice, or one that never existed,
-// changes nothing.
-func (s *Store) ResolveDiscrepancy(ctx context.Context, kind Kind, meetingUUID, subject, resolution string, at time.Time, alert *OutboxMessage) (bool, error) {
+// changes nothing. A reason that is not one of the ResolutionReason constants
+// is refused with ErrUnknownResolution.
+func (s *Store) ResolveDiscrepancy(ctx context.Context, kind Kind, meetingUUID, subject string, resolution ResolutionReason, at time.Time, alert *OutboxMessage) (bool, error) {
 	var resolved bool
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
@@ -78,7 +83,10 @@ func (s *Store) ResolveDiscrepancy(ctx context.Context, kind Kind, meetingUUID, 
 	return resolved, err
 }
 
-func (s *Store) resolveDiscrepancy(ctx context.Context, tx *sqlx.Tx, kind Kind, meetingUUID, subject, resolution string, at time.Time, alert *OutboxMessage) (bool, error) {
+func (s *Store) resolveDiscrepancy(ctx context.Context, tx *sqlx.Tx, kind Kind, meetingUUID, subject string, resolution ResolutionReason, at time.Time, alert *OutboxMessage) (bool, error) {
+	if err := checkResolution(resolution); err != nil {
+		return false, fmt.Errorf("resolve discrepancy: %w", err)
+	}
 	var id int64
 	err := tx.GetContext(ctx, &id, s.q(`
 UPDATE discrepancies SET resolved_at = ?, resolution = ?

@@ -31,7 +31,7 @@ type Resolution struct {
 	Kind        Kind
 	MeetingUUID string
 	Subject     string
-	Reason      string
+	Reason      ResolutionReason
 }
 
 // ApplyBackfill writes b and reports the discrepancy as stored and whether it
@@ -72,16 +72,18 @@ func (s *Store) ApplyBackfill(ctx context.Context, b Backfill, now time.Time) (D
 	return d, created, nil
 }
 
-// lateKey is one discrepancy a newly stored webhook can close.
+// lateKey is what one newly stored webhook says about one meeting (and
+// participant): the discrepancies of the kinds it resolves there close.
 type lateKey struct {
-	kind          Kind
+	signal        Signal
 	meeting, subj string
 }
 
-// resolveLate closes the discrepancies that the batch's new events answer:
-// any event ends a webhook silence, and a meeting or participant event that
-// arrives after the reconciler called it missed closes that verdict. State is
-// already right (the reconciler backfilled it); the record shows it came late.
+// resolveLate closes the discrepancies that the batch's new events answer, as
+// kindTable says: any event ends a webhook silence, and a meeting or
+// participant event that arrives after the reconciler called it missed closes
+// that verdict. State is already right (the reconciler backfilled it); the
+// record shows it came late.
 func (s *Store) resolveLate(ctx context.Context, tx *sqlx.Tx, items []Ingest, inserted []bool, now time.Time) error {
 	var (
 		seen  = map[lateKey]bool{}
@@ -95,19 +97,18 @@ func (s *Store) resolveLate(ctx context.Context, tx *sqlx.Tx, items []Ingest, in
 		fresh = true
 		if m := it.Meeting; m != nil {
 			if m.Started {
-				add(lateKey{KindMissedMeetingStarted, m.UUID, ""})
+				add(lateKey{SignalStarted, m.UUID, ""})
 			}
 			if m.Ended {
-				add(lateKey{KindMissedMeetingEnded, m.UUID, ""})
-				add(lateKey{KindStaleMeeting, m.UUID, ""})
+				add(lateKey{SignalEnded, m.UUID, ""})
 			}
 		}
 		if p := it.Participant; p != nil {
-			kind := KindMissedParticipantJoined
+			signal := SignalJoined
 			if p.JoinTime.IsZero() {
-				kind = KindMissedParticipantLeft
+				signal = SignalLeft
 			}
-			add(lateKey{kind, p.MeetingUUID, p.Participant.Key()})
+			add(lateKey{signal, p.MeetingUUID, p.Participant.Key()})
 		}
 	}
 	if !fresh {
@@ -129,16 +130,12 @@ func (s *Store) resolveLate(ctx context.Context, tx *sqlx.Tx, items []Ingest, in
 		return fmt.Errorf("resolve late discrepancies: %w", err)
 	}
 	for _, d := range open {
-		reason := "late_webhook"
-		switch {
-		case d.Kind == KindWebhookSilence:
-			reason = "events_flowing"
-		case !seen[lateKey{d.Kind, d.MeetingUUID, d.Subject}]:
+		// A kind this version does not know has no ResolvedBy: left open.
+		info := d.Kind.Info()
+		if info.ResolvedBy != SignalAnyEvent && !seen[lateKey{info.ResolvedBy, d.MeetingUUID, d.Subject}] {
 			continue
-		case d.Kind == KindStaleMeeting:
-			reason = "ended"
 		}
-		if _, err := s.resolveDiscrepancy(ctx, tx, d.Kind, d.MeetingUUID, d.Subject, reason, now, nil); err != nil {
+		if _, err := s.resolveDiscrepancy(ctx, tx, d.Kind, d.MeetingUUID, d.Subject, info.ResolvedAs, now, nil); err != nil {
 			return err
 		}
 	}

@@ -43,7 +43,7 @@ func testBackfill(t *testing.T, st *store.Store) {
 		Meeting:      &store.MeetingUpdate{UUID: "m1", EndTime: end, Ended: true, Source: store.SourceReconciled},
 		Participants: []store.ParticipantUpdate{{MeetingUUID: "m1", Participant: ann, LeaveTime: end, Source: store.SourceReconciled}},
 		Discrepancy:  &store.Discrepancy{Kind: store.KindMissedMeetingEnded, MeetingUUID: "m1", DetectedAt: end, Backfilled: true},
-		Resolve:      []store.Resolution{{Kind: store.KindStaleMeeting, MeetingUUID: "m1", Reason: "ended"}},
+		Resolve:      []store.Resolution{{Kind: store.KindStaleMeeting, MeetingUUID: "m1", Reason: store.ResolvedEnded}},
 	}
 	_, _, err = st.RecordDiscrepancy(ctx, store.Discrepancy{Kind: store.KindStaleMeeting, MeetingUUID: "m1", DetectedAt: t0}, nil)
 	require.NoError(t, err)
@@ -66,7 +66,7 @@ func testBackfill(t *testing.T, st *store.Store) {
 	stale, err := st.Discrepancy(ctx, store.KindStaleMeeting, "m1", "")
 	require.NoError(t, err)
 	require.NotNil(t, stale.ResolvedAt)
-	require.Equal(t, "ended", stale.Resolution)
+	require.Equal(t, store.ResolvedEnded, stale.Resolution)
 
 	_, created, err = st.ApplyBackfill(ctx, b, end.Add(time.Minute))
 	require.NoError(t, err)
@@ -109,7 +109,7 @@ func testLateWebhookResolves(t *testing.T, st *store.Store) {
 	require.ElementsMatch(t, []string{"missed_participant_left/m1/uid:8", "missed_meeting_ended/m2/"}, still)
 	d, err := st.Discrepancy(ctx, store.KindMissedMeetingEnded, "m1", "")
 	require.NoError(t, err)
-	require.Equal(t, "late_webhook", d.Resolution)
+	require.Equal(t, store.ResolvedLateWebhook, d.Resolution)
 	require.WithinDuration(t, at, *d.ResolvedAt, time.Millisecond)
 }
 
@@ -135,7 +135,7 @@ func testEventEndsSilence(t *testing.T, st *store.Store) {
 	require.Empty(t, open)
 	d, err := st.Discrepancy(ctx, store.KindWebhookSilence, "", t0.Add(time.Hour).Format(time.RFC3339))
 	require.NoError(t, err)
-	require.Equal(t, "events_flowing", d.Resolution)
+	require.Equal(t, store.ResolvedEventsFlowing, d.Resolution)
 }
 
 func testVerified(t *testing.T, st *store.Store) {
@@ -190,7 +190,7 @@ func testDiscrepanciesSince(t *testing.T, st *store.Store) {
 		_, _, err := st.RecordDiscrepancy(ctx, d, nil)
 		require.NoError(t, err)
 	}
-	_, err := st.ResolveDiscrepancy(ctx, old.Kind, old.MeetingUUID, "", "late_webhook", t0.Add(-47*time.Hour), nil)
+	_, err := st.ResolveDiscrepancy(ctx, old.Kind, old.MeetingUUID, "", store.ResolvedLateWebhook, t0.Add(-47*time.Hour), nil)
 	require.NoError(t, err)
 	got, err := st.DiscrepanciesSince(ctx, t0.Add(-time.Hour))
 	require.NoError(t, err)

@@ -30,6 +30,7 @@ func TestStore(t *testing.T) {
 		"PairsParticipantSessions":           testPairsParticipantSessions,
 		"PairsParticipantSessionsInOneBatch": testPairsParticipantSessionsInOneBatch,
 		"DiscrepanciesAreUniqueWithAlert":    testDiscrepanciesAreUnique,
+		"RefusesUnknownKinds":                testRefusesUnknownKinds,
 		"ResolvesDiscrepancyOnce":            testResolvesDiscrepancyOnce,
 		"ClaimsOutboxByDueTimeAndLease":      testClaimsOutbox,
 		"ConcurrentClaimsNeverShareARow":     testConcurrentClaims,
@@ -307,7 +308,7 @@ func testDiscrepanciesAreUnique(t *testing.T, st *store.Store) {
 		DetectedAt: t0, Backfilled: true,
 	}
 	alert := func() *store.OutboxMessage {
-		return &store.OutboxMessage{Kind: "discrepancy", Payload: `{"kind":"missed_meeting_ended"}`, CreatedAt: t0}
+		return &store.OutboxMessage{Kind: store.KindMissedMeetingEnded, Payload: `{"kind":"missed_meeting_ended"}`, CreatedAt: t0}
 	}
 	first, created, err := st.RecordDiscrepancy(ctx, d, alert())
 	require.NoError(t, err)
@@ -340,17 +341,17 @@ func testResolvesDiscrepancyOnce(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	d, _, err := st.RecordDiscrepancy(ctx, store.Discrepancy{Kind: store.KindWebhookSilence, DetectedAt: t0}, nil)
 	require.NoError(t, err)
-	resolved, err := st.ResolveDiscrepancy(ctx, store.KindWebhookSilence, "", "", "events_flowing", t0.Add(time.Hour),
-		&store.OutboxMessage{Kind: "resolved", Payload: "{}", CreatedAt: t0.Add(time.Hour)})
+	resolved, err := st.ResolveDiscrepancy(ctx, store.KindWebhookSilence, "", "", store.ResolvedEventsFlowing, t0.Add(time.Hour),
+		&store.OutboxMessage{Kind: store.KindWebhookSilence, Payload: "{}", CreatedAt: t0.Add(time.Hour)})
 	require.NoError(t, err)
 	require.True(t, resolved)
-	resolved, err = st.ResolveDiscrepancy(ctx, store.KindWebhookSilence, "", "", "events_flowing", t0.Add(2*time.Hour), nil)
+	resolved, err = st.ResolveDiscrepancy(ctx, store.KindWebhookSilence, "", "", store.ResolvedEventsFlowing, t0.Add(2*time.Hour), nil)
 	require.NoError(t, err)
 	require.False(t, resolved)
 
 	got, err := st.Discrepancy(ctx, store.KindWebhookSilence, "", "")
 	require.NoError(t, err)
-	require.Equal(t, "events_flowing", got.Resolution)
+	require.Equal(t, store.ResolvedEventsFlowing, got.Resolution)
 	require.True(t, got.ResolvedAt.Equal(t0.Add(time.Hour)))
 	alerts, err := st.AlertsFor(ctx, d.ID)
 	require.NoError(t, err)
@@ -363,7 +364,7 @@ func testResolvesDiscrepancyOnce(t *testing.T, st *store.Store) {
 func testClaimsOutbox(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	for i, due := range []time.Time{t0.Add(time.Minute), t0, t0.Add(time.Hour)} {
-		_, err := st.EnqueueAlert(ctx, store.OutboxMessage{Kind: "test", Payload: fmt.Sprint(i), CreatedAt: t0, NextAttemptAt: due})
+		_, err := st.EnqueueAlert(ctx, store.OutboxMessage{Kind: store.KindMissedMeetingEnded, Payload: fmt.Sprint(i), CreatedAt: t0, NextAttemptAt: due})
 		require.NoError(t, err)
 	}
 	now := t0.Add(2 * time.Minute)
@@ -406,7 +407,7 @@ func testConcurrentClaims(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	const total = 60
 	for i := range total {
-		_, err := st.EnqueueAlert(ctx, store.OutboxMessage{Kind: "test", Payload: fmt.Sprint(i), CreatedAt: t0})
+		_, err := st.EnqueueAlert(ctx, store.OutboxMessage{Kind: store.KindMissedMeetingEnded, Payload: fmt.Sprint(i), CreatedAt: t0})
 		require.NoError(t, err)
 	}
 	got := claimConcurrently(t, func() ([]int64, error) {

@@ -34,33 +34,6 @@ const (
 	StatusEnded   MeetingStatus = "ended"
 )
 
-// Kind names a discrepancy between what Zoom's API reports and what webhooks
-// told us. The values are user-facing: they appear in alerts, JSON output and
-// metrics labels.
-type Kind string
-
-const (
-	KindMissedMeetingStarted    Kind = "missed_meeting_started"
-	KindMissedMeetingEnded      Kind = "missed_meeting_ended"
-	KindMissedParticipantJoined Kind = "missed_participant_joined"
-	KindMissedParticipantLeft   Kind = "missed_participant_left"
-	KindStaleMeeting            Kind = "stale_meeting"
-	KindWebhookSilence          Kind = "webhook_silence"
-	// KindURLValidationRefused is Zoom's periodic URL revalidation refused by
-	// the receiver: six in a row disable the app's event subscription
-	// (zoom-platform.md §2).
-	KindURLValidationRefused Kind = "url_validation_refused"
-)
-
-// Kinds lists every discrepancy kind, in the order reports show them.
-func Kinds() []Kind {
-	return []Kind{
-		KindURLValidationRefused, KindWebhookSilence, KindStaleMeeting,
-		KindMissedMeetingStarted, KindMissedMeetingEnded,
-		KindMissedParticipantJoined, KindMissedParticipantLeft,
-	}
-}
-
 // Trigger says what started a reconcile run.
 type Trigger string
 
@@ -191,9 +164,9 @@ type Discrepancy struct {
 	Detail     string     `db:"detail"`
 	DetectedAt time.Time  `db:"detected_at"`
 	ResolvedAt *time.Time `db:"resolved_at"`
-	// Resolution says why it closed, such as "late_webhook" or "events_flowing".
-	Resolution string `db:"resolution"`
-	Backfilled bool   `db:"backfilled"`
+	// Resolution says why it closed; empty while open.
+	Resolution ResolutionReason `db:"resolution"`
+	Backfilled bool             `db:"backfilled"`
 }
 
 // ReconcileRun records one reconciliation pass.
@@ -216,7 +189,7 @@ type ReconcileRun struct {
 type OutboxMessage struct {
 	ID            int64        `db:"id"`
 	DiscrepancyID *int64       `db:"discrepancy_id"`
-	Kind          string       `db:"kind"`
+	Kind          Kind         `db:"kind"`
 	Payload       string       `db:"payload"`
 	Status        OutboxStatus `db:"status"`
 	Tries         int          `db:"tries"`

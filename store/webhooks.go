@@ -157,7 +157,8 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.up
 			return fmt.Errorf("open validation alarms: %w", err)
 		}
 		for _, subject := range open {
-			if _, err := s.resolveDiscrepancy(ctx, tx, KindURLValidationRefused, "", subject, "validation_answered", v.At, nil); err != nil {
+			if _, err := s.resolveDiscrepancy(ctx, tx, KindURLValidationRefused, "", subject,
+				KindURLValidationRefused.Info().ResolvedAs, v.At, nil); err != nil {
 				return err
 			}
 		}

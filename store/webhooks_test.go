@@ -75,7 +75,7 @@ func testValidationAlarm(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	refused := func(at time.Time) store.Validation {
 		return store.Validation{At: at, Detail: "refused: bad signature",
-			Alert: &store.OutboxMessage{Kind: string(store.KindURLValidationRefused), Payload: `{}`, CreatedAt: at}}
+			Alert: &store.OutboxMessage{Kind: store.KindURLValidationRefused, Payload: `{}`, CreatedAt: at}}
 	}
 	open := func() []store.Discrepancy {
 		t.Helper()
@@ -102,7 +102,7 @@ func testValidationAlarm(t *testing.T, st *store.Store) {
 	require.Empty(t, open())
 	d, err := st.Discrepancy(ctx, store.KindURLValidationRefused, "", ds[0].Subject)
 	require.NoError(t, err)
-	require.Equal(t, "validation_answered", d.Resolution)
+	require.Equal(t, store.ResolvedValidationAnswered, d.Resolution)
 	last, err := st.LastURLValidationAnswered(ctx)
 	require.NoError(t, err)
 	require.True(t, last.Equal(t0.Add(2*time.Hour)), "last answered %v", last)

@@ -117,7 +117,7 @@ func validationAlert(at time.Time, detail string) *store.OutboxMessage {
 		Detail     string     `json:"detail"`
 		DetectedAt time.Time  `json:"detected_at"`
 	}{store.KindURLValidationRefused, detail, at.UTC()})
-	return &store.OutboxMessage{Kind: string(store.KindURLValidationRefused), Payload: string(payload), CreatedAt: at}
+	return &store.OutboxMessage{Kind: store.KindURLValidationRefused, Payload: string(payload), CreatedAt: at}
 }
 
 // tallyKeep is how long the tally is kept: a week covers any silence an

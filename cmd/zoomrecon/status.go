@@ -112,8 +112,8 @@ type refusalView struct {
 // scripts read one shape from both commands.
 type discrepancyView struct {
 	reconciler.Finding
-	ResolvedAt *time.Time `json:"resolved_at"`
-	Resolution string     `json:"resolution,omitempty"`
+	ResolvedAt *time.Time             `json:"resolved_at"`
+	Resolution store.ResolutionReason `json:"resolution,omitempty"`
 }
 
 func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) (statusReport, error) {
@@ -173,7 +173,7 @@ func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) 
 				Detail: d.Detail, DetectedAt: d.DetectedAt.UTC(), Backfilled: d.Backfilled},
 			ResolvedAt: utcPtr(d.ResolvedAt), Resolution: d.Resolution,
 		}
-		if d.Kind == store.KindMissedParticipantJoined || d.Kind == store.KindMissedParticipantLeft {
+		if d.Kind.Info().Participant {
 			v.Participant = participantText(d.ParticipantName, d.ParticipantEmail, d.Subject)
 		}
 		if d.ResolvedAt == nil {
@@ -258,7 +258,7 @@ func printStatus(w io.Writer, rep statusReport) {
 	for _, d := range rep.Discrepancies {
 		state := "open"
 		if d.ResolvedAt != nil {
-			state = "resolved " + d.ResolvedAt.Format(time.RFC3339) + " (" + d.Resolution + ")"
+			state = "resolved " + d.ResolvedAt.Format(time.RFC3339) + " (" + string(d.Resolution) + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.DetectedAt.Format(time.RFC3339), d.Kind,
 			meetingIDText(d.MeetingID), dash(d.Topic), dash(d.Participant), state)
