@@ -207,8 +207,10 @@ func New(opts ...Option) *Server {
 
 	oauthMux := http.NewServeMux()
 	oauthMux.HandleFunc("/oauth/token", s.handleToken)
-	s.oauth = start(s.oauthAddr, oauthMux)
+	// The API server first: the token endpoint names its URL, and its
+	// handlers must find s.api set before they can run.
 	s.api = start(s.apiAddr, http.HandlerFunc(s.serveAPI))
+	s.oauth = start(s.oauthAddr, oauthMux)
 	return s
 }
 
