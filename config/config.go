@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,6 +51,13 @@ type ZoomConfig struct {
 	// APIRateLimit caps our REST requests per second. Zoom's limits are per
 	// account and shared with every other app on it (zoom-platform.md §6).
 	APIRateLimit float64
+	// ResourceIntensivePerMinute paces our Dashboard (/metrics) requests,
+	// which Zoom limits per minute: 20 on Business, shared with the
+	// account's other apps (zoom-platform.md §6, §10).
+	ResourceIntensivePerMinute int
+	// MinuteLimitWait is how long Dashboard requests pause after Zoom's
+	// per-minute 429 without a Retry-After (zoom-platform.md §10).
+	MinuteLimitWait time.Duration
 }
 
 // ReconcileConfig holds the reconciler's timing. Every duration is positive.
@@ -175,6 +183,10 @@ var keys = []key{
 
 	{env: "ZOOM_API_RATE_LIMIT", yaml: "zoom.api_rate_limit", def: "10",
 		field: binding[float64]{func(c *Config) *float64 { return &c.Zoom.APIRateLimit }, parseRate, formatRate}},
+	{env: "ZOOM_RESOURCE_INTENSIVE_PER_MINUTE", yaml: "zoom.resource_intensive_per_minute", def: "10",
+		field: binding[int]{func(c *Config) *int { return &c.Zoom.ResourceIntensivePerMinute }, parsePerMinute, strconv.Itoa}},
+	{env: "ZOOM_MINUTE_LIMIT_WAIT", yaml: "zoom.minute_limit_wait", def: "1m",
+		field: durationField(func(c *Config) *time.Duration { return &c.Zoom.MinuteLimitWait })},
 
 	{env: "ZOOMRECON_RECONCILE_INTERVAL", yaml: "reconcile.interval", def: "5m",
 		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.Interval })},

@@ -241,3 +241,12 @@ func parseRate(s, eg string) (float64, error) {
 }
 
 func formatRate(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// parsePerMinute reads a positive whole number of requests a minute.
+func parsePerMinute(s, eg string) (int, error) {
+	v, err := strconv.Atoi(s)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("%q must be a positive whole number of requests a minute, e.g. %s", s, eg)
+	}
+	return v, nil
+}
