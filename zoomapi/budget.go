@@ -59,7 +59,7 @@ type budget struct {
 	limit  int // 0: no budget
 	day    time.Time
 	counts [4]int    // by Label.index
-	warned time.Time // the day whose exhaustion was logged
+	warned time.Time // the reset of the day whose exhaustion was logged
 }
 
 // rollLocked starts a new day's count when now is past the counted day.
@@ -85,14 +85,15 @@ func (b *budget) refusal(endpoint string, label Label, take bool) *BudgetError {
 	return nil
 }
 
-// firstRefusal reports whether a refusal on day is the first, to log once.
-func (b *budget) firstRefusal(day time.Time) bool {
+// firstRefusal reports whether a refusal until the given reset is the
+// day's first, to log it once.
+func (b *budget) firstRefusal(until time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.warned.Equal(day) {
+	if b.warned.Equal(until) {
 		return false
 	}
-	b.warned = day
+	b.warned = until
 	return true
 }
 
@@ -144,9 +145,9 @@ func (c *Client) SetDailyBudget(n int) {
 // DailyBudget returns the daily budget in force; 0 means none.
 func (c *Client) DailyBudget() int { return c.budget.getLimit() }
 
-// Spent returns today's usage (UTC, by Config.Now): the requests sent per
-// label since 00:00 UTC, by this client plus what SeedSpent added. It
-// restarts at 00:00 UTC. Persist it to continue the count after a restart.
+// Spent returns today's usage (UTC, by Config.Now): the requests this
+// client sent per label since 00:00 UTC, raised by SeedSpent. It restarts at
+// 00:00 UTC. Persist it to continue the count after a restart.
 func (c *Client) Spent() Usage { return c.budget.spent() }
 
 // SeedSpent continues a day's count that an earlier process persisted (a
