@@ -55,6 +55,13 @@ type ZoomConfig struct {
 	// zoomrecon makes: a number of calls, or a share of the daily quota of
 	// the account's plan, which every app on the account shares (§6).
 	APIDailyBudget Budget
+	// ResourceIntensivePerMinute paces our Dashboard (/metrics) requests,
+	// which Zoom limits per minute: 20 on Business, shared with the
+	// account's other apps (zoom-platform.md §6, §10).
+	ResourceIntensivePerMinute int
+	// MinuteLimitWait is how long Dashboard requests pause after Zoom's
+	// per-minute 429 without a Retry-After (zoom-platform.md §10).
+	MinuteLimitWait time.Duration
 }
 
 // Budget is a number of calls, or a share of a quota.
@@ -205,6 +212,10 @@ var keys = []key{
 		field: binding[float64]{func(c *Config) *float64 { return &c.Zoom.APIRateLimit }, parseRate, formatRate}},
 	{env: "ZOOM_API_DAILY_BUDGET", yaml: "zoom.api_daily_budget", def: "10%",
 		field: binding[Budget]{func(c *Config) *Budget { return &c.Zoom.APIDailyBudget }, parseBudget, Budget.String}},
+	{env: "ZOOM_RESOURCE_INTENSIVE_PER_MINUTE", yaml: "zoom.resource_intensive_per_minute", def: "10",
+		field: binding[int]{func(c *Config) *int { return &c.Zoom.ResourceIntensivePerMinute }, parsePerMinute, strconv.Itoa}},
+	{env: "ZOOM_MINUTE_LIMIT_WAIT", yaml: "zoom.minute_limit_wait", def: "1m",
+		field: durationField(func(c *Config) *time.Duration { return &c.Zoom.MinuteLimitWait })},
 
 	{env: "ZOOMRECON_RECONCILE_INTERVAL", yaml: "reconcile.interval", def: "5m",
 		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.Interval })},

@@ -67,6 +67,9 @@ func defaults() Config {
 			OAuthTokenURL:  "https://zoom.us/oauth/token",
 			APIRateLimit:   10,
 			APIDailyBudget: Budget{Share: 0.1},
+			// Half of Business's 20 a minute; Zoom's minute (§10).
+			ResourceIntensivePerMinute: 10,
+			MinuteLimitWait:            time.Minute,
 		},
 		Reconcile: ReconcileConfig{
 			Interval:         5 * time.Minute,
@@ -466,7 +469,7 @@ func TestLoadProblems(t *testing.T) {
 			name:  "UnknownYAMLKey",
 			files: map[string]string{"config.yaml": "zoom:\n  account_id: a\n  acount_id: b\n"},
 			env:   map[string]string{"ZOOM_CLIENT_ID": "c", "ZOOM_CLIENT_SECRET": "s"},
-			want:  []string{`$DIR/config.yaml: line 3: unknown key "zoom.acount_id"; known keys under zoom: account_id, client_id, client_secret, webhook_secret_tokens, api_base_url, oauth_token_url, api_rate_limit, api_daily_budget`},
+			want:  []string{`$DIR/config.yaml: line 3: unknown key "zoom.acount_id"; known keys under zoom: account_id, client_id, client_secret, webhook_secret_tokens, api_base_url, oauth_token_url, api_rate_limit, api_daily_budget, resource_intensive_per_minute, minute_limit_wait`},
 		},
 		{
 			name:  "UnknownTopLevelYAMLKey",
@@ -594,6 +597,8 @@ func TestEntries(t *testing.T) {
 		{"ZOOM_OAUTH_TOKEN_URL", "zoom.oauth_token_url", "https://zoom.us/oauth/token", "default"},
 		{"ZOOM_API_RATE_LIMIT", "zoom.api_rate_limit", "10", "default"},
 		{"ZOOM_API_DAILY_BUDGET", "zoom.api_daily_budget", "10%", "default"},
+		{"ZOOM_RESOURCE_INTENSIVE_PER_MINUTE", "zoom.resource_intensive_per_minute", "10", "default"},
+		{"ZOOM_MINUTE_LIMIT_WAIT", "zoom.minute_limit_wait", "1m", "default"},
 		{"ZOOMRECON_RECONCILE_INTERVAL", "reconcile.interval", "5m", "default"},
 		{"ZOOMRECON_RECONCILE_LOOKBACK", "reconcile.lookback", "168h", "yaml"},
 		{"ZOOMRECON_MISSED_GRACE", "reconcile.missed_grace", "15m", "default"},

@@ -259,3 +259,12 @@ func parseBudget(s, eg string) (Budget, error) {
 	}
 	return Budget{Calls: n}, nil
 }
+
+// parsePerMinute reads a positive whole number of requests a minute.
+func parsePerMinute(s, eg string) (int, error) {
+	v, err := strconv.Atoi(s)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("%q must be a positive whole number of requests a minute, e.g. %s", s, eg)
+	}
+	return v, nil
+}

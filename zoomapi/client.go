@@ -43,8 +43,33 @@ type Config struct {
 	APIURL string
 	// RequestsPerSecond caps the client's own request rate, with a burst of
 	// one, before Zoom's per-account limits (§6) are reached. Default 10;
-	// negative means unlimited.
+	// negative means unlimited, and then Resource-intensive calls are not
+	// paced either unless ResourceIntensivePerMinute is set.
 	RequestsPerSecond float64
+	// ResourceIntensivePerMinute paces calls of Resource-intensive
+	// endpoints (the Dashboard's /metrics): at most this many a minute,
+	// evenly spaced, each waiting its turn (as long as its ctx allows)
+	// rather than failing. Zoom allows 20 a minute on Business+ and 10 on
+	// Pro, per account and shared with every other app on it (§6, §10); the
+	// default, 10, leaves half of Business's to the others. Negative means
+	// no pacing; 0 means the default, or no pacing when RequestsPerSecond is
+	// negative.
+	ResourceIntensivePerMinute int
+	// MinuteLimitWait is how long every Resource-intensive call is held
+	// after Zoom refuses one with a per-minute 429 (X-RateLimit-Type QPS,
+	// §10) that has no Retry-After; the refused call is then retried, up to
+	// three times, however long RetryWaitMax is. Default 60s, the window of
+	// the limit. Tests set milliseconds.
+	MinuteLimitWait time.Duration
+	// DailyBudget is the most Heavy and Resource-intensive requests the
+	// client sends per UTC day (by Now), every attempt counted as Zoom
+	// counts them. Zoom's daily quota for the two (30,000 on Pro, 60,000 on
+	// Business+, DailyQuota) is shared with every other app on the account
+	// (§6), so a budget keeps some for them. Beyond it, calls of those labels
+	// fail at once with a *BudgetError (ErrBudgetExhausted) until 00:00 UTC;
+	// Light and Medium calls are never refused. 0 means no budget.
+	// SetDailyBudget changes it at run time.
+	DailyBudget int
 	// Timeout bounds one HTTP attempt, from sending to reading the whole
 	// body. Default 30s.
 	Timeout time.Duration
@@ -65,8 +90,15 @@ type Config struct {
 	// Registerer registers the client's metrics; nil means no metrics are
 	// exported.
 	Registerer prometheus.Registerer
-	// Now is the clock for token expiry and quota blocks. Default time.Now.
+	// Now is the clock for token expiry, quota blocks and the daily budget's
+	// UTC day. Default time.Now.
 	Now func() time.Time
+	// SleepFunc waits d, or until ctx ends and then returns ctx.Err(). It
+	// runs the waits of Resource-intensive pacing and of per-minute 429s,
+	// which last seconds to a minute. Default: a timer. When it is set, that
+	// pacing reads the time from Now instead of the real clock, so a test
+	// whose SleepFunc advances a manual clock runs minutes of pacing at once.
+	SleepFunc func(ctx context.Context, d time.Duration) error
 }
 
 // Defaults for Config.
@@ -78,11 +110,20 @@ const (
 	DefaultRetryMax          = 4
 	DefaultRetryWaitMin      = time.Second
 	DefaultRetryWaitMax      = 30 * time.Second
+	// DefaultResourceIntensivePerMinute is half of Business's 20 a minute,
+	// since the limit is shared with the account's other apps (§6).
+	DefaultResourceIntensivePerMinute = 10
+	// DefaultMinuteLimitWait is the window of the per-minute limit (§10).
+	DefaultMinuteLimitWait = time.Minute
 )
 
 const (
-	// pageSize is the largest page Zoom serves on every list endpoint we use (§5).
-	pageSize = "300"
+	// maxMinuteWaits is how often one call waits out a per-minute 429.
+	maxMinuteWaits = 3
+	// maxMinuteWait bounds a per-minute 429's Retry-After that the client
+	// waits for; a longer one is no per-minute limit, and the call gives up
+	// with ErrRateLimited rather than hold its caller.
+	maxMinuteWait = 2 * time.Minute
 	// maxBody bounds a response body; a 300-participant page is a few hundred KB.
 	maxBody   = 32 << 20
 	userAgent = "zoomrecon"
@@ -101,8 +142,13 @@ type Client struct {
 	apiHTTP *http.Client // one attempt per Do; retries are driven by send
 	calls   atomic.Int64
 	quota   quotaBlocks
-	// categories maps an endpoint template to the X-RateLimit-Category Zoom
-	// last reported for it.
+	budget  *budget
+	// riPacer paces Resource-intensive calls and holds them after a
+	// per-minute 429.
+	riPacer       *pacer
+	sleepInjected bool
+	// categories maps an endpoint template to the Label Zoom last reported
+	// for it in X-RateLimit-Category.
 	categories sync.Map
 }
 
@@ -122,8 +168,19 @@ func New(cfg Config) (*Client, error) {
 	}
 	cfg.RetryWaitMin = cmp.Or(cfg.RetryWaitMin, DefaultRetryWaitMin)
 	cfg.RetryWaitMax = max(cmp.Or(cfg.RetryWaitMax, DefaultRetryWaitMax), cfg.RetryWaitMin)
+	switch {
+	case cfg.ResourceIntensivePerMinute == 0 && cfg.RequestsPerSecond < 0:
+		cfg.ResourceIntensivePerMinute = -1
+	case cfg.ResourceIntensivePerMinute == 0:
+		cfg.ResourceIntensivePerMinute = DefaultResourceIntensivePerMinute
+	}
+	cfg.MinuteLimitWait = cmp.Or(cfg.MinuteLimitWait, DefaultMinuteLimitWait)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	sleepInjected := cfg.SleepFunc != nil
+	if !sleepInjected {
+		cfg.SleepFunc = sleep
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -142,12 +199,20 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RequestsPerSecond < 0 {
 		limit = rate.Inf
 	}
-	c := &Client{
-		cfg:     cfg,
-		log:     log,
-		m:       m,
-		limiter: rate.NewLimiter(limit, 1),
+	var interval time.Duration
+	if cfg.ResourceIntensivePerMinute > 0 {
+		interval = time.Minute / time.Duration(cfg.ResourceIntensivePerMinute)
 	}
+	c := &Client{
+		cfg:           cfg,
+		log:           log,
+		m:             m,
+		limiter:       rate.NewLimiter(limit, 1),
+		budget:        &budget{now: cfg.Now, limit: cfg.DailyBudget},
+		riPacer:       &pacer{interval: interval},
+		sleepInjected: sleepInjected,
+	}
+	m.usage.add(c.budget)
 	c.apiHTTP = &http.Client{
 		Transport: &attemptTransport{c: c, base: base},
 		// The transport adds the bearer token to every hop, so following a
@@ -193,13 +258,20 @@ func (cfg *Config) validate() error {
 	for _, f := range []struct {
 		name       string
 		d, example time.Duration
-	}{{"Timeout", cfg.Timeout, DefaultTimeout}, {"RetryWaitMin", cfg.RetryWaitMin, DefaultRetryWaitMin}, {"RetryWaitMax", cfg.RetryWaitMax, DefaultRetryWaitMax}} {
+	}{
+		{"Timeout", cfg.Timeout, DefaultTimeout}, {"RetryWaitMin", cfg.RetryWaitMin, DefaultRetryWaitMin},
+		{"RetryWaitMax", cfg.RetryWaitMax, DefaultRetryWaitMax}, {"MinuteLimitWait", cfg.MinuteLimitWait, DefaultMinuteLimitWait},
+	} {
 		if f.d < 0 {
 			errs = append(errs, fmt.Errorf("zoomapi: Config.%s %s must not be negative; use e.g. %s, or 0 for that default", f.name, f.d, f.example))
 		}
 	}
 	if math.IsNaN(cfg.RequestsPerSecond) {
 		errs = append(errs, errors.New("zoomapi: Config.RequestsPerSecond is NaN; use e.g. 10, or a negative value for no client-side limit"))
+	}
+	if cfg.DailyBudget < 0 {
+		errs = append(errs, fmt.Errorf("zoomapi: Config.DailyBudget %d must not be negative; use e.g. %d (half of a Business account's daily quota), or 0 for no budget",
+			cfg.DailyBudget, DailyQuota(PlanBusiness)/2))
 	}
 	return errors.Join(errs...)
 }
@@ -246,7 +318,7 @@ func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, b
 	if buf == nil {
 		buf = new(bytes.Buffer)
 	}
-	renewed := false
+	renewed, minuteWaits := false, 0
 	for {
 		resp, err := c.send(ctx, st, rawURL)
 		if err != nil {
@@ -269,6 +341,20 @@ func (c *Client) get(ctx context.Context, endpoint, path string, q url.Values, b
 			return c.quotaExceeded(ctx, st, resp, buf.Bytes())
 		}
 		apiErr := newAPIError(endpoint, resp, buf.Bytes(), st.attempts)
+		if c.perMinute429(st, resp) {
+			if wait, ok := c.minuteWait(resp); ok && minuteWaits < maxMinuteWaits && ctx.Err() == nil {
+				// §10: a Resource-intensive endpoint's per-minute limit says
+				// "QPS" but lasts a minute; hold the label, then retry.
+				minuteWaits++
+				c.riPacer.holdUntil(c.pacerNow().Add(wait))
+				c.m.retries.WithLabelValues(endpoint, reasonRateLimit).Inc()
+				c.log.InfoContext(ctx, "zoom refused a Resource-intensive call for its per-minute limit; holding those calls",
+					slog.String("endpoint", endpoint), slog.Duration("wait", wait), slog.Int("attempt", st.attempts),
+					slog.String("tracking_id", apiErr.TrackingID))
+				continue
+			}
+			return apiErr
+		}
 		if resp.StatusCode == http.StatusUnauthorized && !renewed {
 			// §1: tokens can be revoked early (another replica fetched one, the
 			// app was re-enabled); renew once and retry once. Any 401, not only
@@ -325,6 +411,10 @@ func (c *Client) sendError(st *callState, err error) error {
 	if errors.As(err, &qe) {
 		return qe
 	}
+	var be *BudgetError
+	if errors.As(err, &be) {
+		return be
+	}
 	// *url.Error repeats the full URL; the endpoint template says enough.
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -359,7 +449,9 @@ func (c *Client) checkRetry(ctx context.Context, st *callState, resp *http.Respo
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		if isDailyLimit(resp) {
+		if isDailyLimit(resp) || c.perMinute429(st, resp) {
+			// Not retried here: a daily 429 never, a per-minute one by get
+			// after holding the label for the minute.
 			return false, nil
 		}
 		// Never retry faster than Retry-After; if that is beyond our longest
@@ -516,13 +608,38 @@ func (c *Client) quotaExceeded(ctx context.Context, st *callState, resp *http.Re
 	return qe
 }
 
-// categoryOf is the rate-limit category Zoom last reported for endpoint, or
-// the label from §5.
-func (c *Client) categoryOf(endpoint string) string {
+// labelOf is the rate-limit label Zoom last reported for endpoint, or the
+// table's (LabelOf).
+func (c *Client) labelOf(endpoint string) Label {
 	if v, ok := c.categories.Load(endpoint); ok {
-		return v.(string)
+		return v.(Label)
 	}
-	return defaultCategory(endpoint)
+	return LabelOf(endpoint)
+}
+
+// perMinute429 reports whether resp is a Resource-intensive endpoint's
+// per-minute refusal: a 429 that is not the daily limit (it says QPS, §10,
+// or nothing) from an endpoint Zoom or the table labels Resource-intensive.
+func (c *Client) perMinute429(st *callState, resp *http.Response) bool {
+	if resp.StatusCode != http.StatusTooManyRequests || isDailyLimit(resp) {
+		return false
+	}
+	label, ok := parseLabel(resp.Header.Get("X-RateLimit-Category"))
+	if !ok {
+		label = c.labelOf(st.endpoint)
+	}
+	return label == LabelResourceIntensive
+}
+
+// minuteWait is how long to hold Resource-intensive calls after a
+// per-minute 429: its Retry-After, else MinuteLimitWait. ok is false when
+// Retry-After asks for longer than maxMinuteWait.
+func (c *Client) minuteWait(resp *http.Response) (time.Duration, bool) {
+	d, ok := retryAfter(resp.Header.Get("Retry-After"), c.cfg.Now())
+	if !ok {
+		return c.cfg.MinuteLimitWait, true
+	}
+	return d, d <= maxMinuteWait
 }
 
 // quotaBlocks remembers daily-limit 429s per category ("" blocks everything).
@@ -531,13 +648,23 @@ type quotaBlocks struct {
 	blocks map[string]*QuotaError // by lower-case category
 }
 
+// block remembers e for its category. Heavy and Resource-intensive calls
+// share one daily total on paid plans (§6), so either's daily 429 blocks
+// both. (On Basic they have separate quotas, but none of our Heavy or
+// Resource-intensive endpoints is open to Basic accounts.)
 func (q *quotaBlocks) block(e *QuotaError) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.blocks == nil {
 		q.blocks = make(map[string]*QuotaError)
 	}
-	q.blocks[strings.ToLower(e.Category)] = e
+	keys := []string{strings.ToLower(e.Category)}
+	if l, ok := parseLabel(e.Category); ok && l.Budgeted() {
+		keys = []string{strings.ToLower(string(LabelHeavy)), strings.ToLower(string(LabelResourceIntensive))}
+	}
+	for _, k := range keys {
+		q.blocks[k] = e
+	}
 }
 
 // check returns a copy of the block covering category at now, or nil.
@@ -588,9 +715,20 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, &permanentError{err}
 	}
-	if qe := c.quota.check(c.categoryOf(st.endpoint), st.endpoint, c.cfg.Now()); qe != nil {
+	label := c.labelOf(st.endpoint)
+	if qe := c.quota.check(string(label), st.endpoint, c.cfg.Now()); qe != nil {
 		c.m.quotaRejected.WithLabelValues(cmp.Or(qe.Category, "all")).Inc()
 		return nil, &permanentError{qe}
+	}
+	// The budget is checked before any wait, so a refused call fails at
+	// once, and again when the call is counted, after the waits.
+	if be := c.budget.refusal(st.endpoint, label, false); be != nil {
+		return nil, &permanentError{c.refused(ctx, be)}
+	}
+	if label == LabelResourceIntensive {
+		if err := c.pace(ctx); err != nil {
+			return nil, &permanentError{err}
+		}
 	}
 	if err := c.waitLimiter(ctx); err != nil {
 		return nil, &permanentError{err}
@@ -600,6 +738,9 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, &permanentError{err}
 	}
 	st.tokenGen = gen
+	if be := c.budget.refusal(st.endpoint, label, true); be != nil {
+		return nil, &permanentError{c.refused(ctx, be)}
+	}
 
 	actx, cancel := context.WithTimeoutCause(ctx, c.cfg.Timeout, errAttemptTimeout)
 	out := req.Clone(actx)
@@ -621,10 +762,8 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, err
 	}
 	c.m.requests.WithLabelValues(st.endpoint, strconv.Itoa(resp.StatusCode)).Inc()
-	if cat := resp.Header.Get("X-RateLimit-Category"); cat != "" && len(cat) < 50 {
-		if old, ok := c.categories.Load(st.endpoint); !ok || old.(string) != cat {
-			c.categories.Store(st.endpoint, cat)
-		}
+	if l, ok := parseLabel(resp.Header.Get("X-RateLimit-Category")); ok && l != label {
+		c.categories.Store(st.endpoint, l)
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
@@ -640,6 +779,16 @@ func (b *cancelOnClose) Close() error {
 	err := b.ReadCloser.Close()
 	b.cancel()
 	return err
+}
+
+// refused counts and logs a budget refusal (the first of the day at Warn).
+func (c *Client) refused(ctx context.Context, be *BudgetError) *BudgetError {
+	c.m.refusals.WithLabelValues(string(be.Label)).Inc()
+	if c.budget.firstRefusal(be.Until) {
+		c.log.WarnContext(ctx, "zoom daily budget spent; refusing Heavy and Resource-intensive calls until reset",
+			slog.Int("budget", be.Budget), slog.Time("until", be.Until), slog.String("endpoint", be.Endpoint))
+	}
+	return be
 }
 
 // waitLimiter waits for the client-side limiter, honouring ctx.

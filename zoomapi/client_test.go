@@ -33,6 +33,8 @@ func TestNew(t *testing.T) {
 		{"HidesURLCredentials", zoomapi.Config{AccountID: "a", ClientID: "c", ClientSecret: secret, TokenURL: "ftp://user:" + secret + "@zoom.us/oauth/token"}, []string{"Config.TokenURL"}},
 		{"RejectsNegativeTimeout", zoomapi.Config{AccountID: "a", ClientID: "c", ClientSecret: secret, Timeout: -time.Second}, []string{"Config.Timeout -1s must not be negative; use e.g. 30s"}},
 		{"RejectsNegativeRetryWait", zoomapi.Config{AccountID: "a", ClientID: "c", ClientSecret: secret, RetryWaitMin: -time.Second}, []string{"Config.RetryWaitMin -1s must not be negative; use e.g. 1s"}},
+		{"RejectsNegativeMinuteLimitWait", zoomapi.Config{AccountID: "a", ClientID: "c", ClientSecret: secret, MinuteLimitWait: -time.Second}, []string{"Config.MinuteLimitWait -1s must not be negative; use e.g. 1m0s"}},
+		{"RejectsNegativeDailyBudget", zoomapi.Config{AccountID: "a", ClientID: "c", ClientSecret: secret, DailyBudget: -1}, []string{"Config.DailyBudget -1 must not be negative; use e.g. 30000 (half of a Business account's daily quota), or 0 for no budget"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +69,8 @@ func TestNew(t *testing.T) {
 		}
 		require.EqualValues(t, 2, metricValue(t, reg, "zoomrecon_zoomapi_requests_total", map[string]string{"endpoint": zoomapi.EndpointUsers, "status": "200"}),
 			"the second client counts into the collectors the first registered")
+		require.EqualValues(t, 2, metricValue(t, reg, "zoomrecon_zoomapi_calls_today", map[string]string{"label": "Medium"}),
+			"the day's calls add up over the clients")
 	})
 }
 

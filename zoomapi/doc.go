@@ -13,6 +13,19 @@
 // timeouts, exhausted 5xx retries, rate limits, token and scope problems
 // never match ErrNotFound: they mean "we could not ask".
 //
+// Zoom's limits live in one table (limits.go): each endpoint's rate-limit
+// label and page-size cap (LabelOf, PageSizeOf), each plan's limits per label
+// (RateLimit) and the daily total Heavy and Resource-intensive calls share
+// (DailyQuota). The client spends within them: it asks every list for its
+// cap; paces Resource-intensive calls per minute
+// (Config.ResourceIntensivePerMinute) and waits out their per-minute 429s
+// (Config.MinuteLimitWait); counts every attempt per label and UTC day
+// (Spent, SeedSpent, zoomrecon_zoomapi_calls_today); and refuses Heavy and
+// Resource-intensive calls beyond its daily budget (Config.DailyBudget,
+// SetDailyBudget) with ErrBudgetExhausted before Zoom's shared quota runs
+// out, because other apps on the account spend it too. Deciding what the
+// budget should be, and which calls deserve it, is the reconciler's.
+//
 // The Zoom behaviour behind each rule is cited from zoom-platform.md (a copy
 // sits in testdata/zoom): §1 for OAuth, §5 for endpoints, pagination and UUID
 // encoding, §6 for rate limits and §7 for error codes.

@@ -39,6 +39,10 @@ var (
 	// ErrDailyQuota matches *QuotaError: the daily quota for a rate-limit
 	// category is used up until QuotaError.Until.
 	ErrDailyQuota = errors.New("zoomapi: daily quota exhausted")
+	// ErrBudgetExhausted matches *BudgetError: the client's own daily budget
+	// of Heavy and Resource-intensive calls (Config.DailyBudget) is spent
+	// until BudgetError.Until. Nothing was sent.
+	ErrBudgetExhausted = errors.New("zoomapi: daily budget exhausted")
 )
 
 // The names STYLE.md §5 gives these sentinels. They are the same values, so
@@ -214,6 +218,32 @@ func (e *QuotaError) Error() string {
 
 // Is matches ErrDailyQuota.
 func (e *QuotaError) Is(target error) bool { return target == ErrDailyQuota }
+
+// BudgetError is a call the client refused itself, without contacting
+// Zoom: it has already sent Config.DailyBudget (or SetDailyBudget's) Heavy
+// and Resource-intensive requests this UTC day. Those two labels share one
+// daily total per account on paid plans (zoom-platform.md §6), so the budget
+// covers them together; Light and Medium calls are never refused by it.
+type BudgetError struct {
+	// Endpoint is the endpoint template of the refused call.
+	Endpoint string
+	// Label is the refused call's label: LabelHeavy or LabelResourceIntensive.
+	Label Label
+	// Budget is the daily budget in force.
+	Budget int
+	// Until is when the count restarts: the next 00:00 UTC by the client's
+	// clock.
+	Until time.Time
+}
+
+// Error names the budget, the label and when calls resume.
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("zoom GET %s: daily budget of %d Heavy and Resource-intensive calls is spent; %s calls are not sent until %s",
+		e.Endpoint, e.Budget, e.Label, e.Until.UTC().Format(time.RFC3339))
+}
+
+// Is matches ErrBudgetExhausted.
+func (e *BudgetError) Is(target error) bool { return target == ErrBudgetExhausted }
 
 // TokenError is a rejection from the OAuth token endpoint. It carries Zoom's
 // error and reason, never the request, its headers or the secret.

@@ -124,35 +124,116 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
-// TestDefaultCategory holds each endpoint's rate-limit label to
-// zoom-platform.md §5 and §10: the Dashboard endpoints are
-// Resource-intensive, limited per minute.
-func TestDefaultCategory(t *testing.T) {
+// TestEndpointTable holds each endpoint's rate-limit label and page-size
+// cap to zoom-platform.md §5 and §10: the Dashboard endpoints are
+// Resource-intensive, limited per minute; Heavy lists serve 100 rows a page,
+// the others 300; endpoints that do not page have no cap.
+func TestEndpointTable(t *testing.T) {
 	t.Parallel()
-	want := map[string]string{
-		EndpointUsers:                        "Medium",
-		EndpointMeeting:                      "Light",
-		EndpointPastMeeting:                  "Light",
-		EndpointPastMeetingInstances:         "Medium",
-		EndpointPastMeetingParticipants:      "Medium",
-		EndpointWebinar:                      "Light",
-		EndpointPastWebinarInstances:         "Medium",
-		EndpointPastWebinarParticipants:      "Medium",
-		EndpointReportMeeting:                "Heavy",
-		EndpointReportMeetingParticipants:    "Heavy",
-		EndpointReportWebinar:                "Heavy",
-		EndpointReportWebinarParticipants:    "Heavy",
-		EndpointReportUserMeetings:           "Heavy",
-		EndpointReportUsers:                  "Heavy",
-		EndpointDashboardMeetings:            "Resource-intensive",
-		EndpointDashboardMeeting:             "Resource-intensive",
-		EndpointDashboardMeetingParticipants: "Resource-intensive",
-		EndpointDashboardWebinars:            "Resource-intensive",
-		EndpointDashboardWebinar:             "Resource-intensive",
-		EndpointDashboardWebinarParticipants: "Resource-intensive",
+	want := map[string]struct {
+		label    Label
+		pageSize int
+	}{
+		EndpointUsers:                        {LabelMedium, 300},
+		EndpointMeeting:                      {LabelLight, 0},
+		EndpointPastMeeting:                  {LabelLight, 0},
+		EndpointPastMeetingInstances:         {LabelMedium, 0},
+		EndpointPastMeetingParticipants:      {LabelMedium, 300},
+		EndpointWebinar:                      {LabelLight, 0},
+		EndpointPastWebinarInstances:         {LabelMedium, 0},
+		EndpointPastWebinarParticipants:      {LabelMedium, 300},
+		EndpointReportMeeting:                {LabelHeavy, 0},
+		EndpointReportMeetingParticipants:    {LabelHeavy, 100},
+		EndpointReportWebinar:                {LabelHeavy, 0},
+		EndpointReportWebinarParticipants:    {LabelHeavy, 100},
+		EndpointReportUserMeetings:           {LabelHeavy, 100},
+		EndpointReportUsers:                  {LabelHeavy, 100},
+		EndpointDashboardMeetings:            {LabelResourceIntensive, 300},
+		EndpointDashboardMeeting:             {LabelResourceIntensive, 0},
+		EndpointDashboardMeetingParticipants: {LabelResourceIntensive, 300},
+		EndpointDashboardWebinars:            {LabelResourceIntensive, 300},
+		EndpointDashboardWebinar:             {LabelResourceIntensive, 0},
+		EndpointDashboardWebinarParticipants: {LabelResourceIntensive, 300},
 	}
-	require.Len(t, endpoints(), len(want), "every endpoint has a label here")
+	require.Len(t, endpoints(), len(want), "every endpoint is in this table")
 	for _, ep := range endpoints() {
-		require.Equal(t, want[ep], defaultCategory(ep), "label of %s", ep)
+		require.Equal(t, want[ep].label, LabelOf(ep), "label of %s", ep)
+		require.Equal(t, want[ep].pageSize, PageSizeOf(ep), "page size of %s", ep)
 	}
+	require.Equal(t, LabelHeavy, LabelOf("/unknown"), "an unlabelled endpoint is budgeted")
+	require.Zero(t, PageSizeOf("/unknown"))
+}
+
+func TestParseLabel(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want Label
+		ok   bool
+	}{
+		{"Light", LabelLight, true},
+		{" medium ", LabelMedium, true},
+		{"HEAVY", LabelHeavy, true},
+		{"Resource-Intensive", LabelResourceIntensive, true},
+		{"", "", false},
+		{"Extreme", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := parseLabel(tt.in)
+		require.Equal(t, tt.ok, ok, "%q", tt.in)
+		require.Equal(t, tt.want, got, "%q", tt.in)
+	}
+}
+
+// TestPacer checks the spacing and the hold of the Resource-intensive pacer.
+func TestPacer(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2024, 3, 5, 10, 0, 0, 0, time.UTC)
+
+	t.Run("SpacesCallsAnIntervalApart", func(t *testing.T) {
+		t.Parallel()
+		p := &pacer{interval: 6 * time.Second}
+		var starts []time.Duration
+		for range 3 {
+			s, held := p.reserve(t0)
+			require.False(t, held)
+			starts = append(starts, s.Sub(t0))
+		}
+		require.Equal(t, []time.Duration{0, 6 * time.Second, 12 * time.Second}, starts)
+		s, _ := p.reserve(t0.Add(time.Minute))
+		require.Equal(t, t0.Add(time.Minute), s, "an idle pacer lets the next call go at once")
+	})
+
+	t.Run("CancelGivesTheStartBack", func(t *testing.T) {
+		t.Parallel()
+		p := &pacer{interval: 6 * time.Second}
+		p.reserve(t0)
+		s, _ := p.reserve(t0)
+		p.cancel(s)
+		again, _ := p.reserve(t0)
+		require.Equal(t, s, again)
+	})
+
+	t.Run("HoldsEveryCallUntilTheHoldEnds", func(t *testing.T) {
+		t.Parallel()
+		p := &pacer{} // no spacing: only the hold
+		p.holdUntil(t0.Add(time.Minute))
+		p.holdUntil(t0.Add(time.Second)) // an earlier hold does not shorten it
+		s, held := p.reserve(t0)
+		require.True(t, held)
+		require.Equal(t, t0.Add(time.Minute), s)
+		s, held = p.reserve(t0.Add(2 * time.Minute))
+		require.False(t, held)
+		require.Equal(t, t0.Add(2*time.Minute), s)
+	})
+
+	t.Run("SpacesCallsAfterAHold", func(t *testing.T) {
+		t.Parallel()
+		p := &pacer{interval: 6 * time.Second}
+		p.holdUntil(t0.Add(time.Minute))
+		a, _ := p.reserve(t0)
+		b, _ := p.reserve(t0)
+		require.Equal(t, t0.Add(time.Minute), a)
+		require.Equal(t, t0.Add(time.Minute+6*time.Second), b, "held calls do not leave the hold together")
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"maps"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -261,9 +262,9 @@ func (c *Client) dashboard(ctx context.Context, endpoint, path string, key listK
 	})
 }
 
-// paginate walks a list endpoint page by page (§5): page_size=300 (Heavy
-// endpoints serve fewer rows whatever it asks, §10), then next_page_token
-// until it comes back empty. One page is held at a time and
+// paginate walks a list endpoint page by page (§5): page_size at the
+// endpoint's cap (PageSizeOf: 300, or 100 on Heavy endpoints, §10), then
+// next_page_token until it comes back empty. One page is held at a time and
 // its memory is reused for the next; iteration stops when the consumer
 // stops. An error is yielded once, as (zero, err), and ends the iteration.
 func paginate[W, T any](c *Client, ctx context.Context, endpoint, path string, query url.Values, key listKey, conv func(*W) T) iter.Seq2[T, error] {
@@ -272,7 +273,9 @@ func paginate[W, T any](c *Client, ctx context.Context, endpoint, path string, q
 		if q == nil {
 			q = url.Values{}
 		}
-		q.Set("page_size", pageSize)
+		if n := PageSizeOf(endpoint); n > 0 {
+			q.Set("page_size", strconv.Itoa(n))
+		}
 		var (
 			page listPage[W]
 			buf  bytes.Buffer

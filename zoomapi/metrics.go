@@ -2,6 +2,7 @@ package zoomapi
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -20,7 +21,8 @@ const (
 // zoomrecon_zoomapi_rate_limit_waits_total.
 const (
 	waitQPS    = "qps"    // Zoom answered a per-second 429 and we waited
-	waitClient = "client" // our own limiter delayed a request
+	waitMinute = "minute" // Zoom answered a per-minute 429 (Resource-intensive) and we held that label
+	waitClient = "client" // our own limiter or pacing delayed a request
 )
 
 type metrics struct {
@@ -32,6 +34,8 @@ type metrics struct {
 	tokenErrors   prometheus.Counter
 	duration      *prometheus.HistogramVec
 	quotaRejected *prometheus.CounterVec
+	refusals      *prometheus.CounterVec
+	usage         *usageCollector
 }
 
 // newMetrics builds the client's collectors and registers them with reg
@@ -49,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"endpoint", "reason"}),
 		waits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zoomrecon_zoomapi_rate_limit_waits_total",
-			Help: "Waits caused by rate limits: qps (Zoom answered a per-second 429), client (our own limiter delayed a request).",
+			Help: "Waits caused by rate limits: qps (Zoom answered a per-second 429), minute (Zoom answered a Resource-intensive endpoint's per-minute 429), client (our own limiter or Resource-intensive pacing delayed a request).",
 		}, []string{"type"}),
 		waitSeconds: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "zoomrecon_zoomapi_rate_limit_wait_seconds_total",
@@ -73,6 +77,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "zoomrecon_zoomapi_daily_quota_rejections_total",
 			Help: "Calls refused because Zoom's daily quota for their rate-limit category was used up, by category (all when Zoom named none).",
 		}, []string{"category"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zoomrecon_zoomapi_budget_refusals_total",
+			Help: "Calls refused without a request because the daily budget of Heavy and Resource-intensive calls was spent, by label.",
+		}, []string{"label"}),
+		usage: newUsageCollector(),
 	}
 	if reg != nil {
 		var errs []error
@@ -84,6 +93,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.tokenErrors = register(reg, m.tokenErrors, &errs)
 		m.duration = register(reg, m.duration, &errs)
 		m.quotaRejected = register(reg, m.quotaRejected, &errs)
+		m.refusals = register(reg, m.refusals, &errs)
+		m.usage = register(reg, m.usage, &errs)
 		if err := errors.Join(errs...); err != nil {
 			return nil, err
 		}
@@ -93,9 +104,70 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			m.retries.WithLabelValues(ep, r)
 		}
 	}
-	m.waits.WithLabelValues(waitQPS)
-	m.waits.WithLabelValues(waitClient)
+	for _, typ := range []string{waitQPS, waitMinute, waitClient} {
+		m.waits.WithLabelValues(typ)
+	}
+	for _, l := range Labels() {
+		if l.Budgeted() {
+			m.refusals.WithLabelValues(string(l))
+		}
+	}
 	return m, nil
+}
+
+// usageCollector exports the day's calls per label and the daily budget
+// from the clients' counts at scrape time, so the gauges fall to zero at
+// 00:00 UTC even when no call follows. Clients sharing a registry add up;
+// the budget shown is the first client's.
+type usageCollector struct {
+	calls, budget *prometheus.Desc
+
+	mu      sync.Mutex
+	sources []*budget
+}
+
+func newUsageCollector() *usageCollector {
+	return &usageCollector{
+		calls: prometheus.NewDesc("zoomrecon_zoomapi_calls_today",
+			"Requests sent to Zoom's REST API since 00:00 UTC (every attempt, as Zoom counts them), by rate-limit label; it restarts at 00:00 UTC.",
+			[]string{"label"}, nil),
+		budget: prometheus.NewDesc("zoomrecon_zoomapi_daily_budget",
+			"The most Heavy and Resource-intensive requests the client sends per UTC day; 0 means no budget.",
+			nil, nil),
+	}
+}
+
+func (u *usageCollector) add(b *budget) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.sources = append(u.sources, b)
+}
+
+// Describe implements prometheus.Collector.
+func (u *usageCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- u.calls
+	ch <- u.budget
+}
+
+// Collect implements prometheus.Collector.
+func (u *usageCollector) Collect(ch chan<- prometheus.Metric) {
+	u.mu.Lock()
+	sources := append([]*budget(nil), u.sources...)
+	u.mu.Unlock()
+	var total [4]int
+	for _, b := range sources {
+		for i, n := range b.spent().counts() {
+			total[i] += n
+		}
+	}
+	for i, l := range Labels() {
+		ch <- prometheus.MustNewConstMetric(u.calls, prometheus.GaugeValue, float64(total[i]), string(l))
+	}
+	limit := 0
+	if len(sources) > 0 {
+		limit = sources[0].getLimit()
+	}
+	ch <- prometheus.MustNewConstMetric(u.budget, prometheus.GaugeValue, float64(limit))
 }
 
 func register[C prometheus.Collector](reg prometheus.Registerer, c C, errs *[]error) C {

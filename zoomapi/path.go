@@ -8,7 +8,8 @@ import (
 )
 
 // Endpoint templates: the values of Error.Endpoint and of the "endpoint"
-// metric label. Concrete IDs never appear in either.
+// metric label. Concrete IDs never appear in either. Each one's rate-limit
+// label and page-size cap are in limits.go's table.
 const (
 	EndpointUsers                        = "/users"
 	EndpointMeeting                      = "/meetings/{meetingId}"
@@ -31,47 +32,6 @@ const (
 	EndpointDashboardWebinar             = "/metrics/webinars/{webinarUUID}"
 	EndpointDashboardWebinarParticipants = "/metrics/webinars/{webinarUUID}/participants"
 )
-
-// endpoints lists every template, for pre-creating metric series.
-func endpoints() []string {
-	return []string{
-		EndpointUsers, EndpointMeeting, EndpointPastMeeting, EndpointPastMeetingInstances,
-		EndpointPastMeetingParticipants, EndpointWebinar, EndpointPastWebinarInstances,
-		EndpointPastWebinarParticipants, EndpointReportMeeting, EndpointReportMeetingParticipants,
-		EndpointReportWebinar, EndpointReportWebinarParticipants, EndpointReportUserMeetings,
-		EndpointReportUsers, EndpointDashboardMeetings, EndpointDashboardMeeting,
-		EndpointDashboardMeetingParticipants, EndpointDashboardWebinars, EndpointDashboardWebinar,
-		EndpointDashboardWebinarParticipants,
-	}
-}
-
-// Zoom's rate-limit labels, the values of X-RateLimit-Category (§6).
-const (
-	categoryLight             = "Light"
-	categoryMedium            = "Medium"
-	categoryHeavy             = "Heavy"
-	categoryResourceIntensive = "Resource-intensive"
-)
-
-// defaultCategory is each endpoint's rate-limit label from
-// zoom-platform.md §5 and §10, used to fail fast on a daily quota before
-// Zoom has told us the category in an X-RateLimit-Category header. The
-// Dashboard (/metrics) endpoints are Resource-intensive: limited per minute,
-// and counted against the daily total they share with Heavy ones (§6, §10).
-func defaultCategory(endpoint string) string {
-	switch endpoint {
-	case EndpointMeeting, EndpointPastMeeting, EndpointWebinar:
-		return categoryLight
-	case EndpointUsers, EndpointPastMeetingInstances, EndpointPastMeetingParticipants,
-		EndpointPastWebinarInstances, EndpointPastWebinarParticipants:
-		return categoryMedium
-	case EndpointDashboardMeetings, EndpointDashboardMeeting, EndpointDashboardMeetingParticipants,
-		EndpointDashboardWebinars, EndpointDashboardWebinar, EndpointDashboardWebinarParticipants:
-		return categoryResourceIntensive
-	default:
-		return categoryHeavy
-	}
-}
 
 var (
 	errEmptyUUID        = errors.New("zoomapi: empty meeting UUID")

@@ -2,10 +2,12 @@ package zoomapi_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"iter"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +26,9 @@ const (
 	testRetryMax     = 3
 	testRetryWaitMin = 5 * time.Millisecond
 	testRetryWaitMax = 40 * time.Millisecond
+	// testMinuteLimitWait stands for the minute a per-minute 429 holds
+	// Resource-intensive calls.
+	testMinuteLimitWait = 10 * time.Millisecond
 )
 
 // testBundle is one fake Zoom and a client pointed at it.
@@ -34,12 +39,50 @@ type testBundle struct {
 	reg    *prometheus.Registry
 	logs   *syncBuffer
 	clock  *testClock // nil unless setupOpts.clock
+	slept  *sleeps    // nil unless setupOpts.clock
 }
 
 type setupOpts struct {
-	zoom  []zoomtest.Option
-	cfg   func(*zoomapi.Config)
-	clock bool // share a manual clock between the fake and the client
+	zoom []zoomtest.Option
+	cfg  func(*zoomapi.Config)
+	// clock shares a manual clock between the fake and the client, and
+	// makes the client's pacing waits advance it instead of sleeping.
+	clock bool
+}
+
+// sleeps records the waits of a client's SleepFunc and advances a manual
+// clock by each, so minutes of pacing pass at once.
+type sleeps struct {
+	clock *testClock
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.waits = append(s.waits, d)
+	s.mu.Unlock()
+	s.clock.Advance(d)
+	return nil
+}
+
+// all returns the waits so far.
+func (s *sleeps) all() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.waits)
+}
+
+// total returns the sum of the waits so far.
+func (s *sleeps) total() time.Duration {
+	var sum time.Duration
+	for _, d := range s.all() {
+		sum += d
+	}
+	return sum
 }
 
 // setup starts a fake Zoom and a client with fast retries, unlimited
@@ -66,11 +109,14 @@ func setup(t *testing.T, o setupOpts) *testBundle {
 		RetryMax:          testRetryMax,
 		RetryWaitMin:      testRetryWaitMin,
 		RetryWaitMax:      testRetryWaitMax,
+		MinuteLimitWait:   testMinuteLimitWait,
 		Logger:            testLogger(t, b.logs),
 		Registerer:        b.reg,
 	}
 	if b.clock != nil {
+		b.slept = &sleeps{clock: b.clock}
 		b.cfg.Now = b.clock.Now
+		b.cfg.SleepFunc = b.slept.sleep
 	}
 	if o.cfg != nil {
 		o.cfg(&b.cfg)
@@ -259,7 +305,7 @@ func endedMeeting(s *zoomtest.Server, spec zoomtest.MeetingSpec, n int) string {
 // sentinels are every sentinel the package exports.
 var sentinels = []error{
 	zoomapi.ErrNotFound, zoomapi.ErrNotReady, zoomapi.ErrUnauthorized, zoomapi.ErrMissingScope,
-	zoomapi.ErrPlan, zoomapi.ErrRateLimited, zoomapi.ErrDailyQuota,
+	zoomapi.ErrPlan, zoomapi.ErrRateLimited, zoomapi.ErrDailyQuota, zoomapi.ErrBudgetExhausted,
 }
 
 // requireOnly checks that err matches want (nil: none) and no other sentinel.

@@ -86,6 +86,8 @@ func newDeliveryRig(t *testing.T, dbURL string, horizon time.Duration, extraEnv 
 		"ZOOMRECON_RECONCILE_INTERVAL=1s", "ZOOMRECON_MISSED_GRACE=2s", "ZOOMRECON_STALE_AFTER=5m",
 		"ZOOMRECON_SILENCE_AFTER=4s", "ZOOMRECON_RECONCILE_LOOKBACK=1h",
 		"ZOOMRECON_ZOOM_RETRY_HORIZON=" + horizon.String(),
+		// Zoom's minute, compressed like the rest.
+		"ZOOM_RESOURCE_INTENSIVE_PER_MINUTE=6000", "ZOOM_MINUTE_LIMIT_WAIT=200ms",
 	}, extraEnv...)
 	return &deliveryRig{zoom: zoom, slack: slack, dbURL: dbURL, env: env, hook: "http://" + addr + "/webhooks/zoom"}
 }

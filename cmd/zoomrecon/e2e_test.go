@@ -66,6 +66,8 @@ func runEndToEnd(t *testing.T, dbURL string) {
 		"ZOOM_API_BASE_URL="+zoom.APIURL(), "ZOOM_OAUTH_TOKEN_URL="+zoom.TokenURL(),
 		"ZOOMRECON_RECONCILE_INTERVAL=1s", "ZOOMRECON_MISSED_GRACE=2s",
 		"ZOOMRECON_STALE_AFTER=6s", "ZOOMRECON_SILENCE_AFTER=4s", "ZOOMRECON_RECONCILE_LOOKBACK=1h",
+		// Zoom's minute, compressed like the rest.
+		"ZOOM_RESOURCE_INTENSIVE_PER_MINUTE=6000", "ZOOM_MINUTE_LIMIT_WAIT=200ms",
 	)
 	zoom.SetWebhookTarget(d.baseURL+"/webhooks/zoom", crashSecret)
 	require.NoError(t, zoom.ValidateURL(ctx), "Zoom's URL validation")

@@ -116,6 +116,7 @@ func newZoomClient(cfg *config.Config, logger *slog.Logger, reg prometheus.Regis
 	return zoomapi.New(zoomapi.Config{
 		AccountID: z.AccountID, ClientID: z.ClientID, ClientSecret: z.ClientSecret.Reveal(),
 		TokenURL: z.OAuthTokenURL, APIURL: z.APIBaseURL, RequestsPerSecond: z.APIRateLimit,
+		ResourceIntensivePerMinute: z.ResourceIntensivePerMinute, MinuteLimitWait: z.MinuteLimitWait,
 		Logger: logger, Registerer: reg,
 	})
 }

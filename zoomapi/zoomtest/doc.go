@@ -15,13 +15,14 @@
 // (never zoomapi's, so a wrong field name cannot be wrong on both sides), the
 // quirks zoomrecon must survive (double-encoded UUIDs, "not ended yet" 3001s,
 // expiring page tokens, HH:MM durations, plan gating, rate limits with ISO
-// 8601 Retry-After, the {"status":false,"errorCode":401} answer some API
-// families give a bad token), fault injection, a request log, and a webhook
-// emitter that delivers like Zoom: its own HMAC signature, the headers of
-// current docs and of older captures, either body key order, any 2xx in
-// time as success, retries
-// of 5xx, timeouts and connection failures only on the 5m/20m/60m schedule
-// (with fresh or repeated timestamps), 3xx and 4xx refused for good, URL
+// 8601 Retry-After, Zoom's daily quotas per plan, the
+// {"status":false,"errorCode":401} answer some API families give a bad
+// token), fault injection (other apps spending the account's quota among
+// them), a request log, and a webhook emitter that delivers like Zoom: its
+// own HMAC signature, the headers of current docs and of older captures,
+// either body key order, any 2xx in time as success, retries of 5xx,
+// timeouts and connection failures only on the 5m/20m/60m schedule (with
+// fresh or repeated timestamps), 3xx and 4xx refused for good, URL
 // validation and 72-hour revalidation that disables the subscription after
 // six failures, and drop, duplicate, delay and stop rules.
 //
@@ -33,12 +34,15 @@
 // X-RateLimit-* headers; every API request, delivery try and URL validation
 // is recorded, faults included; a delivery ends in exactly one final state
 // (delivered, dropped, refused or given up) unless the server is closed
-// first. The model's times have Zoom's resolution, whole seconds. All
-// methods are safe for concurrent use. The clock (WithClock) drives token
-// expiry, page-token expiry, the report delay, rate-limit windows and
-// webhook timestamps; webhook delays, retries and revalidations wait in real
-// time, so tests compress them (SetRetrySchedule, SetRevalidationInterval,
-// Action.Delay).
+// first. Zoom's daily quotas for the plan (§6) are on by default and counted
+// per UTC day and label (CallsByLabel, CallHistory); SetDailyLimit overrides
+// them. Per-second and per-minute limits stay off unless a test turns them
+// on, since a test's burst would trip them. The model's times have Zoom's
+// resolution, whole seconds. All methods are safe for concurrent use. The
+// clock (WithClock) drives token expiry, page-token expiry, the report
+// delay, rate-limit windows, the quotas' UTC day and webhook timestamps;
+// webhook delays, retries and revalidations wait in real time, so tests
+// compress them (SetRetrySchedule, SetRevalidationInterval, Action.Delay).
 //
 // Zoom's rules behind each behaviour are cited from zoom-platform.md (a copy
 // sits in testdata/zoom) by section; §9 is the checklist this package follows.

@@ -218,6 +218,69 @@ func TestMeetingNumberSelectsTheLatestInstance(t *testing.T) {
 	get(t, s, tok, "/past_meetings/99999999999").requireError(t, 404, 3001, "Meeting does not exist: 99999999999.")
 }
 
+// TestPMIUsedThreeTimes plays one personal meeting ID three times in a row,
+// as §10 describes recurring meetings and PMIs: each start is a new instance
+// with its own UUID; GET /meetings/{id} describes the number, with the
+// latest instance's UUID and status; and with a report delay the instance
+// that just ended answers 404/3001 on past_meetings/{uuid} for that long,
+// while the number still means the latest instance whose data is out.
+func TestPMIUsedThreeTimes(t *testing.T) {
+	t.Parallel()
+	const pmi = 4155550123 // 10 digits, as PMIs are (§ intro)
+	const delay = 2 * time.Minute
+	clk := newClock()
+	s := newServer(t, zoomtest.WithClock(clk.Now), zoomtest.WithTokenLifetime(24*time.Hour))
+	s.SetReportDelay(delay)
+	tok := token(t, s)
+	meeting := func() map[string]any { return get(t, s, tok, fmt.Sprint("/meetings/", pmi)).JSON(t) }
+	pastUUID := func(ref string) answer { return get(t, s, tok, "/past_meetings/"+ref) }
+	instances := func() []string {
+		var out []string
+		for _, m := range get(t, s, tok, fmt.Sprint("/past_meetings/", pmi, "/instances")).JSON(t)["meetings"].([]any) {
+			out = append(out, m.(map[string]any)["uuid"].(string))
+		}
+		return out
+	}
+
+	var uuids []string
+	for i := range 3 {
+		uuid := s.StartMeeting(zoomtest.MeetingSpec{ID: pmi, Type: 4, Topic: "Ana's room"})
+		require.NotContains(t, uuids, uuid, "instance %d has its own UUID", i+1)
+		m := meeting()
+		require.Equal(t, uuid, m["uuid"], "instance %d", i+1)
+		require.Equal(t, "started", m["status"])
+		require.EqualValues(t, pmi, m["id"])
+		pastUUID(enc(uuid)).requireError(t, 404, 3001, "")
+		if i > 0 {
+			// The number means the latest instance whose data is out.
+			require.Equal(t, uuids[i-1], pastUUID(fmt.Sprint(pmi)).JSON(t)["uuid"], "while instance %d runs", i+1)
+		}
+
+		s.Join(uuid, ana, clk.Now())
+		clk.Advance(20 * time.Minute)
+		s.EndMeeting(uuid, clk.Now())
+		m = meeting()
+		require.Equal(t, uuid, m["uuid"], "an ended instance is still the latest")
+		require.Equal(t, "waiting", m["status"])
+		pastUUID(enc(uuid)).requireError(t, 404, 3001, "")
+		require.Equal(t, uuids, instances(), "not listed until its data is out")
+
+		clk.Advance(delay - time.Second)
+		pastUUID(enc(uuid)).requireError(t, 404, 3001, "")
+		clk.Advance(time.Second)
+		require.Equal(t, uuid, pastUUID(enc(uuid)).JSON(t)["uuid"], "out after the delay")
+		require.Equal(t, uuid, pastUUID(fmt.Sprint(pmi)).JSON(t)["uuid"])
+		uuids = append(uuids, uuid)
+		require.Equal(t, uuids, instances())
+		clk.Advance(5 * time.Minute)
+	}
+	for i, uuid := range uuids {
+		truth, ok := s.Truth(uuid)
+		require.True(t, ok)
+		require.EqualValues(t, pmi, truth.ID, "instance %d", i+1)
+	}
+}
+
 func TestReportBeforeAndAfterTheEnd(t *testing.T) {
 	t.Parallel()
 	clk := newClock()

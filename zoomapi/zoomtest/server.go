@@ -156,10 +156,14 @@ type Server struct {
 	qpsLimit    int
 	minuteLimit int
 	qps         map[string]*qpsWindow
-	dailyLimit  int
-	dailyDay    time.Time
-	dailyCount  int
-	requests    []Request
+	// Daily quotas: SetDailyLimit's override (0: the plan's, < 0: none)
+	// and its count, and the calls charged per UTC day, ours and other apps'.
+	dailyLimit    int
+	overrideDay   time.Time
+	overrideCount int
+	charged       map[time.Time]*dayCounts
+	others        map[time.Time]*dayCounts
+	requests      []Request
 	// Model.
 	users       map[string]*userRecord
 	userOrder   []string
@@ -184,6 +188,8 @@ func New(opts ...Option) *Server {
 		tokens:         map[string]*accessToken{},
 		pages:          map[string]*cursor{},
 		qps:            map[string]*qpsWindow{},
+		charged:        map[time.Time]*dayCounts{},
+		others:         map[time.Time]*dayCounts{},
 		users:          map[string]*userRecord{},
 		meetings:       map[int64]*meeting{},
 		instances:      map[string]*instance{},
