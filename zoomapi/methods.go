@@ -372,3 +372,117 @@ func failed[T any](err error) iter.Seq2[T, error] {
 		yield(zero, err)
 	}
 }
+
+// Listing one page at a time, for callers that spread a long listing over
+// several runs: each page function returns the page's rows and the token of
+// the next page ("" after the last). Zoom's page tokens expire after 15
+// minutes (§5); an expired one answers an error, and the listing starts over.
+// The range of one call is at most one month (MonthWindows splits longer ones).
+
+// ReportType selects which of a user's meetings the report lists (§5).
+type ReportType string
+
+// Report listing types.
+const (
+	ReportPast    ReportType = "past"    // two or more participants (the default)
+	ReportPastOne ReportType = "pastOne" // one participant
+)
+
+// DashboardMeetingsPage is one page of DashboardMeetings.
+func (c *Client) DashboardMeetingsPage(ctx context.Context, typ DashboardType, from, to time.Time, token string) ([]DashboardMeeting, string, error) {
+	return c.dashboardPage(ctx, EndpointDashboardMeetings, "/metrics/meetings", keyMeetings, typ, from, to, token)
+}
+
+// DashboardWebinarsPage is one page of DashboardWebinars.
+func (c *Client) DashboardWebinarsPage(ctx context.Context, typ DashboardType, from, to time.Time, token string) ([]DashboardMeeting, string, error) {
+	return c.dashboardPage(ctx, EndpointDashboardWebinars, "/metrics/webinars", keyWebinars, typ, from, to, token)
+}
+
+func (c *Client) dashboardPage(ctx context.Context, endpoint, path string, key listKey, typ DashboardType, from, to time.Time, token string) ([]DashboardMeeting, string, error) {
+	q, err := monthQuery(from, to)
+	if err != nil {
+		return nil, "", err
+	}
+	q.Set("type", string(typ))
+	return fetchPage(c, ctx, endpoint, path, q, key, (*wireDashboardMeeting).dashboardMeeting, token)
+}
+
+// ReportUserMeetingsPage is one page of a user's ended meetings and webinars
+// of the given type; ReportPastOne lists the one-person meetings the default
+// listing leaves out (§5).
+func (c *Client) ReportUserMeetingsPage(ctx context.Context, userID string, typ ReportType, from, to time.Time, token string) ([]ReportMeeting, string, error) {
+	if userID == "" {
+		return nil, "", errors.New("zoomapi: empty user ID")
+	}
+	q, err := monthQuery(from, to)
+	if err != nil {
+		return nil, "", err
+	}
+	q.Set("type", string(typ))
+	return fetchPage(c, ctx, EndpointReportUserMeetings, "/report/users/"+escapeSegment(userID)+"/meetings", q,
+		keyMeetings, (*wirePastMeeting).reportMeeting, token)
+}
+
+// ReportActiveUsersPage is one page of ReportActiveUsers.
+func (c *Client) ReportActiveUsersPage(ctx context.Context, from, to time.Time, token string) ([]ReportUser, string, error) {
+	q, err := monthQuery(from, to)
+	if err != nil {
+		return nil, "", err
+	}
+	q.Set("type", "active")
+	f, _ := time.Parse(dateLayout, q.Get("from"))
+	t, _ := time.Parse(dateLayout, q.Get("to"))
+	return fetchPage(c, ctx, EndpointReportUsers, "/report/users", q, keyUsers,
+		func(w *wireReportUser) ReportUser { return w.reportUser(f, t) }, token)
+}
+
+// MonthWindows splits [from, to] into the windows of at most one month that
+// Report and Dashboard listings accept, as start and end dates (UTC).
+func MonthWindows(from, to time.Time) ([][2]time.Time, error) {
+	ws, err := monthWindows(from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][2]time.Time, len(ws))
+	for i, w := range ws {
+		out[i][0], _ = time.Parse(dateLayout, w[0])
+		out[i][1], _ = time.Parse(dateLayout, w[1])
+	}
+	return out, nil
+}
+
+// monthQuery is the from and to of a range that must fit one month.
+func monthQuery(from, to time.Time) (url.Values, error) {
+	ws, err := monthWindows(from, to)
+	if err != nil {
+		return nil, err
+	}
+	if len(ws) != 1 {
+		return nil, fmt.Errorf("zoomapi: a page's range %s to %s is longer than a month; split it with MonthWindows", ws[0][0], ws[len(ws)-1][1])
+	}
+	return url.Values{"from": {ws[0][0]}, "to": {ws[0][1]}}, nil
+}
+
+// fetchPage gets one page of a list endpoint at its page-size cap.
+func fetchPage[W, T any](c *Client, ctx context.Context, endpoint, path string, q url.Values, key listKey, conv func(*W) T, token string) ([]T, string, error) {
+	if n := PageSizeOf(endpoint); n > 0 {
+		q.Set("page_size", strconv.Itoa(n))
+	}
+	if token != "" {
+		q.Set("next_page_token", token)
+	}
+	var page listPage[W]
+	page.reset(key)
+	if err := c.get(ctx, endpoint, path, q, nil, &page); err != nil {
+		return nil, "", err
+	}
+	items := *page.slot(key)
+	out := make([]T, len(items))
+	for i := range items {
+		out[i] = conv(&items[i])
+	}
+	if page.NextPageToken == token && token != "" {
+		return out, "", fmt.Errorf("zoom GET %s: Zoom repeated next_page_token; stopping", endpoint)
+	}
+	return out, page.NextPageToken, nil
+}
