@@ -22,7 +22,8 @@ func TestRealAccounts(t *testing.T) {
 		"AWebinarsLostEndIsReported":                    func(t *testing.T, dbURL string) { testWebinarLostEnd(t, dbURL, zoomtest.PlanBusiness) },
 		"AWebinarsLostEndIsReportedOnPro":               func(t *testing.T, dbURL string) { testWebinarLostEnd(t, dbURL, zoomtest.PlanPro) },
 		"AWebinarNeverDeliveredIsReported":              testWebinarNeverDelivered,
-		"WaitingRoomStaysAreNoAttendance":               testWaitingRoom,
+		"WaitingRoomStaysAreNoAttendance":               func(t *testing.T, dbURL string) { testWaitingRoom(t, dbURL, false) },
+		"WaitingRoomStaysAreNoAttendanceWhenAllIsLost":  func(t *testing.T, dbURL string) { testWaitingRoom(t, dbURL, true) },
 		"BreakoutMovesAreNoDiscrepancy":                 testBreakoutMoves,
 		"APMIsLaterInstanceDoesNotKeepAnEarlierOneLive": testPMI,
 		"AOnePersonMeetingNeverDeliveredIsReported":     testOnePersonNeverDelivered,
@@ -99,37 +100,35 @@ func testWebinarNeverDelivered(t *testing.T, dbURL string) {
 	requireSessionsMatch(t, b, w)
 }
 
-func testWaitingRoom(t *testing.T, dbURL string) {
-	for _, lostAll := range []bool{false, true} {
-		b := setup(t, dbURL)
-		b.clk.Advance(time.Minute)
-		start := b.clk.Now()
-		uuid := b.zoom.StartMeeting(zoomtest.MeetingSpec{Topic: "With a waiting room", Start: start})
-		b.zoom.Join(uuid, zoomtest.Person{Name: "Hana Host"}, start)
-		never := b.zoom.JoinWaitingRoom(uuid, zoomtest.Person{Name: "Never Admitted"}, start.Add(2*time.Minute))
-		admitted := b.zoom.JoinWaitingRoom(uuid, zoomtest.Person{Name: "Let In"}, start.Add(3*time.Minute))
-		b.zoom.Admit(uuid, admitted.UserID, start.Add(5*time.Minute))
-		b.zoom.LeaveWaitingRoom(uuid, never.UserID, start.Add(20*time.Minute))
-		b.zoom.EndMeeting(uuid, start.Add(30*time.Minute))
-		if !lostAll {
-			b.deliver(t, uuid, lost{})
-		}
-		b.clk.Advance(30*time.Minute + grace + time.Minute)
-		b.heartbeat(t)
-		want := []string{}
-		if lostAll {
-			want = []string{"missed_meeting_started With a waiting room "}
-		}
-		require.Equal(t, want, kinds(b.pass(t)), "lost all: %v; a guest who only waited is no missed join", lostAll)
-		b.clk.Advance(time.Minute)
-		b.heartbeat(t)
-		require.Empty(t, kinds(b.pass(t)))
-		requireSessionsMatch(t, b, uuid)
-		sessions, err := b.st.Sessions(context.Background(), uuid)
-		require.NoError(t, err)
-		for _, s := range sessions {
-			require.NotEqual(t, "Never Admitted", s.UserName, "no session was backfilled for someone never admitted")
-		}
+func testWaitingRoom(t *testing.T, dbURL string, lostAll bool) {
+	b := setup(t, dbURL)
+	b.clk.Advance(time.Minute)
+	start := b.clk.Now()
+	uuid := b.zoom.StartMeeting(zoomtest.MeetingSpec{Topic: "With a waiting room", Start: start})
+	b.zoom.Join(uuid, zoomtest.Person{Name: "Hana Host"}, start)
+	never := b.zoom.JoinWaitingRoom(uuid, zoomtest.Person{Name: "Never Admitted"}, start.Add(2*time.Minute))
+	admitted := b.zoom.JoinWaitingRoom(uuid, zoomtest.Person{Name: "Let In"}, start.Add(3*time.Minute))
+	b.zoom.Admit(uuid, admitted.UserID, start.Add(5*time.Minute))
+	b.zoom.LeaveWaitingRoom(uuid, never.UserID, start.Add(20*time.Minute))
+	b.zoom.EndMeeting(uuid, start.Add(30*time.Minute))
+	if !lostAll {
+		b.deliver(t, uuid, lost{})
+	}
+	b.clk.Advance(30*time.Minute + grace + time.Minute)
+	b.heartbeat(t)
+	want := []string{}
+	if lostAll {
+		want = []string{"missed_meeting_started With a waiting room "}
+	}
+	require.Equal(t, want, kinds(b.pass(t)), "a guest who only waited is no missed join")
+	b.clk.Advance(time.Minute)
+	b.heartbeat(t)
+	require.Empty(t, kinds(b.pass(t)))
+	requireSessionsMatch(t, b, uuid)
+	sessions, err := b.st.Sessions(context.Background(), uuid)
+	require.NoError(t, err)
+	for _, s := range sessions {
+		require.NotEqual(t, "Never Admitted", s.UserName, "no session was backfilled for someone never admitted")
 	}
 }
 

@@ -72,7 +72,10 @@ func (l *Loop) Run(ctx context.Context) error {
 			return nil
 		case <-timer.C:
 		}
-		res, err := l.r.Pass(ctx, PassOptions{Window: l.Window(), Trigger: store.TriggerSchedule})
+		// A listing that does not fit three quarters of the interval goes on
+		// in the next pass.
+		deadline := l.cfg.NowFunc().Add(l.cfg.Interval * 3 / 4)
+		res, err := l.r.Pass(ctx, PassOptions{Window: l.Window(), Trigger: store.TriggerSchedule, Deadline: deadline})
 		switch {
 		case ctx.Err() != nil:
 		case errors.Is(err, ErrLocked):

@@ -22,10 +22,12 @@ import (
 type Zoom interface {
 	DashboardMeetings(ctx context.Context, typ zoomapi.DashboardType, from, to time.Time) iter.Seq2[zoomapi.DashboardMeeting, error]
 	DashboardWebinars(ctx context.Context, typ zoomapi.DashboardType, from, to time.Time) iter.Seq2[zoomapi.DashboardMeeting, error]
+	DashboardMeetingsPage(ctx context.Context, typ zoomapi.DashboardType, from, to time.Time, token string) ([]zoomapi.DashboardMeeting, string, error)
+	DashboardWebinarsPage(ctx context.Context, typ zoomapi.DashboardType, from, to time.Time, token string) ([]zoomapi.DashboardMeeting, string, error)
 	DashboardMeetingParticipants(ctx context.Context, uuid string, typ zoomapi.DashboardType) iter.Seq2[zoomapi.Participant, error]
 	DashboardWebinarParticipants(ctx context.Context, uuid string, typ zoomapi.DashboardType) iter.Seq2[zoomapi.Participant, error]
-	Users(ctx context.Context, status string) iter.Seq2[zoomapi.User, error]
-	ReportUserMeetings(ctx context.Context, userID string, from, to time.Time) iter.Seq2[zoomapi.ReportMeeting, error]
+	ReportActiveUsersPage(ctx context.Context, from, to time.Time, token string) ([]zoomapi.ReportUser, string, error)
+	ReportUserMeetingsPage(ctx context.Context, userID string, typ zoomapi.ReportType, from, to time.Time, token string) ([]zoomapi.ReportMeeting, string, error)
 	GetMeeting(ctx context.Context, meetingID int64) (zoomapi.Meeting, error)
 	PastMeeting(ctx context.Context, uuid string) (zoomapi.PastMeeting, error)
 	ReportWebinar(ctx context.Context, uuid string) (zoomapi.ReportMeeting, error)
@@ -34,6 +36,11 @@ type Zoom interface {
 	ReportMeetingParticipants(ctx context.Context, uuid string) iter.Seq2[zoomapi.Participant, error]
 	ReportWebinarParticipants(ctx context.Context, uuid string) iter.Seq2[zoomapi.Participant, error]
 	Calls() int64
+	// The day's budget of Heavy and Resource-intensive calls (§6).
+	SetDailyBudget(n int)
+	DailyBudget() int
+	Spent() zoomapi.Usage
+	SeedSpent(u zoomapi.Usage) bool
 }
 
 // Store is what a pass reads and writes; *store.Store implements it.
@@ -50,6 +57,9 @@ type Store interface {
 	RetryWindows(ctx context.Context, after, now time.Time, alive time.Duration) ([]store.Span, error)
 	RefusalsSince(ctx context.Context, since time.Time) ([]store.RefusalSummary, error)
 	State(ctx context.Context, key string) (string, error)
+	SetState(ctx context.Context, key, value string, now time.Time) error
+	APIUsage(ctx context.Context, day string) (map[string]int64, error)
+	SaveAPIUsage(ctx context.Context, day string, calls map[string]int64) error
 	TryReconcileLock(ctx context.Context) (unlock func(), ok bool, err error)
 	StartRun(ctx context.Context, r store.ReconcileRun) (int64, error)
 	FinishRun(ctx context.Context, r store.ReconcileRun, finishedAt time.Time) error
@@ -83,6 +93,10 @@ type Config struct {
 	// may stay unavailable before the meeting is confirmed without it (Zoom
 	// never reports some meetings, such as one-person ones). Default 24h.
 	GiveUpAfter time.Duration
+	// DailyBudget gives the most Heavy and Resource-intensive calls a day
+	// for a plan's daily quota (zoom-platform.md §6), which every app on the
+	// account shares. Default: a tenth of it.
+	DailyBudget func(quota int) int
 	// NowFunc is the clock. Default time.Now.
 	NowFunc func() time.Time
 	// Logger receives pass summaries and per-meeting errors. Default: discard.
@@ -123,6 +137,9 @@ func New(cfg Config, st Store, zoom Zoom) *Reconciler {
 	if cfg.NowFunc == nil {
 		cfg.NowFunc = time.Now
 	}
+	if cfg.DailyBudget == nil {
+		cfg.DailyBudget = func(quota int) int { return max(1, quota/10) }
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -155,7 +172,14 @@ type PassOptions struct {
 	Trigger store.Trigger
 	// ProgressFunc, if set, is called after each meeting checked.
 	ProgressFunc func(Progress)
+	// Deadline, if set, is when the pass stops listing and leaves the rest
+	// of the listing to the next scheduled pass.
+	Deadline time.Time
 }
+
+// scheduled says whether the pass is one of the loop's, which carry a
+// listing on from pass to pass.
+func (o PassOptions) scheduled() bool { return o.Trigger == store.TriggerSchedule }
 
 // Progress is a pass's state for a progress display.
 type Progress struct {
@@ -207,6 +231,10 @@ type pass struct {
 	deferred map[string]time.Time
 	// windows are the spans in which Zoom was told to retry its webhooks.
 	windows []store.Span
+	// partial says a listing failed part-way: no silence is concluded.
+	partial bool
+	// plan is the account's plan as the listing path tells it.
+	plan zoomapi.Plan
 }
 
 // Pass runs one reconciliation over opts.Window. It returns ErrLocked when
@@ -247,7 +275,9 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (Result, error)
 		run.ID = id
 	}
 
+	p.loadUsage(ctx)
 	err := p.run(ctx)
+	p.saveUsage(ctx)
 
 	res := *p.res
 	res.Path = r.path
@@ -375,6 +405,9 @@ func (p *pass) run(ctx context.Context) error {
 			p.fail(m.UUID, err)
 		}
 		p.flushVerified(ctx, verifyBatch)
+	}
+	if p.partial {
+		return nil // a listing that failed part-way is no evidence of silence
 	}
 	return p.checkSilence(ctx, listed, known)
 }

@@ -40,6 +40,15 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// Sleep is a zoomapi SleepFunc that lets d pass on the clock at once.
+func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.Advance(d)
+	return nil
+}
+
 type testBundle struct {
 	clk    *clock
 	zoom   *zoomtest.Server
@@ -52,22 +61,34 @@ type testBundle struct {
 
 func setup(t *testing.T, dbURL string, opts ...zoomtest.Option) *testBundle {
 	t.Helper()
+	return setupWith(t, dbURL, nil, opts...)
+}
+
+// setupWith is setup with the client's and the reconciler's configuration
+// changed by tune before they are built.
+func setupWith(t *testing.T, dbURL string, tune func(*clock, *zoomapi.Config, *reconciler.Config), opts ...zoomtest.Option) *testBundle {
+	t.Helper()
 	clk := &clock{now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	zoom := zoomtest.New(append([]zoomtest.Option{zoomtest.WithClock(clk.Now)}, opts...)...)
 	t.Cleanup(zoom.Close)
 	creds := zoom.Credentials()
-	client, err := zoomapi.New(zoomapi.Config{
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	zc := zoomapi.Config{
 		AccountID: creds.AccountID, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret,
 		TokenURL: zoom.TokenURL(), APIURL: zoom.APIURL(), RequestsPerSecond: -1,
 		RetryMax: 2, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond, Now: clk.Now,
-	})
-	require.NoError(t, err)
-	st := storetest.Open(t, dbURL)
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	r := reconciler.New(reconciler.Config{
+	}
+	rc := reconciler.Config{
 		MissedGrace: grace, StaleAfter: 3 * time.Hour, SilenceAfter: 30 * time.Minute,
 		NowFunc: clk.Now, Logger: logger,
-	}, st, client)
+	}
+	if tune != nil {
+		tune(clk, &zc, &rc)
+	}
+	client, err := zoomapi.New(zc)
+	require.NoError(t, err)
+	st := storetest.Open(t, dbURL)
+	r := reconciler.New(rc, st, client)
 	_, err = st.InitState(context.Background(), store.StateFirstStart, clk.Now().Format(time.RFC3339), clk.Now())
 	require.NoError(t, err)
 	return &testBundle{clk: clk, zoom: zoom, client: client, st: st, r: r, since: clk.Now()}
@@ -331,9 +352,12 @@ func testHistory(t *testing.T, dbURL string) {
 	b.clk.Advance(3*time.Hour + grace + time.Minute)
 	res := b.pass(t)
 	require.Empty(t, kinds(res), "a meeting from before the first start is not news")
-	require.Empty(t, kinds(b.pass(t, func(o *reconciler.PassOptions) { o.Window.Since = b.since.Add(-2 * time.Hour) })),
-		"it ended before this window too")
-	res = b.pass(t, func(o *reconciler.PassOptions) { o.Window.Since = b.since.Add(-4 * time.Hour) })
+	// zoomrecon reconcile --since: a manual pass over an older window.
+	since := func(d time.Duration) func(*reconciler.PassOptions) {
+		return func(o *reconciler.PassOptions) { o.Window.Since, o.Trigger = b.since.Add(-d), store.TriggerManual }
+	}
+	require.Empty(t, kinds(b.pass(t, since(2*time.Hour))), "it ended before this window too")
+	res = b.pass(t, since(4*time.Hour))
 	require.Equal(t, []string{"missed_meeting_started Before we ran "}, kinds(res), "reconcile --since reaches it")
 }
 
