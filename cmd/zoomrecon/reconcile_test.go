@@ -130,6 +130,7 @@ func TestReconcileCommand(t *testing.T) {
 	require.Contains(t, stdout, "Last webhook accepted: never")
 	require.Contains(t, stdout, "Last URL validation:   none answered")
 	require.Contains(t, stdout, "Refused in 24 h:       none")
+	require.Regexp(t, `Zoom API today:        [1-9][0-9]* Heavy and Resource-intensive calls of a budget of 6000 \(the business plan's daily quota is 60000`, stdout)
 	require.Contains(t, stdout, "missed_meeting_started")
 	require.Contains(t, stdout, "Backfill me")
 	require.Contains(t, stdout, "1, 1 open")

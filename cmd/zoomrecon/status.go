@@ -68,6 +68,9 @@ type statusReport struct {
 	Refusals      []refusalView     `json:"refusals_24h"`
 	LastRun       *runView          `json:"last_reconcile"`
 	Alerts        alertsView        `json:"alerts"`
+	// API is the day's Zoom API calls against the budget, as the last
+	// reconcile pass left them; nil before the first pass.
+	API *reconciler.Budget `json:"api_today"`
 	Open          int               `json:"open"`
 	Discrepancies []discrepancyView `json:"discrepancies"`
 }
@@ -156,6 +159,15 @@ func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) 
 	case !errors.Is(err, store.ErrNotFound):
 		return statusReport{}, err
 	}
+	switch raw, err := st.State(ctx, reconciler.StateBudget); {
+	case err == nil:
+		var b reconciler.Budget
+		if json.Unmarshal([]byte(raw), &b) == nil && b.Day == store.APIDay(now) {
+			rep.API = &b
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return statusReport{}, err
+	}
 	as, err := st.AlertStatus(ctx)
 	if err != nil {
 		return statusReport{}, err
@@ -231,6 +243,15 @@ func printStatus(w io.Writer, rep statusReport) {
 		}
 	} else {
 		fmt.Fprintln(w, "Last reconcile pass:   never")
+	}
+	if b := rep.API; b != nil {
+		fmt.Fprintf(w, "Zoom API today:        %d Heavy and Resource-intensive calls of a budget of %d", b.Spent.Budgeted(), b.Budget)
+		if b.Quota > 0 {
+			fmt.Fprintf(w, " (the %s plan's daily quota is %d, shared with every app on the account)", b.Plan, b.Quota)
+		}
+		fmt.Fprintf(w, "; %d Light, %d Medium\n", b.Spent.Light, b.Spent.Medium)
+	} else {
+		fmt.Fprintln(w, "Zoom API today:        no reconcile pass yet today")
 	}
 	a := rep.Alerts
 	mode := map[string]string{"bot": "Slack bot", "webhook": "Slack incoming webhook", "log": "log only (Slack not configured)"}[a.Mode]
