@@ -65,14 +65,14 @@ type statusReport struct {
 	// LastValidationAt is when Zoom's URL validation was last answered.
 	LastValidationAt *time.Time `json:"last_url_validation_at"`
 	// Refusals are the deliveries refused (or answered 503) in the last 24 h.
-	Refusals      []refusalView     `json:"refusals_24h"`
-	LastRun       *runView          `json:"last_reconcile"`
-	Alerts        alertsView        `json:"alerts"`
+	Refusals []refusalView `json:"refusals_24h"`
+	LastRun  *runView      `json:"last_reconcile"`
+	Alerts   alertsView    `json:"alerts"`
 	// API is the day's Zoom API calls against the budget, as the last
 	// reconcile pass left them; nil before the first pass.
-	API *reconciler.Budget `json:"api_today"`
-	Open          int               `json:"open"`
-	Discrepancies []discrepancyView `json:"discrepancies"`
+	API           *reconciler.Budget `json:"api_today"`
+	Open          int                `json:"open"`
+	Discrepancies []discrepancyView  `json:"discrepancies"`
 }
 
 type runView struct {
