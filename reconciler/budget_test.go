@@ -3,6 +3,7 @@ package reconciler_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ func TestBudget(t *testing.T) {
 		"ListingsStayWithinTheDaysBudget":        testBudgetHeld,
 		"ASpentBudgetStopsListingNotChecks":      testBudgetSpent,
 		"TheDaysCountOutlivesTheProcess":         testUsageCarriesOver,
+		"ProListsOnlyHostsWithNewMeetings":       testProHosts,
 	})
 }
 
@@ -162,4 +164,51 @@ func testUsageCarriesOver(t *testing.T, dbURL string) {
 	_, err = r.Pass(context.Background(), reconciler.PassOptions{Window: reconciler.Window{Since: b.since, Until: b.clk.Now()}, Trigger: store.TriggerSchedule})
 	require.NoError(t, err)
 	require.Greater(t, client.Spent().Budgeted(), spent, "seeded with the day's count")
+}
+
+func testProHosts(t *testing.T, dbURL string) {
+	b := setup(t, dbURL, zoomtest.WithPlan(zoomtest.PlanPro))
+	b.clk.Advance(time.Minute)
+	hosts := []string{"HostA000000000000000001", "HostB000000000000000001", "HostC000000000000000001"}
+	play := func(host, topic string, lose bool) {
+		start := b.clk.Now()
+		uuid := b.zoom.StartMeeting(zoomtest.MeetingSpec{HostID: host, Topic: topic, Start: start})
+		b.zoom.Join(uuid, zoomtest.Person{Name: "A " + topic}, start)
+		b.zoom.Join(uuid, zoomtest.Person{Name: "B " + topic}, start)
+		b.zoom.EndMeeting(uuid, start.Add(10*time.Minute))
+		if !lose {
+			b.deliver(t, uuid, lost{})
+		}
+	}
+	for _, h := range hosts {
+		play(h, "First of "+h[:5], false)
+	}
+	b.clk.Advance(30 * time.Minute)
+	listedHosts := func() map[string]int {
+		out := map[string]int{}
+		for _, r := range b.zoom.Requests() {
+			if r.Endpoint == zoomapi.EndpointReportUserMeetings {
+				out[strings.Split(r.Path, "/")[4]]++
+			}
+		}
+		return out
+	}
+	require.Empty(t, kinds(b.scheduled(t, 4*time.Minute)))
+	require.Len(t, listedHosts(), 3, "the first walk lists every active host")
+
+	// Only host B has a new meeting, and it was lost; the walk that lists it
+	// comes while its grace runs.
+	b.zoom.ResetRequests()
+	play(hosts[1], "Lost", true)
+	b.clk.Advance(10*time.Minute + time.Minute)
+	var found []string
+	for range 12 {
+		found = append(found, kinds(b.scheduled(t, 4*time.Minute))...)
+		b.clk.Advance(5 * time.Minute)
+	}
+	require.Equal(t, []string{"missed_meeting_started Lost "}, found, "listed again until it could be judged")
+	got := listedHosts()
+	require.NotContains(t, got, "HostA000000000000000001", "a host with nothing new is not listed again")
+	require.NotContains(t, got, "HostC000000000000000001")
+	require.Positive(t, got["HostB000000000000000001"])
 }

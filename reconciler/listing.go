@@ -65,6 +65,18 @@ type walk struct {
 	// Cost is the budgeted calls the walk made so far.
 	Cost    int       `json:"cost"`
 	Started time.Time `json:"started"`
+	// Hosts are the meetings each active host had in the window, by the
+	// active-hosts report (Pro plans), kept once the walk is done: a host
+	// whose count has not changed since has nothing new to list.
+	Hosts map[string]int `json:"hosts,omitempty"`
+}
+
+// hostCounts are the meeting counts of a finished walk's active hosts, for the
+// dates they were counted over.
+type hostCounts struct {
+	From   time.Time      `json:"from"`
+	To     time.Time      `json:"to"`
+	Counts map[string]int `json:"counts"`
 }
 
 // walkStep is one listing of a walk.
@@ -89,6 +101,7 @@ const (
 	stateWalk     = "listing_walk"
 	stateNextWalk = "listing_next_walk"
 	stateNextLive = "listing_next_live"
+	stateHosts    = "listing_hosts"
 )
 
 // tokenLife is how long a page token is trusted: Zoom's are good for 15
@@ -104,10 +117,11 @@ const (
 )
 
 // list asks Zoom which meetings ran in the window and which are live, as far
-// as this pass gets, and returns what it saw. A listing that failed part-way
+// as this pass gets, and returns what it saw, and the function that keeps
+// the listing's progress once the pass has judged it. A listing that failed part-way
 // is still used, since it only ever adds evidence, but marks the pass
 // partial: no silence is concluded from it.
-func (p *pass) list(ctx context.Context) map[string]zoomMeeting {
+func (p *pass) list(ctx context.Context) (map[string]zoomMeeting, func()) {
 	out := map[string]zoomMeeting{}
 	p.setBudget()
 	if p.path == PathDashboard && p.due(ctx, stateNextLive) {
@@ -129,10 +143,10 @@ func (p *pass) list(ctx context.Context) map[string]zoomMeeting {
 	w, err := p.loadWalk(ctx)
 	if err != nil {
 		p.listError(err)
-		return out
+		return out, func() {}
 	}
 	if w == nil {
-		return out
+		return out, func() {}
 	}
 	done, err := p.walk(ctx, w, out)
 	switch {
@@ -144,10 +158,13 @@ func (p *pass) list(ctx context.Context) map[string]zoomMeeting {
 	case err != nil:
 		p.listError(err)
 	}
-	if err := p.saveWalk(ctx, w, done); err != nil {
-		p.listError(err)
+	// Kept once what was listed has been judged: a host with a meeting not
+	// yet judged is listed again.
+	return out, func() {
+		if err := p.saveWalk(ctx, w, done); err != nil {
+			p.listError(err)
+		}
 	}
-	return out
 }
 
 // listLive adds the meetings and webinars running now.
@@ -295,10 +312,19 @@ func (p *pass) page(ctx context.Context, w *walk, out map[string]zoomMeeting) (s
 		if err != nil {
 			return "", fmt.Errorf("active hosts: %w", err)
 		}
-		// Each host's meetings, and one-person meetings apart: the default
-		// report leaves them out (§5), and they could not be seen otherwise
-		// when every webhook of theirs was lost.
+		seen := p.hostCounts(ctx, s)
+		if w.Hosts == nil {
+			w.Hosts = map[string]int{}
+		}
+		// Each host with meetings not yet listed: their meetings, and their
+		// one-person meetings apart, which the default report leaves out (§5)
+		// and which could not be seen otherwise when every webhook of theirs
+		// was lost.
 		for _, u := range rows {
+			w.Hosts[u.ID] = u.Meetings
+			if n, ok := seen[u.ID]; ok && n == u.Meetings {
+				continue
+			}
 			for _, typ := range []zoomapi.ReportType{zoomapi.ReportPast, zoomapi.ReportPastOne} {
 				w.Steps = append(w.Steps, walkStep{Source: sourceHostMeetings, Type: string(typ), UserID: u.ID, From: s.From, To: s.To})
 			}
@@ -320,6 +346,23 @@ func (p *pass) page(ctx context.Context, w *walk, out map[string]zoomMeeting) (s
 		return next, nil
 	}
 	return "", fmt.Errorf("listing step %q is not one this zoomrecon knows", s.Source)
+}
+
+// hostCounts returns the meeting counts the last finished walk saw for the
+// dates of s, or none when it counted other dates.
+func (p *pass) hostCounts(ctx context.Context, s walkStep) map[string]int {
+	if !p.opts.scheduled() {
+		return nil
+	}
+	raw, err := p.st.State(ctx, stateHosts)
+	if err != nil {
+		return nil
+	}
+	var hc hostCounts
+	if json.Unmarshal([]byte(raw), &hc) != nil || !hc.From.Equal(s.From) || !hc.To.Equal(s.To) {
+		return nil
+	}
+	return hc.Counts
 }
 
 // add keeps what ran during the window; Zoom's listings work in whole days
@@ -349,6 +392,17 @@ func (p *pass) saveWalk(ctx context.Context, w *walk, done bool) error {
 	}
 	p.schedule(ctx, stateNextWalk, w.Cost, walkShare)
 	p.logger.Debug("listing walk finished", "cost", w.Cost)
+	for host := range p.unsettled {
+		delete(w.Hosts, host)
+	}
+	if w.Hosts != nil {
+		if months, err := zoomapi.MonthWindows(w.Since, w.Until); err == nil && len(months) == 1 {
+			raw, _ := json.Marshal(hostCounts{From: months[0][0], To: months[0][1], Counts: w.Hosts})
+			if err := p.st.SetState(ctx, stateHosts, string(raw), p.now); err != nil {
+				return err
+			}
+		}
+	}
 	return p.st.SetState(ctx, stateWalk, "{}", p.now)
 }
 

@@ -19,6 +19,7 @@ func (p *pass) checkUnknown(ctx context.Context, z zoomMeeting) error {
 	}
 	// Zoom may still be retrying its meeting.started.
 	if !p.overdue(z.Start, z.Start) {
+		p.unsettle(z)
 		return nil
 	}
 	update := &store.MeetingUpdate{
@@ -180,6 +181,7 @@ func (p *pass) checkLostStart(ctx context.Context, m store.Meeting, z zoomMeetin
 		return nil
 	}
 	if !p.overdue(z.Start, z.Start) {
+		p.unsettle(z)
 		return nil // it may still come
 	}
 	return p.record(ctx, store.Backfill{
@@ -190,4 +192,12 @@ func (p *pass) checkLostStart(ctx context.Context, m store.Meeting, z zoomMeetin
 				utc(z.Start), store.KindMissedMeetingStarted.Info().Event(m.Type)),
 			DetectedAt: p.now, Backfilled: true},
 	}, cmp.Or(m.MeetingID, z.ID), cmp.Or(m.Topic, z.Topic), "")
+}
+
+// unsettle marks z's host as one whose listing must be seen again, since z
+// was listed but not judged.
+func (p *pass) unsettle(z zoomMeeting) {
+	if z.HostID != "" {
+		p.unsettled[z.HostID] = true
+	}
 }

@@ -233,6 +233,9 @@ type pass struct {
 	windows []store.Span
 	// partial says a listing failed part-way: no silence is concluded.
 	partial bool
+	// unsettled are hosts with a listed meeting not judged yet (its grace
+	// runs, or Zoom could not be asked): their meetings are listed again.
+	unsettled map[string]bool
 	// plan is the account's plan as the listing path tells it.
 	plan zoomapi.Plan
 }
@@ -263,7 +266,7 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (Result, error)
 		now: r.cfg.NowFunc(), started: time.Now(),
 		calls0:  r.zoom.Calls(),
 		res:     &Result{Window: opts.Window, DryRun: opts.DryRun, Discrepancies: []Finding{}, Errors: []string{}},
-		checked: map[string]bool{}, deferred: map[string]time.Time{},
+		checked: map[string]bool{}, deferred: map[string]time.Time{}, unsettled: map[string]bool{},
 	}
 	run := store.ReconcileRun{TriggeredBy: opts.Trigger, WindowStart: opts.Window.Since, WindowEnd: opts.Window.Until,
 		DryRun: opts.DryRun, StartedAt: p.now}
@@ -328,7 +331,7 @@ func (p *pass) run(ctx context.Context) error {
 	if p.windows, err = p.st.RetryWindows(ctx, after.Add(-deliveryLag), p.now, 2*p.cfg.HeartbeatInterval); err != nil {
 		return err
 	}
-	listed := p.list(ctx)
+	listed, keepListing := p.list(ctx)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -365,8 +368,10 @@ func (p *pass) run(ctx context.Context) error {
 		}
 		if err != nil {
 			p.fail(uuid, err)
+			p.unsettle(listed[uuid])
 		}
 	}
+	keepListing()
 	// Meetings we saw start and not end.
 	for _, m := range open {
 		if err := ctx.Err(); err != nil {
