@@ -57,8 +57,9 @@ var benchListingEndpoints = map[string]bool{
 //     participant report once, finds exactly the lost webhooks and marks
 //     every meeting confirmed-complete;
 //   - steady: the same window five minutes later. Confirmed meetings are not
-//     fetched again, so the only calls are the listing's pages; the
-//     benchmark fails if any other endpoint is called.
+//     fetched again, and the window's listing waits its turn in the day's
+//     budget, so the only calls are the live listing's; the benchmark fails
+//     if any other endpoint is called.
 //
 // Besides ns/op (both passes) it reports, averaged over iterations, for each
 // pass: its API calls, calls per meeting, wall time, discrepancies found, and
@@ -323,8 +324,14 @@ func (d *benchDay) measure(b *testing.B) map[string]float64 {
 
 // benchListingPages is how many listing calls a pass over n ended meetings
 // needs on the dashboard path: the past meetings 300 a page, plus one page
-// each for live meetings and one-person meetings, both empty.
-func benchListingPages(n int) int { return (n+299)/300 + 2 }
+// each for live meetings, live webinars, one-person meetings and past
+// webinars, all empty.
+func benchListingPages(n int) int { return (n+299)/300 + 4 }
+
+// benchLivePages is what the steady pass lists when the window's listing is
+// not due again yet (its cost is spread over the day): what is live, two
+// empty pages.
+const benchLivePages = 2
 
 // checkFirst fails b unless the first pass found exactly the lost webhooks,
 // asked Zoom about each meeting once, and left every meeting confirmed.
@@ -405,8 +412,9 @@ func (d *benchDay) checkSteady(b *testing.B, res reconciler.Result) {
 			"by the first pass it should only list the window (by endpoint: %v), e.g.:\n%s", len(perMeeting), benchCallsByEndpoint(d.zoom),
 			strings.Join(perMeeting[:min(len(perMeeting), 10)], "\n"))
 	}
-	if got, want := res.APICalls, int64(benchListingPages(d.n)); got != want {
-		b.Errorf("steady-state pass made %d API calls, want %d listing pages (by endpoint: %v)", got, want, benchCallsByEndpoint(d.zoom))
+	if got := res.APICalls; got != benchLivePages && got != int64(benchListingPages(d.n)) {
+		b.Errorf("steady-state pass made %d API calls, want the %d live pages, or %d if the window's listing was due again (by endpoint: %v)",
+			got, benchLivePages, benchListingPages(d.n), benchCallsByEndpoint(d.zoom))
 	}
 	if len(res.Discrepancies) > 0 {
 		f := res.Discrepancies[0]
