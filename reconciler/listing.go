@@ -96,9 +96,13 @@ const (
 	sourceHostMeetings      = "host_meetings"
 )
 
+// StateListingWalk is the daemon_state key of the listing walk in progress
+// ("{}" when none is).
+const StateListingWalk = "listing_walk"
+
 // State keys the listing keeps.
 const (
-	stateWalk     = "listing_walk"
+	stateWalk     = StateListingWalk
 	stateNextWalk = "listing_next_walk"
 	stateNextLive = "listing_next_live"
 	stateHosts    = "listing_hosts"
