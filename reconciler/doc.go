@@ -14,9 +14,18 @@
 //     meeting (§5 "When data appears").
 //   - History is not news: the scheduled sweep reaches back no further than
 //     the daemon's first start.
+//   - When Zoom was told to retry (zoomrecon down, or answering 503), the
+//     verdict waits for Zoom's retry horizon instead (§3).
 //   - A pass is idempotent: discrepancies are unique, and a meeting confirmed
 //     complete is never fetched again, so a pass costs about (open meetings) +
 //     (newly ended meetings) + (pages of the window listing) API calls.
+//   - Zoom's quotas are the account's, shared with every other app (§6, §10):
+//     a pass spends at most the day's budget of Heavy and Resource-intensive
+//     calls, spreads the listing of a window over passes and over the day
+//     (listing.go), and reads attendance from Medium endpoints.
+//   - Webinars are meetings with their own endpoints; a waiting-room stay is
+//     no attendance; an instance is live only if Zoom says so of its UUID,
+//     not of its meeting number (§10).
 //
 // Delivering alerts is package alerts' job; scheduling the loop is Loop's.
 package reconciler
