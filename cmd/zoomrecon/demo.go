@@ -55,6 +55,9 @@ func demo(ctx context.Context, cfg *config.Config, e env, database string) error
 	c.Zoom.WebhookSecretTokens = []config.Secret{config.Secret(secret)}
 	c.Reconcile.Interval, c.Reconcile.MissedGrace = 5*time.Second, 15*time.Second
 	c.Reconcile.StaleAfter, c.Reconcile.SilenceAfter, c.Reconcile.Lookback = 2*time.Minute, time.Minute, time.Hour
+	// The demo's day lasts minutes: its listings may use the fake account's
+	// whole quota, unpaced, or losses would show only after real hours.
+	c.Zoom.ResourceIntensivePerMinute, c.Zoom.APIDailyBudget = 6000, config.Budget{Calls: 60_000}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
