@@ -800,15 +800,11 @@ func (c *Client) waitLimiter(ctx context.Context) error {
 	}
 	c.m.waits.WithLabelValues(waitClient).Inc()
 	c.m.waitSeconds.Add(d.Seconds())
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
+	if err := sleep(ctx, d); err != nil {
 		r.Cancel()
-		return ctx.Err()
+		return err
 	}
+	return nil
 }
 
 func readBody(resp *http.Response, buf *bytes.Buffer) error {
