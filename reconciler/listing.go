@@ -100,9 +100,8 @@ const (
 // ("{}" when none is).
 const StateListingWalk = "listing_walk"
 
-// State keys the listing keeps.
+// State keys the listing keeps besides the walk.
 const (
-	stateWalk     = StateListingWalk
 	stateNextWalk = "listing_next_walk"
 	stateNextLive = "listing_next_live"
 	stateHosts    = "listing_hosts"
@@ -121,10 +120,10 @@ const (
 )
 
 // list asks Zoom which meetings ran in the window and which are live, as far
-// as this pass gets, and returns what it saw, and the function that keeps
-// the listing's progress once the pass has judged it. A listing that failed part-way
-// is still used, since it only ever adds evidence, but marks the pass
-// partial: no silence is concluded from it.
+// as this pass gets. It returns what it saw, and the function that keeps the
+// listing's progress once the pass has judged what it saw. A listing that
+// failed part-way is still used, since it only ever adds evidence, but marks
+// the pass partial: no silence is concluded from it.
 func (p *pass) list(ctx context.Context) (map[string]zoomMeeting, func()) {
 	out := map[string]zoomMeeting{}
 	p.setBudget()
@@ -196,7 +195,7 @@ func (p *pass) loadWalk(ctx context.Context) (*walk, error) {
 	if !p.opts.scheduled() {
 		return p.newWalk()
 	}
-	raw, err := p.st.State(ctx, stateWalk)
+	raw, err := p.st.State(ctx, StateListingWalk)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
@@ -392,7 +391,7 @@ func (p *pass) saveWalk(ctx context.Context, w *walk, done bool) error {
 		if err != nil {
 			return err
 		}
-		return p.st.SetState(ctx, stateWalk, string(raw), p.now)
+		return p.st.SetState(ctx, StateListingWalk, string(raw), p.now)
 	}
 	p.schedule(ctx, stateNextWalk, w.Cost, walkShare)
 	p.logger.Debug("listing walk finished", "cost", w.Cost)
@@ -407,7 +406,7 @@ func (p *pass) saveWalk(ctx context.Context, w *walk, done bool) error {
 			}
 		}
 	}
-	return p.st.SetState(ctx, stateWalk, "{}", p.now)
+	return p.st.SetState(ctx, StateListingWalk, "{}", p.now)
 }
 
 // spacing is how long after a listing that cost cost budgeted calls the next
