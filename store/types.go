@@ -183,6 +183,9 @@ type ReconcileRun struct {
 	Backfilled         int        `db:"backfilled"`
 	APICalls           int        `db:"api_calls"`
 	Error              string     `db:"error"`
+	// Result is the pass's outcome: ok, partial or failed; empty while it
+	// runs, and for runs recorded before migration 7.
+	Result string `db:"result"`
 }
 
 // OutboxMessage is one alert waiting for, or past, delivery to Slack.
@@ -199,4 +202,6 @@ type OutboxMessage struct {
 	SentAt        *time.Time   `db:"sent_at"`
 	SlackChannel  string       `db:"slack_channel"`
 	SlackTS       string       `db:"slack_ts"`
+	// ClaimedBy is the serve run (uptime row) holding the message's lease.
+	ClaimedBy *int64 `db:"claimed_by"`
 }
