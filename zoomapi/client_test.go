@@ -3,11 +3,13 @@ package zoomapi_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -247,6 +249,7 @@ func TestToken(t *testing.T) {
 		var apiErr *zoomapi.Error
 		require.ErrorAs(t, err, &apiErr)
 		require.Equal(t, 401, apiErr.Code)
+		require.NotErrorIs(t, err, zoomapi.ErrNoToken, "a token was had; Zoom refused it")
 		require.Equal(t, []int{401, 401}, b.statuses(t, "/users"), "no loop")
 		require.Equal(t, 2, b.zoom.TokenRequests())
 	})
@@ -261,11 +264,29 @@ func TestToken(t *testing.T) {
 		require.ErrorAs(t, err, &te)
 		require.Equal(t, zoomapi.TokenError{HTTPStatus: 400, ErrorCode: "invalid_client", Reason: "Invalid client_id or client_secret"}, *te)
 		require.Contains(t, err.Error(), "check the Account ID, Client ID and Client Secret", "the error says what to do")
+		require.ErrorIs(t, err, zoomapi.ErrNoToken)
 		require.NotContains(t, err.Error(), wrong)
 		require.Equal(t, 1, b.zoom.TokenRequests(), "a 4xx from the token endpoint is not retried, nor re-sent with the secret in the body")
 		require.Zero(t, b.callCount(t, ""), "no API request without a token")
 		require.Zero(t, b.client.Calls())
 		require.EqualValues(t, 1, metricValue(t, b.reg, "zoomrecon_zoomapi_token_errors_total", nil))
+	})
+
+	t.Run("SaysWhatToCheckWhenTheTokenEndpointIsUnreachable", func(t *testing.T) {
+		t.Parallel()
+		// A listener closed at once: the port refuses connections.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		unreachable := "http://" + ln.Addr().String() + "/oauth/token"
+		require.NoError(t, ln.Close())
+		b := setup(t, setupOpts{cfg: func(c *zoomapi.Config) { c.TokenURL = unreachable; c.RetryMax = 0 }})
+		_, err = collectErr(t, b.client.Users(t.Context(), ""))
+		require.ErrorIs(t, err, zoomapi.ErrNoToken)
+		require.NotErrorIs(t, err, zoomapi.ErrUnauthorized, "nothing was refused")
+		require.ErrorIs(t, err, syscall.ECONNREFUSED, "the cause stays inspectable")
+		require.Contains(t, err.Error(), "ZOOM_OAUTH_TOKEN_URL", "the error says what to check")
+		require.NotContains(t, err.Error(), b.cfg.ClientSecret)
+		require.Zero(t, b.client.Calls())
 	})
 
 	t.Run("RetriesTokenEndpointServerErrors", func(t *testing.T) {

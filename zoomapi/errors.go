@@ -43,6 +43,10 @@ var (
 	// of Heavy and Resource-intensive calls (Config.DailyBudget) is spent
 	// until BudgetError.Until. Nothing was sent.
 	ErrBudgetExhausted = errors.New("zoomapi: daily budget exhausted")
+	// ErrNoToken matches *TokenError: no access token could be had, because
+	// the token endpoint refused the credentials or could not be reached.
+	// Nothing can be asked of Zoom until that is fixed.
+	ErrNoToken = errors.New("zoomapi: no access token")
 )
 
 // The names STYLE.md §5 gives these sentinels. They are the same values, so
@@ -245,9 +249,14 @@ func (e *BudgetError) Error() string {
 // Is matches ErrBudgetExhausted.
 func (e *BudgetError) Is(target error) bool { return target == ErrBudgetExhausted }
 
-// TokenError is a rejection from the OAuth token endpoint. It carries Zoom's
+// TokenError is a failure to get an access token: a rejection from the OAuth
+// token endpoint, or (HTTPStatus 0) no answer from it. It carries Zoom's
 // error and reason, never the request, its headers or the secret.
 type TokenError struct {
+	// Err is why the token endpoint gave no answer, when HTTPStatus is 0.
+	Err error
+	// unreachable says the request never got an HTTP answer.
+	unreachable bool
 	// HTTPStatus is the token endpoint's status.
 	HTTPStatus int
 	// ErrorCode is the "error" field, e.g. "invalid_client".
@@ -259,6 +268,13 @@ type TokenError struct {
 
 // Error describes the token failure and, for a refusal, what to check.
 func (e *TokenError) Error() string {
+	switch {
+	case e.unreachable:
+		return fmt.Sprintf("zoom oauth token: %v; check that this host reaches Zoom's token endpoint"+
+			" (ZOOM_OAUTH_TOKEN_URL): DNS, firewall and HTTPS_PROXY", e.Err)
+	case e.HTTPStatus == 0:
+		return fmt.Sprintf("zoom oauth token: %v", e.Err)
+	}
 	s := fmt.Sprintf("zoom oauth token: HTTP %d", e.HTTPStatus)
 	if e.ErrorCode != "" {
 		s += " " + e.ErrorCode
@@ -273,11 +289,14 @@ func (e *TokenError) Error() string {
 	return s
 }
 
-// Is matches ErrUnauthorized for 4xx answers: the credentials, grant or
-// account ID were refused.
+// Is matches ErrNoToken, and ErrUnauthorized for 4xx answers: the
+// credentials, grant or account ID were refused.
 func (e *TokenError) Is(target error) bool {
-	return target == ErrUnauthorized && e.HTTPStatus >= 400 && e.HTTPStatus < 500
+	return target == ErrNoToken || target == ErrUnauthorized && e.HTTPStatus >= 400 && e.HTTPStatus < 500
 }
+
+// Unwrap returns why the token endpoint gave no answer, if it gave none.
+func (e *TokenError) Unwrap() error { return e.Err }
 
 // maxMessage bounds how much of Zoom's message goes into an error.
 const maxMessage = 300

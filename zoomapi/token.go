@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -156,7 +155,7 @@ func (t *tokenCache) wrapErr(err error) error {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		err = ue.Err
+		return &TokenError{Err: ue.Err, unreachable: true}
 	}
-	return fmt.Errorf("zoom oauth token: %w", err)
+	return &TokenError{Err: err}
 }
