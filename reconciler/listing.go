@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -138,7 +139,7 @@ func (p *pass) list(ctx context.Context) (map[string]zoomMeeting, func()) {
 			p.logger.Warn("Zoom's dashboard API is not available on this account's plan; listing each active host's meetings from the report API, which cannot see live meetings",
 				slog.Any("error", err))
 		case errors.Is(err, zoomapi.ErrBudgetExhausted):
-			p.partial = true // open meetings are asked about one by one instead
+			p.budgetSpent(err) // open meetings are asked about one by one instead
 		case err != nil:
 			p.listError(err)
 		}
@@ -154,10 +155,8 @@ func (p *pass) list(ctx context.Context) (map[string]zoomMeeting, func()) {
 	done, err := p.walk(ctx, w, out)
 	switch {
 	case errors.Is(err, zoomapi.ErrBudgetExhausted):
-		// The day's budget is spent: the walk goes on tomorrow. Nothing is
-		// concluded from what it did not list.
-		p.partial = true
-		p.logger.Info("the day's API budget is spent; listing goes on when it resets", slog.Any("error", err))
+		// The day's budget is spent: the walk goes on tomorrow.
+		p.budgetSpent(err)
 	case err != nil:
 		p.listError(err)
 	}
@@ -436,11 +435,23 @@ func (p *pass) setBudget() {
 	p.zoom.SetDailyBudget(p.cfg.DailyBudget(zoomapi.DailyQuota(plan)))
 }
 
+// budgetSpent records a listing the day's budget cut short. Nothing is
+// concluded from what it did not list, but it is no failure: the operator set
+// the budget, and the listing goes on when it resets, as it does after a
+// deadline.
+func (p *pass) budgetSpent(err error) {
+	p.partial = true
+	p.logger.Info("the day's API budget is spent; listing goes on when it resets (ZOOM_API_DAILY_BUDGET raises it)", slog.Any("error", err))
+}
+
+// listError records a listing that failed: the pass cannot say what ran in
+// its window, so it failed, though it goes on with what it got.
 func (p *pass) listError(err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
 	p.partial = true
-	p.res.Errors = append(p.res.Errors, fmt.Sprintf("listing meetings: %v", err))
-	p.logger.Warn("could not list Zoom's meetings; the pass goes on with what it got", slog.Any("error", err))
+	err = fmt.Errorf("listing meetings: %w", err)
+	p.failure = cmp.Or(p.failure, err)
+	p.res.Errors = append(p.res.Errors, err.Error())
 }

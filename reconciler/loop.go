@@ -75,13 +75,10 @@ func (l *Loop) Run(ctx context.Context) error {
 		// A listing that does not fit three quarters of the interval goes on
 		// in the next pass.
 		deadline := l.cfg.NowFunc().Add(l.cfg.Interval * 3 / 4)
+		// The pass logs how it went.
 		res, err := l.r.Pass(ctx, PassOptions{Window: l.Window(), Trigger: store.TriggerSchedule, Deadline: deadline})
-		switch {
-		case ctx.Err() != nil:
-		case errors.Is(err, ErrLocked):
+		if errors.Is(err, ErrLocked) {
 			l.cfg.Logger.Debug("another replica is reconciling; skipped this pass")
-		case err != nil:
-			l.cfg.Logger.Error("reconcile pass failed", slog.Any("error", err))
 		}
 		if l.cfg.AfterPassFunc != nil {
 			l.cfg.AfterPassFunc(res, err)

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"context"
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -8,6 +9,10 @@ import (
 
 	"github.com/zoomrecon/zoomrecon/store"
 )
+
+// resultLocked labels a pass that did not run: another replica held the
+// reconcile lock.
+const resultLocked = "locked"
 
 type metrics struct {
 	passes        *prometheus.CounterVec
@@ -55,20 +60,24 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, k := range store.Kinds() {
 		m.discrepancies.WithLabelValues(string(k))
 	}
+	// Every result exists from the start, so an alert on the rate of
+	// failed passes has a series to compare against.
+	for _, r := range []string{string(store.RunOK), string(store.RunPartial), string(store.RunFailed), resultLocked} {
+		m.passes.WithLabelValues(r)
+	}
 	return m
 }
 
 func (m *metrics) observe(res Result, err error) {
 	switch {
 	case errors.Is(err, ErrLocked):
-		m.passes.WithLabelValues("locked").Inc()
+		m.passes.WithLabelValues(resultLocked).Inc()
 		return
-	case err != nil:
-		m.passes.WithLabelValues("failed").Inc()
-	case len(res.Errors) > 0:
-		m.passes.WithLabelValues("partial").Inc()
-	default:
-		m.passes.WithLabelValues("ok").Inc()
+	case errors.Is(err, context.Canceled):
+		return // stopped by shutdown: neither a failure nor a pass
+	}
+	m.passes.WithLabelValues(string(res.Outcome)).Inc()
+	if res.Outcome == store.RunOK && !res.DryRun {
 		m.lastSuccess.SetToCurrentTime()
 	}
 	m.duration.Observe(res.Duration.Seconds())

@@ -63,6 +63,7 @@ type Store interface {
 	TryReconcileLock(ctx context.Context) (unlock func(), ok bool, err error)
 	StartRun(ctx context.Context, r store.ReconcileRun) (int64, error)
 	FinishRun(ctx context.Context, r store.ReconcileRun, finishedAt time.Time) error
+	LastSuccess(ctx context.Context) (time.Time, error)
 }
 
 // Config tunes a Reconciler. Zero values take the defaults.
@@ -152,6 +153,21 @@ func New(cfg Config, st Store, zoom Zoom) *Reconciler {
 	}
 }
 
+// SeedMetrics sets the gauges that describe history from the store, so a
+// restart does not reset the last successful pass to 0 and set off an alert
+// on its age. serve calls it before it reports ready.
+func (r *Reconciler) SeedMetrics(ctx context.Context) error {
+	t, err := r.st.LastSuccess(ctx)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	r.metrics.lastSuccess.Set(float64(t.UnixNano()) / 1e9)
+	return nil
+}
+
 // ErrLocked means another replica holds the reconcile lock; the pass did nothing.
 var ErrLocked = errors.New("another zoomrecon replica is reconciling right now; try again when its pass has finished (zoomrecon status shows the last pass)")
 
@@ -192,14 +208,19 @@ type Progress struct {
 // Result is what a pass found. Discrepancies lists only the new ones, so a
 // second pass over the same window reports none.
 type Result struct {
-	Window          Window        `json:"window"`
-	Path            string        `json:"path"`
-	DryRun          bool          `json:"dry_run"`
-	MeetingsChecked int           `json:"meetings_checked"`
-	APICalls        int64         `json:"api_calls"`
-	Discrepancies   []Finding     `json:"discrepancies"`
-	Errors          []string      `json:"errors"`
-	Duration        time.Duration `json:"-"`
+	// Outcome is ok when every meeting in the window was checked, partial
+	// when some could not be (Errors says which), failed when the pass
+	// could not check at all (Failure says why and what to fix).
+	Outcome         store.RunResult `json:"result"`
+	Failure         string          `json:"failure,omitempty"`
+	Window          Window          `json:"window"`
+	Path            string          `json:"path"`
+	DryRun          bool            `json:"dry_run"`
+	MeetingsChecked int             `json:"meetings_checked"`
+	APICalls        int64           `json:"api_calls"`
+	Discrepancies   []Finding       `json:"discrepancies"`
+	Errors          []string        `json:"errors"`
+	Duration        time.Duration   `json:"-"`
 }
 
 // Finding is one discrepancy as reports show it.
@@ -233,6 +254,9 @@ type pass struct {
 	windows []store.Span
 	// partial says a listing failed part-way: no silence is concluded.
 	partial bool
+	// failure is the first error that keeps the pass from checking at all:
+	// a listing that failed, or Zoom refusing the app (failsAll).
+	failure error
 	// unsettled are hosts with a listed meeting not judged yet (its grace
 	// runs, or Zoom could not be asked): their meetings are listed again.
 	unsettled map[string]bool
@@ -286,7 +310,6 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (Result, error)
 	res.Path = r.path
 	res.APICalls = r.zoom.Calls() - p.calls0
 	res.Duration = time.Since(p.started)
-	r.metrics.observe(res, err)
 	if !opts.DryRun {
 		run.MeetingsChecked, run.DiscrepanciesFound, run.APICalls = res.MeetingsChecked, len(res.Discrepancies), int(res.APICalls)
 		for _, f := range res.Discrepancies {
@@ -294,12 +317,7 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (Result, error)
 				run.Backfilled++
 			}
 		}
-		switch {
-		case err != nil:
-			run.Error = err.Error()
-		case len(res.Errors) > 0:
-			run.Error = fmt.Sprintf("%d meetings could not be checked; first: %s", len(res.Errors), res.Errors[0])
-		}
+		run.Result, run.Error = p.verdict(err)
 		// Record the run even when shutdown interrupted it.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -307,17 +325,55 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (Result, error)
 			err = ferr
 		}
 	}
-	level := slog.LevelInfo
-	if err != nil || len(res.Errors) > 0 {
-		level = slog.LevelWarn
+	res.Outcome, res.Failure = p.verdict(err)
+	if res.Outcome != store.RunFailed {
+		res.Failure = ""
 	}
-	r.logger.Log(ctx, level, "reconcile pass finished",
-		"trigger", opts.Trigger, "dry_run", opts.DryRun, "path", res.Path,
-		"since", opts.Window.Since.UTC(), "until", opts.Window.Until.UTC(),
-		"meetings_checked", res.MeetingsChecked, "api_calls", res.APICalls,
-		"discrepancies", len(res.Discrepancies), "errors", len(res.Errors),
-		"duration", res.Duration.Round(time.Millisecond), slog.Any("error", err))
+	r.metrics.observe(res, err)
+	p.logFinished(ctx, res, err)
 	return res, err
+}
+
+// verdict is the pass's outcome, and the text that explains it: why it
+// failed, or which meetings could not be checked.
+func (p *pass) verdict(err error) (store.RunResult, string) {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return store.RunFailed, "interrupted: zoomrecon was stopped during the pass; the next pass covers the window again"
+	case err != nil:
+		return store.RunFailed, err.Error()
+	case p.failure != nil:
+		return store.RunFailed, p.failure.Error()
+	case len(p.res.Errors) > 0:
+		return store.RunPartial, fmt.Sprintf("%d could not be checked; first: %s", len(p.res.Errors), p.res.Errors[0])
+	}
+	return store.RunOK, ""
+}
+
+// logFinished says how the pass went, at the level an operator needs: a
+// failure at ERROR with what to fix, meetings skipped at WARN, findings at
+// INFO, and a pass that found nothing at DEBUG, so a journal is not buried
+// under them.
+func (p *pass) logFinished(ctx context.Context, res Result, err error) {
+	attrs := []any{
+		"trigger", p.opts.Trigger, "dry_run", p.opts.DryRun, "path", res.Path,
+		"since", p.opts.Window.Since.UTC(), "until", p.opts.Window.Until.UTC(),
+		"meetings_checked", res.MeetingsChecked, "api_calls", res.APICalls,
+		"discrepancies", len(res.Discrepancies), "duration", res.Duration.Round(time.Millisecond),
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		p.logger.InfoContext(ctx, "reconcile pass interrupted; the next pass covers its window again", attrs...)
+	case res.Outcome == store.RunFailed:
+		p.logger.ErrorContext(ctx, "reconcile pass failed: nothing could be checked against Zoom", append(attrs, "error", res.Failure)...)
+	case res.Outcome == store.RunPartial:
+		p.logger.WarnContext(ctx, "reconcile pass finished, but some meetings could not be checked; the next pass asks again",
+			append(attrs, "errors", len(res.Errors), "first_error", res.Errors[0])...)
+	case len(res.Discrepancies) > 0:
+		p.logger.InfoContext(ctx, "reconcile pass finished", attrs...)
+	default:
+		p.logger.DebugContext(ctx, "reconcile pass finished", attrs...)
+	}
 }
 
 func (p *pass) run(ctx context.Context) error {
@@ -462,8 +518,18 @@ func (p *pass) fail(uuid string, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
+	if failsAll(err) && p.failure == nil {
+		p.failure = err
+	}
 	p.res.Errors = append(p.res.Errors, fmt.Sprintf("%s: %v", uuid, err))
 	p.logger.Warn("could not check meeting; skipped", "meeting_uuid", uuid, slog.Any("error", err))
+}
+
+// failsAll says err keeps every call to Zoom from succeeding until an
+// operator fixes the app: no access token, a token Zoom refuses, a scope the
+// app lacks.
+func failsAll(err error) bool {
+	return errors.Is(err, zoomapi.ErrNoToken) || errors.Is(err, zoomapi.ErrUnauthorized) || errors.Is(err, zoomapi.ErrMissingScope)
 }
 
 // record writes b (unless the pass is a dry run) and lists its discrepancy

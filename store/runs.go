@@ -19,12 +19,12 @@ RETURNING id`), r.TriggeredBy, dbTime(r.WindowStart), dbTime(r.WindowEnd), r.Dry
 	return id, nil
 }
 
-// FinishRun records a run's counts, error and end time.
+// FinishRun records a run's counts, result, error and end time.
 func (s *Store) FinishRun(ctx context.Context, r ReconcileRun, finishedAt time.Time) error {
 	res, err := s.db.ExecContext(ctx, s.q(`
 UPDATE reconcile_runs SET finished_at = ?, meetings_checked = ?, discrepancies_found = ?,
-    backfilled = ?, api_calls = ?, error = ?
-WHERE id = ?`), dbTime(finishedAt), r.MeetingsChecked, r.DiscrepanciesFound, r.Backfilled, r.APICalls, r.Error, r.ID)
+    backfilled = ?, api_calls = ?, error = ?, result = ?
+WHERE id = ?`), dbTime(finishedAt), r.MeetingsChecked, r.DiscrepanciesFound, r.Backfilled, r.APICalls, dbText(r.Error), r.Result, r.ID)
 	if err != nil {
 		return fmt.Errorf("finish run: %w", err)
 	}
@@ -42,4 +42,20 @@ func (s *Store) LastRun(ctx context.Context) (ReconcileRun, error) {
 		return ReconcileRun{}, fmt.Errorf("last run: %w", interpretError(err))
 	}
 	return r, nil
+}
+
+// LastSuccess returns when the last scheduled run that checked every meeting
+// finished, or ErrNotFound. Runs recorded before results were (migration 7)
+// count when they finished without an error.
+func (s *Store) LastSuccess(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	err := s.db.GetContext(ctx, &t, s.q(`
+SELECT finished_at FROM reconcile_runs
+WHERE triggered_by = ? AND NOT dry_run AND finished_at IS NOT NULL
+  AND (result = ? OR (result = '' AND error = ''))
+ORDER BY finished_at DESC, id DESC LIMIT 1`), TriggerSchedule, RunOK)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("last successful run: %w", interpretError(err))
+	}
+	return t, nil
 }

@@ -42,6 +42,21 @@ const (
 	TriggerManual   Trigger = "manual"
 )
 
+// RunResult is how a reconcile run went, as its metric, its record and the
+// exit status of `zoomrecon reconcile` tell it.
+type RunResult string
+
+const (
+	// RunOK: every meeting in the window was checked.
+	RunOK RunResult = "ok"
+	// RunPartial: some meetings could not be checked; the next pass asks
+	// about them again.
+	RunPartial RunResult = "partial"
+	// RunFailed: the run could not check at all (no access token, no
+	// listing, the database failed): an operator must look.
+	RunFailed RunResult = "failed"
+)
+
 // OutboxStatus is an alert's delivery state.
 type OutboxStatus string
 
@@ -185,7 +200,7 @@ type ReconcileRun struct {
 	Error              string     `db:"error"`
 	// Result is the pass's outcome: ok, partial or failed; empty while it
 	// runs, and for runs recorded before migration 7.
-	Result string `db:"result"`
+	Result RunResult `db:"result"`
 }
 
 // OutboxMessage is one alert waiting for, or past, delivery to Slack.

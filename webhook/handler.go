@@ -59,6 +59,10 @@ type Config struct {
 	// LastValidation is when Zoom's URL validation was last answered, before
 	// this process started; zero if never.
 	LastValidation time.Time
+	// LastEvent is when the newest stored event was accepted, before this
+	// process started; zero if never. It seeds the gauge, so an alert on
+	// the gauge's age does not fire on every restart.
+	LastEvent time.Time
 }
 
 // Outcomes label zoomrecon_webhook_requests_total: every request ends in
@@ -108,6 +112,9 @@ func NewHandler(cfg Config, events EventStore, logger *slog.Logger, reg promethe
 	m := newMetrics(reg)
 	if !cfg.LastValidation.IsZero() {
 		m.lastValidation.Set(float64(cfg.LastValidation.UnixNano()) / 1e9)
+	}
+	if !cfg.LastEvent.IsZero() {
+		m.lastEvent.Set(float64(cfg.LastEvent.UnixNano()) / 1e9)
 	}
 	return &Handler{
 		cfg:     cfg,

@@ -95,6 +95,13 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Built before listening: it seeds its gauges, which the first scrape
+	// must already see.
+	loop, err := newReconcileLoop(ctx, cfg, e, st, firstStart, logger, reg)
+	if err != nil {
+		logger.Warn("reconciler disabled: webhooks are received, but nothing checks them against Zoom's API", slog.Any("reason", err))
+	}
+
 	// Listen before serving so a bind error is returned here and READY=1 means
 	// a live listener.
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -122,9 +129,7 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	loops.Go(func() { _ = sender.Run(loopCtx) })
 	loops.Go(func() { _ = hook.Run(loopCtx) })
 	loops.Go(func() { up.run(loopCtx) })
-	if loop, err := newReconcileLoop(cfg, e, st, firstStart, logger, reg); err != nil {
-		logger.Warn("reconciler disabled: webhooks are received, but nothing checks them against Zoom's API", slog.Any("reason", err))
-	} else {
+	if loop != nil {
 		loops.Go(func() { _ = loop.Run(loopCtx) })
 	}
 	if interval, ok := watchdogInterval(e); ok {
@@ -180,17 +185,22 @@ func newWebhookHandler(ctx context.Context, cfg *config.Config, st *store.Store,
 		logger.Warn("ZOOM_WEBHOOK_SECRET_TOKEN is not set: every webhook delivery will be refused with 401; " +
 			"set it to the Secret Token of your Zoom app's event subscription")
 	}
-	// The gauge of the last answered validation carries over restarts, so an
-	// alert on its age does not fire on every deploy.
+	// The gauges of the last answered validation and the last event carry
+	// over restarts, so an alert on their age does not fire on every deploy.
 	validated, err := st.LastURLValidationAnswered(ctx)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		logger.Warn("could not read when Zoom's URL validation was last answered", slog.Any("error", err))
+	}
+	lastEvent, err := st.LastEventReceivedAt(ctx)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		logger.Warn("could not read when the last webhook was accepted", slog.Any("error", err))
 	}
 	return webhook.NewHandler(webhook.Config{
 		SecretTokens:   tokens,
 		ReplayWindow:   cfg.WebhookReplayWindow,
 		Now:            e.now,
 		LastValidation: validated,
+		LastEvent:      lastEvent,
 	}, st, logger, reg)
 }
 
@@ -233,12 +243,15 @@ func newRegistry() *prometheus.Registry {
 }
 
 // newReconcileLoop builds the scheduled sweep, or says why there is none.
-func newReconcileLoop(cfg *config.Config, e env, st *store.Store, firstStart time.Time, logger *slog.Logger, reg prometheus.Registerer) (*reconciler.Loop, error) {
+func newReconcileLoop(ctx context.Context, cfg *config.Config, e env, st *store.Store, firstStart time.Time, logger *slog.Logger, reg prometheus.Registerer) (*reconciler.Loop, error) {
 	zc, err := newZoomClient(cfg, logger, reg)
 	if err != nil {
 		return nil, err
 	}
 	r := newReconciler(cfg, e, st, zc, logger, reg)
+	if err := r.SeedMetrics(ctx); err != nil {
+		logger.Warn("could not read when the last reconcile pass succeeded; its gauge starts at 0", slog.Any("error", err))
+	}
 	return reconciler.NewLoop(reconciler.LoopConfig{
 		Interval: cfg.Reconcile.Interval, Lookback: cfg.Reconcile.Lookback, FirstStart: firstStart,
 		NowFunc: e.now, Logger: logger, AfterPassFunc: e.afterPass,
