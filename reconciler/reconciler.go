@@ -400,11 +400,7 @@ func (p *pass) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	open, err := p.st.OpenMeetings(ctx)
-	if err != nil {
-		return err
-	}
-	p.total = len(uuids) + len(open)
+	p.total = len(uuids)
 
 	// Meetings Zoom shows that no webhook ever mentioned, and those whose
 	// start we only inferred from their other webhooks.
@@ -428,7 +424,18 @@ func (p *pass) run(ctx context.Context) error {
 		}
 	}
 	keepListing()
-	// Meetings we saw start and not end.
+	// Meetings we saw start and not end, read only now: those the loop above
+	// just backfilled as live are among them, so one found live for longer
+	// than the stale limit is stale in this pass, not the next.
+	open, err := p.st.OpenMeetings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range open {
+		if _, ok := listed[m.UUID]; !ok {
+			p.total++ // the listed ones are counted already
+		}
+	}
 	for _, m := range open {
 		if err := ctx.Err(); err != nil {
 			return err

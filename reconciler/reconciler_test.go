@@ -213,6 +213,7 @@ func TestPass(t *testing.T) {
 		"MissedSessionsAreComparedOneByOne":         testMissedSessions,
 		"NeverDeliveredMeetingIsOneDiscrepancy":     testNeverDelivered,
 		"LiveUnheardMeetingIsNotReportedTwice":      testNeverDeliveredLive,
+		"FirstPassReportsWhatItCanAlreadyKnow":      testFirstPassComplete,
 		"APIErrorIsNeverEvidence":                   testAPIErrorNotEvidence,
 		"HistoryIsNotNews":                          testHistory,
 		"StaleMeetingAlertsOnceAndStaysOpen":        testStale,
@@ -359,6 +360,32 @@ func testHistory(t *testing.T, dbURL string) {
 	require.Empty(t, kinds(b.pass(t, since(2*time.Hour))), "it ended before this window too")
 	res = b.pass(t, since(4*time.Hour))
 	require.Equal(t, []string{"missed_meeting_started Before we ran "}, kinds(res), "reconcile --since reaches it")
+}
+
+// testFirstPassComplete: a pass reports everything it can already know, so
+// a second pass over the same window finds nothing new. A meeting never heard
+// of, backfilled as live for longer than the stale limit, is stale in the
+// pass that found it.
+func testFirstPassComplete(t *testing.T, dbURL string) {
+	b := setup(t, dbURL)
+	b.clk.Advance(time.Minute)
+	b.meeting(t, "Unheard marathon", true)
+	ended, _, bob := b.meeting(t, "Lost leave", false)
+	b.deliver(t, ended, lost{leaves: map[string]bool{bob: true}})
+	b.clk.Advance(4 * time.Hour)
+	b.heartbeat(t)
+	// As zoomrecon reconcile --since runs it.
+	manual := func(o *reconciler.PassOptions) { o.Trigger = store.TriggerManual }
+	first := b.pass(t, manual)
+	require.ElementsMatch(t, []string{
+		"missed_meeting_started Unheard marathon ",
+		"stale_meeting Unheard marathon ",
+		"missed_participant_left Lost leave Bob Lost leave",
+	}, kinds(first))
+	require.Equal(t, store.RunOK, first.Outcome)
+	second := b.pass(t, manual)
+	require.Empty(t, kinds(second), "the second pass over the same window finds nothing new")
+	require.Equal(t, store.RunOK, second.Outcome)
 }
 
 func testStale(t *testing.T, dbURL string) {
