@@ -34,7 +34,14 @@ func newReconcileCmd(e env, load func() (*config.Config, error)) *cobra.Command 
 record what the webhooks missed, backfill it, and queue alerts; then exit.
 
 --since and --until take a duration back from now (72h, 7d), a date
-(2026-11-01, midnight UTC) or an RFC 3339 time (2026-11-01T09:00:00Z).`,
+(2026-11-01, midnight UTC) or an RFC 3339 time (2026-11-01T09:00:00Z).
+
+Exit status:
+  0  every meeting in the window was checked
+  1  nothing could be checked: Zoom refused the credentials or could not be
+     reached, the listing failed, or the database or configuration is wrong
+  2  some meetings could not be checked (they are listed); run it again
+--output json says the same in "result" and "exit_code".`,
 		Example: `  zoomrecon reconcile --since 72h
   zoomrecon reconcile --since 2026-11-01 --until 2026-11-08 --dry-run --output json`,
 		Args: cobra.NoArgs,
@@ -108,7 +115,7 @@ func parseWhen(flag, s string, now time.Time) (time.Time, error) {
 
 // newZoomClient builds the REST client from the config, or reports which
 // credential is missing.
-func newZoomClient(cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) (*zoomapi.Client, error) {
+func newZoomClient(cfg *config.Config, e env, logger *slog.Logger, reg prometheus.Registerer) (*zoomapi.Client, error) {
 	z := cfg.Zoom
 	if z.AccountID == "" || z.ClientID == "" || z.ClientSecret.Reveal() == "" {
 		return nil, errNoZoomCredentials
@@ -117,6 +124,7 @@ func newZoomClient(cfg *config.Config, logger *slog.Logger, reg prometheus.Regis
 		AccountID: z.AccountID, ClientID: z.ClientID, ClientSecret: z.ClientSecret.Reveal(),
 		TokenURL: z.OAuthTokenURL, APIURL: z.APIBaseURL, RequestsPerSecond: z.APIRateLimit,
 		ResourceIntensivePerMinute: z.ResourceIntensivePerMinute, MinuteLimitWait: z.MinuteLimitWait,
+		RetryWaitMin: e.zoomRetryWait, RetryWaitMax: e.zoomRetryWait,
 		Logger: logger, Registerer: reg,
 	})
 }
@@ -134,7 +142,7 @@ func newReconciler(cfg *config.Config, e env, st *store.Store, zc *zoomapi.Clien
 
 func reconcileOnce(ctx context.Context, cfg *config.Config, e env, opts reconciler.PassOptions, output string) error {
 	logger := newLogger(e, cfg.LogLevel)
-	zc, err := newZoomClient(cfg, logger, nil)
+	zc, err := newZoomClient(cfg, e, logger, nil)
 	if err != nil {
 		return err
 	}
@@ -159,15 +167,61 @@ func reconcileOnce(ctx context.Context, cfg *config.Config, e env, opts reconcil
 		fmt.Fprint(e.stderr, "\r\033[K")
 	}
 	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return errors.New("reconcile: interrupted before the pass finished; nothing was concluded from it")
+		}
 		return fmt.Errorf("reconcile: %w", err)
 	}
+	outcome := passExit(res)
 	if output == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		if err := enc.Encode(jsonResult{Result: res, ExitCode: outcome.code}); err != nil {
+			return err
+		}
+	} else {
+		printResult(e.stdout, res)
 	}
-	printResult(e.stdout, res)
-	return nil
+	if outcome.code == 0 {
+		return nil
+	}
+	return outcome
+}
+
+// exitError is an error with its own exit status; run returns it to the
+// shell, so a cron job or a systemd timer sees what the pass saw.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// passExit is the exit status of a pass: 0 when it checked every meeting,
+// 1 when it could not check at all, 2 when some meetings were left unchecked.
+func passExit(res reconciler.Result) *exitError {
+	switch res.Outcome {
+	case store.RunFailed:
+		return &exitError{code: 1, msg: "reconcile failed: " + res.Failure}
+	case store.RunPartial:
+		return &exitError{code: 2, msg: fmt.Sprintf("reconcile: %s could not be checked; run it again to check them", plural(len(res.Errors), "meeting", "meetings"))}
+	}
+	return &exitError{code: 0}
+}
+
+// jsonResult is what --output json prints: the pass's result and the exit
+// status it ends with.
+type jsonResult struct {
+	reconciler.Result
+	ExitCode int `json:"exit_code"`
+}
+
+// plural says "1 meeting", "3 meetings".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // progressPrinter redraws one status line on a terminal.
@@ -184,14 +238,24 @@ func progressPrinter(w io.Writer) func(reconciler.Progress) {
 }
 
 func printResult(w io.Writer, res reconciler.Result) {
+	// A pass that could not check says so first: the counts below it are
+	// not a clean bill of health.
+	if res.Outcome == store.RunFailed {
+		fmt.Fprintf(w, "FAILED: nothing could be checked: %s\n", res.Failure)
+	}
 	mode := ""
 	if res.DryRun {
 		mode = " (dry run: nothing written, nobody alerted)"
 	}
 	fmt.Fprintf(w, "Window %s to %s, listing via the %s API%s\n",
 		res.Window.Since.UTC().Format(time.RFC3339), res.Window.Until.UTC().Format(time.RFC3339), res.Path, mode)
-	fmt.Fprintf(w, "Checked %d meetings with %d API calls in %s: %d new discrepancies\n",
-		res.MeetingsChecked, res.APICalls, res.Duration.Round(time.Millisecond), len(res.Discrepancies))
+	verb := "Checked"
+	if res.Outcome == store.RunFailed {
+		verb = "Got as far as"
+	}
+	fmt.Fprintf(w, "%s %s with %s in %s: %s\n", verb,
+		plural(res.MeetingsChecked, "meeting", "meetings"), plural(int(res.APICalls), "API call", "API calls"),
+		res.Duration.Round(time.Millisecond), plural(len(res.Discrepancies), "new discrepancy", "new discrepancies"))
 	if len(res.Discrepancies) > 0 {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,7 @@ func cliRun(t *testing.T, vars map[string]string, args ...string) (code int, std
 	e := newEnv()
 	e.stdout, e.stderr, e.stderrIsTerminal = &out, &errOut, false
 	e.lookupEnv = func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	e.zoomRetryWait = time.Millisecond
 	code = run(context.Background(), args, e)
 	return code, out.String(), errOut.String()
 }
@@ -136,4 +138,91 @@ func TestReconcileCommand(t *testing.T) {
 	require.Contains(t, stdout, "missed_meeting_started")
 	require.Contains(t, stdout, "Backfill me")
 	require.Contains(t, stdout, "1, 1 open")
+}
+
+// TestReconcileExitStatus: a cron job or systemd timer running reconcile
+// learns from its exit status whether the window was checked: 0 all of it,
+// 1 none of it, 2 some of it; --output json says the same.
+func TestReconcileExitStatus(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		vars   map[string]string
+		faults []zoomtest.Fault
+		code   int
+		result string
+		stdout string // in the text output
+		stderr string
+	}{
+		"AllCheckedIs0": {code: 0, result: "ok", stdout: "Checked 1 meeting with "},
+		"WrongSecretIs1": {
+			vars: map[string]string{"ZOOM_CLIENT_SECRET": "not-the-secret"},
+			code: 1, result: "failed",
+			stdout: "FAILED: nothing could be checked: listing meetings: ",
+			stderr: "zoomrecon: reconcile failed: listing meetings: ",
+		},
+		"ListingFailureIs1": {
+			faults: []zoomtest.Fault{{Path: "/metrics/meetings", Status: 502}},
+			code:   1, result: "failed",
+			stdout: "FAILED: nothing could be checked: listing meetings: ",
+			stderr: "zoomrecon: reconcile failed: listing meetings: ",
+		},
+		"OneMeetingUncheckedIs2": {
+			faults: []zoomtest.Fault{
+				{Path: "/past_meetings/{meetingId}", Status: 500},
+				{Path: "/past_meetings/{meetingId}/participants", Status: 500},
+				{Path: "/report/meetings/{meetingId}", Status: 500},
+				{Path: "/report/meetings/{meetingId}/participants", Status: 500},
+				{Path: "/metrics/meetings/{meetingId}", Status: 500},
+				{Path: "/metrics/meetings/{meetingId}/participants", Status: 500},
+			},
+			code: 2, result: "partial",
+			stdout: "could not check: ",
+			stderr: "zoomrecon: reconcile: 1 meeting could not be checked; run it again to check them",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			zoom := zoomtest.New()
+			t.Cleanup(zoom.Close)
+			creds := zoom.Credentials()
+			vars := map[string]string{
+				"ZOOMRECON_DATABASE_URL": storetest.SQLiteURL(t),
+				"ZOOM_ACCOUNT_ID":        creds.AccountID, "ZOOM_CLIENT_ID": creds.ClientID, "ZOOM_CLIENT_SECRET": creds.ClientSecret,
+				"ZOOM_API_BASE_URL": zoom.APIURL(), "ZOOM_OAUTH_TOKEN_URL": zoom.TokenURL(),
+				"ZOOMRECON_MISSED_GRACE": "1s", "ZOOM_RESOURCE_INTENSIVE_PER_MINUTE": "6000",
+			}
+			maps.Copy(vars, tc.vars)
+			start := time.Now().Add(-time.Hour).Truncate(time.Second)
+			uuid := zoom.StartMeeting(zoomtest.MeetingSpec{Topic: "Unheard", Start: start})
+			zoom.Join(uuid, zoomtest.Person{Name: "Ann"}, start)
+			zoom.EndMeeting(uuid, start.Add(20*time.Minute))
+			for _, f := range tc.faults {
+				zoom.Inject(f)
+			}
+
+			code, stdout, stderr := cliRun(t, vars, "reconcile", "--since", "2h")
+			require.Equal(t, tc.code, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			require.Contains(t, stdout, tc.stdout)
+			require.Contains(t, stderr, tc.stderr)
+			if tc.code != 1 {
+				require.NotContains(t, stdout, "FAILED")
+			}
+			require.NotContains(t, stdout+stderr, creds.ClientSecret)
+
+			code, stdout, stderr = cliRun(t, vars, "reconcile", "--since", "2h", "--output", "json")
+			require.Equal(t, tc.code, code, "stderr:\n%s", stderr)
+			var res struct {
+				Result   string   `json:"result"`
+				Failure  string   `json:"failure"`
+				ExitCode *int     `json:"exit_code"`
+				Errors   []string `json:"errors"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(stdout), &res), stdout)
+			require.Equal(t, tc.result, res.Result)
+			require.NotNil(t, res.ExitCode, stdout)
+			require.Equal(t, tc.code, *res.ExitCode)
+			require.Equal(t, tc.code == 1, res.Failure != "", "failure %q", res.Failure)
+		})
+	}
 }

@@ -35,6 +35,10 @@ type env struct {
 	// afterPass is told each scheduled reconcile pass's outcome; tests wait on it.
 	afterPass func(reconciler.Result, error)
 	now       func() time.Time
+	// zoomRetryWait, when set, replaces the Zoom client's backoff between
+	// retries (1 s doubling to 30 s), so a test of a failing Zoom does not
+	// wait out a minute of it.
+	zoomRetryWait time.Duration
 }
 
 func newEnv() env {
@@ -56,11 +60,15 @@ func run(ctx context.Context, args []string, e env) int {
 	root.SetArgs(args)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	if err := root.ExecuteContext(ctx); err != nil {
-		printError(e.stderr, err)
-		return 1
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
 	}
-	return 0
+	printError(e.stderr, err)
+	if ee, ok := errors.AsType[*exitError](err); ok {
+		return ee.code
+	}
+	return 1
 }
 
 // printError writes err one problem per line, each prefixed with the program

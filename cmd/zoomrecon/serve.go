@@ -244,7 +244,7 @@ func newRegistry() *prometheus.Registry {
 
 // newReconcileLoop builds the scheduled sweep, or says why there is none.
 func newReconcileLoop(ctx context.Context, cfg *config.Config, e env, st *store.Store, firstStart time.Time, logger *slog.Logger, reg prometheus.Registerer) (*reconciler.Loop, error) {
-	zc, err := newZoomClient(cfg, logger, reg)
+	zc, err := newZoomClient(cfg, e, logger, reg)
 	if err != nil {
 		return nil, err
 	}
