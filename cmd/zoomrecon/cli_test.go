@@ -49,6 +49,9 @@ func testEnv(vars map[string]string) (env, *syncBuffer, *syncBuffer) {
 		notify:    func(string) {},
 		onListen:  func(net.Addr) {},
 		now:       time.Now,
+		// Zoom's real backoff would have a test of a failing Zoom wait a
+		// minute.
+		zoomRetryWait: time.Millisecond,
 	}, stdout, stderr
 }
 

@@ -23,11 +23,15 @@ type serveBundle struct {
 	notes   chan string
 }
 
-// startServe runs the real serve command in-process on a free loopback port.
-func startServe(t *testing.T, vars map[string]string) serveBundle {
+// startServe runs the real serve command in-process on a free loopback port;
+// tune sets the env's hooks.
+func startServe(t *testing.T, vars map[string]string, tune ...func(*env)) serveBundle {
 	t.Helper()
 	vars["ZOOMRECON_LISTEN_ADDR"] = "127.0.0.1:0"
 	e, _, stderr := testEnv(vars)
+	for _, f := range tune {
+		f(&e)
+	}
 	addrCh := make(chan net.Addr, 1)
 	notes := make(chan string, 8)
 	e.onListen = func(a net.Addr) { addrCh <- a }
