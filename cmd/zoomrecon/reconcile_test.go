@@ -223,6 +223,20 @@ func TestReconcileExitStatus(t *testing.T) {
 			require.NotNil(t, res.ExitCode, stdout)
 			require.Equal(t, tc.code, *res.ExitCode)
 			require.Equal(t, tc.code == 1, res.Failure != "", "failure %q", res.Failure)
+
+			// status tells the same from the database.
+			code, stdout, stderr = cliRun(t, vars, "status", "--output", "json")
+			require.Equal(t, 0, code, stderr)
+			var rep struct {
+				LastRun struct {
+					Result string `json:"result"`
+				} `json:"last_reconcile"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(stdout), &rep), stdout)
+			require.Equal(t, tc.result, rep.LastRun.Result)
+			code, stdout, _ = cliRun(t, vars, "status")
+			require.Equal(t, 0, code)
+			require.Regexp(t, `Last reconcile pass: +\S+ \(finished \S+, `+tc.result+`\)`, stdout)
 		})
 	}
 }

@@ -85,7 +85,13 @@ type runView struct {
 	MeetingsChecked int           `json:"meetings_checked"`
 	APICalls        int           `json:"api_calls"`
 	Discrepancies   int           `json:"discrepancies"`
-	Error           string        `json:"error,omitempty"`
+	// Result is ok, partial or failed; empty while it runs, and for passes
+	// recorded before zoomrecon kept it.
+	Result store.RunResult `json:"result"`
+	Error  string          `json:"error,omitempty"`
+	// LastSuccessAt is when the last scheduled pass that checked every
+	// meeting finished.
+	LastSuccessAt *time.Time `json:"last_success_at"`
 }
 
 // alertsView says how delivery to Slack is going.
@@ -155,7 +161,14 @@ func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) 
 	case err == nil:
 		rep.LastRun = &runView{Trigger: run.TriggeredBy, Since: run.WindowStart.UTC(), Until: run.WindowEnd.UTC(),
 			StartedAt: run.StartedAt.UTC(), FinishedAt: utcPtr(run.FinishedAt), DryRun: run.DryRun,
-			MeetingsChecked: run.MeetingsChecked, APICalls: run.APICalls, Discrepancies: run.DiscrepanciesFound, Error: run.Error}
+			MeetingsChecked: run.MeetingsChecked, APICalls: run.APICalls, Discrepancies: run.DiscrepanciesFound,
+			Result: run.Result, Error: run.Error}
+		switch at, err := st.LastSuccess(ctx); {
+		case err == nil:
+			rep.LastRun.LastSuccessAt = utcPtr(&at)
+		case !errors.Is(err, store.ErrNotFound):
+			return statusReport{}, err
+		}
 	case !errors.Is(err, store.ErrNotFound):
 		return statusReport{}, err
 	}
@@ -235,11 +248,21 @@ func printStatus(w io.Writer, rep statusReport) {
 		state := "running"
 		if r.FinishedAt != nil {
 			state = "finished " + r.FinishedAt.Format(time.RFC3339)
+			if r.Result != "" {
+				state += ", " + string(r.Result)
+			}
 		}
 		fmt.Fprintf(w, "Last reconcile pass:   %s (%s), %d meetings, %d API calls, %d new discrepancies\n",
 			r.StartedAt.Format(time.RFC3339), state, r.MeetingsChecked, r.APICalls, r.Discrepancies)
 		if r.Error != "" {
 			fmt.Fprintf(w, "                       error: %s\n", r.Error)
+		}
+		if r.Result != store.RunOK {
+			last := "never"
+			if r.LastSuccessAt != nil {
+				last = r.LastSuccessAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(w, "                       last scheduled pass that checked everything: %s\n", last)
 		}
 	} else {
 		fmt.Fprintln(w, "Last reconcile pass:   never")
