@@ -19,7 +19,7 @@ func (s *Sender) announce(ctx context.Context, res *PassResult) error {
 		res.Paused = true
 		return nil
 	}
-	anns, err := s.st.ClaimAnnouncements(ctx, now, now.Add(-s.cfg.AnnounceWithin), s.cfg.Lease, s.cfg.BatchSize)
+	anns, err := s.st.ClaimAnnouncements(ctx, s.cfg.RunID, now, now.Add(-s.cfg.AnnounceWithin), s.cfg.Lease, s.cfg.BatchSize)
 	if err != nil || len(anns) == 0 {
 		return err
 	}

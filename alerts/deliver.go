@@ -42,7 +42,7 @@ func (s *Sender) deliver(ctx context.Context, res *PassResult) error {
 		res.Paused = true
 		return nil
 	}
-	msgs, err := s.st.ClaimAlerts(ctx, now, s.cfg.Lease, s.cfg.BatchSize)
+	msgs, err := s.st.ClaimAlerts(ctx, s.cfg.RunID, now, s.cfg.Lease, s.cfg.BatchSize)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,9 @@
 //   - Never lost. The reconciler writes an alert in the same transaction as
 //     its discrepancy (package store); a Sender claims due alerts with a
 //     lease, so with several replicas on PostgreSQL each alert is claimed by
-//     one sender, and marks an alert sent only after Slack accepted it. A
+//     one sender, and marks an alert sent only after Slack accepted it. The
+//     lease is recorded as the serve run's (Config.RunID): once that run is
+//     known ended, its claims are due to others at once. A
 //     failure schedules the next try with capped exponential backoff and
 //     jitter; a 429 waits at least the Retry-After Slack gave; requests are
 //     paced to about one a second, Slack's per-channel limit. All of that

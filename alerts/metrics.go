@@ -19,6 +19,9 @@ type metrics struct {
 	failing     prometheus.Gauge
 	oldest      prometheus.Gauge
 	lastSuccess prometheus.Gauge
+	// lastSuccessAt is the value lastSuccess was last set to, which a Gauge
+	// does not give back.
+	lastSuccessAt float64
 }
 
 func newMetrics(reg prometheus.Registerer, mode string) *metrics {
@@ -58,7 +61,7 @@ func newMetrics(reg prometheus.Registerer, mode string) *metrics {
 		}),
 		lastSuccess: f.NewGauge(prometheus.GaugeOpts{
 			Name: "zoomrecon_alerts_last_success_timestamp_seconds",
-			Help: "Unix time at which Slack last accepted a request from this process.",
+			Help: "Unix time at which Slack last accepted a request; at start, when it last accepted an alert, from the database.",
 		}),
 	}
 	f.NewGaugeVec(prometheus.GaugeOpts{
@@ -84,4 +87,18 @@ func (m *metrics) observe(st store.AlertStatus, now time.Time) {
 		age = max(now.Sub(*st.OldestPending).Seconds(), 0)
 	}
 	m.oldest.Set(age)
+	// The database's last delivery carries the gauge over restarts; a
+	// request Slack accepted since (an edit) may be later, and stays.
+	if st.LastSentAt != nil {
+		if at := float64(st.LastSentAt.Unix()); at > m.lastSuccessAt {
+			m.lastSuccessAt = at
+			m.lastSuccess.Set(at)
+		}
+	}
+}
+
+// succeeded records that Slack accepted a request at now.
+func (m *metrics) succeeded(now time.Time) {
+	m.lastSuccessAt = max(m.lastSuccessAt, float64(now.Unix()))
+	m.lastSuccess.Set(m.lastSuccessAt)
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -19,14 +20,14 @@ import (
 
 // Store is what the sender reads and writes; *store.Store implements it.
 type Store interface {
-	ClaimAlerts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error)
+	ClaimAlerts(ctx context.Context, by int64, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error)
 	MarkAlertsSent(ctx context.Context, d store.AlertDelivery) error
 	MarkAlertsFailed(ctx context.Context, ids []int64, next time.Time, errText string, dead bool) error
 	ReleaseAlerts(ctx context.Context, ids []int64, next time.Time) error
 	AlertDetails(ctx context.Context, ids []int64) (map[int64]store.AlertDetail, error)
 	OpenSilenceAlerts(ctx context.Context) ([]store.SilenceAlert, error)
 	AlertsInMessage(ctx context.Context, channel, ts string) ([]store.OutboxMessage, error)
-	ClaimAnnouncements(ctx context.Context, now, since time.Time, lease time.Duration, limit int) ([]store.Announcement, error)
+	ClaimAnnouncements(ctx context.Context, by int64, now, since time.Time, lease time.Duration, limit int) ([]store.Announcement, error)
 	MarkAnnounced(ctx context.Context, outboxIDs []int64, at time.Time) error
 	MarkAnnouncementsFailed(ctx context.Context, outboxIDs []int64, next time.Time, errText string, dead bool) error
 	ReleaseAnnouncements(ctx context.Context, outboxIDs []int64, next time.Time) error
@@ -66,6 +67,11 @@ type Config struct {
 	// Lease is how long a claimed alert stays invisible to other senders; a
 	// pass must finish well within it. Default 5m.
 	Lease time.Duration
+	// RunID is the serve run (store.StartUptime) this sender works for: the
+	// alerts it claims are recorded as that run's, so once the run is marked
+	// ended another sender takes them up without waiting out the lease.
+	// 0 (no run) leaves them to the lease alone.
+	RunID int64
 	// BatchSize is how many alerts a pass claims. Default 100.
 	BatchSize int
 	// DigestThreshold: when a pass finds more than this many alerts of one
@@ -188,6 +194,18 @@ func New(cfg Config, st Store) (*Sender, error) {
 	return s, nil
 }
 
+// SeedMetrics sets the gauges from the database, so that a scrape before the
+// first pass, and the first after a restart, sees when Slack last accepted an
+// alert rather than never.
+func (s *Sender) SeedMetrics(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.observe(ctx); err != nil {
+		return fmt.Errorf("seed alert metrics: %w", err)
+	}
+	return nil
+}
+
 // Mode reports how alerts are delivered: ModeWebhook, ModeBot or ModeLog.
 func (s *Sender) Mode() string { return s.mode }
 
@@ -266,7 +284,8 @@ func (s *Sender) pausedFor() time.Duration {
 	return s.pausedUntil.Sub(s.cfg.NowFunc())
 }
 
-// observe refreshes the gauges that describe the outbox.
+// observe refreshes the gauges that describe the outbox. The caller holds
+// s.mu.
 func (s *Sender) observe(ctx context.Context) error {
 	st, err := s.st.AlertStatus(ctx)
 	if err != nil {
@@ -367,7 +386,7 @@ func (s *Sender) succeeded(ctx context.Context) {
 		s.logger.InfoContext(ctx, "Slack accepts alerts again")
 		s.lastFailure = ""
 	}
-	s.metrics.lastSuccess.Set(float64(s.cfg.NowFunc().Unix()))
+	s.metrics.succeeded(s.cfg.NowFunc())
 }
 
 // detached is a context for recording what already happened at Slack: it

@@ -34,7 +34,7 @@ func TestRetryAwareGrace(t *testing.T) {
 // run records a zoomrecon serve that started now; beat extends it to now.
 func (b *testBundle) run(t *testing.T) int64 {
 	t.Helper()
-	id, err := b.st.StartUptime(context.Background(), b.clk.Now(), 7*24*time.Hour)
+	id, err := b.st.StartUptime(context.Background(), store.RunIdentity{}, nil, b.clk.Now(), 7*24*time.Hour)
 	require.NoError(t, err)
 	return id
 }

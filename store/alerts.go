@@ -136,37 +136,53 @@ var (
 )
 
 // claimQuery moves the next attempt of up to limit due pending rows of l to
-// the end of their lease, counts the claim as a try and returns the columns
-// in returning. Its placeholders are the lease's end, now and limit.
+// the end of their lease, records the claiming run, counts the claim as a try
+// and returns the columns in returning. A row is due when its next attempt has
+// come, or when the run holding its lease has ended: a dead run sends nothing,
+// so waiting out its lease would only delay the alert. A live run's lease is
+// never taken. Its placeholders are those claimArgs returns.
 func (s *Store) claimQuery(l leased, returning string) string {
 	return s.q(`
-UPDATE ` + l.table + ` SET next_attempt_at = ?, tries = tries + 1
+UPDATE ` + l.table + ` SET next_attempt_at = ?, claimed_by = ?, tries = tries + 1
 WHERE ` + l.key + ` IN (
     SELECT ` + l.key + ` FROM ` + l.table + `
-    WHERE status = 'pending' AND next_attempt_at <= ?
+    WHERE status = 'pending' AND (next_attempt_at <= ?
+        OR claimed_by IN (SELECT id FROM uptime WHERE ended_at IS NOT NULL))
     ORDER BY next_attempt_at, ` + l.key + `
     LIMIT ?` + s.dialect.skipLocked + `
 )
 RETURNING ` + returning)
 }
 
+// claimArgs are claimQuery's arguments: the lease's end, the claiming run
+// (NULL for none), now and limit.
+func claimArgs(by int64, now time.Time, lease time.Duration, limit int) []any {
+	var claimedBy *int64
+	if by != 0 {
+		claimedBy = &by
+	}
+	return []any{dbTime(now.Add(lease)), claimedBy, dbTime(now), limit}
+}
+
 // markFailed records a failed try of the rows ids of l: due again at next, or
-// dead.
+// dead. The claim goes: next is a backoff, which the claimer's end must not
+// cut short.
 func (s *Store) markFailed(ctx context.Context, what string, l leased, ids []int64, next time.Time, errText string, dead bool) error {
 	status := OutboxPending
 	if dead {
 		status = OutboxDead
 	}
 	return s.updateIDs(ctx, what, `
-UPDATE `+l.table+` SET status = ?, next_attempt_at = ?, last_error = ?
+UPDATE `+l.table+` SET status = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL
 WHERE `+l.key+` IN (?)`, ids, status, dbTime(next), errText)
 }
 
-// release gives back the claimed rows ids of l, undoing the claim's try; they
-// are due again at next. Rows no longer pending are left alone.
+// release gives back the claimed rows ids of l, undoing the claim's try and
+// the claim itself; they are due again at next. Rows no longer pending are
+// left alone.
 func (s *Store) release(ctx context.Context, what string, l leased, ids []int64, next time.Time) error {
 	return s.updateIDs(ctx, what, `
-UPDATE `+l.table+` SET next_attempt_at = ?, tries = CASE WHEN tries > 0 THEN tries - 1 ELSE 0 END
+UPDATE `+l.table+` SET next_attempt_at = ?, claimed_by = NULL, tries = CASE WHEN tries > 0 THEN tries - 1 ELSE 0 END
 WHERE status = 'pending' AND `+l.key+` IN (?)`, ids, dbTime(next))
 }
 
@@ -278,11 +294,11 @@ type Announcement struct {
 // ClaimAnnouncements finds the delivered alerts whose discrepancy resolved at
 // or after since and were never announced, then takes up to limit due
 // announcements, oldest first, and leases them to the caller until
-// now+lease, like ClaimAlerts. An announcement is recorded once per alert:
+// now+lease for the serve run by, like ClaimAlerts. An announcement is recorded once per alert:
 // after MarkAnnounced (or an AlertDelivery that listed it in Announced) it is
 // never returned again. since bounds the search so that it stays cheap however
 // long the history grows.
-func (s *Store) ClaimAnnouncements(ctx context.Context, now, since time.Time, lease time.Duration, limit int) ([]Announcement, error) {
+func (s *Store) ClaimAnnouncements(ctx context.Context, by int64, now, since time.Time, lease time.Duration, limit int) ([]Announcement, error) {
 	var out []Announcement
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// The discrepancies_open index (resolved_at, kind) finds the recently
@@ -301,7 +317,7 @@ ON CONFLICT (outbox_id) DO NOTHING`, dbTime(now), dbTime(since))
 			Tries int   `db:"tries"`
 		}
 		err = tx.SelectContext(ctx, &claimed, s.claimQuery(announcementLease, "outbox_id, tries"),
-			dbTime(now.Add(lease)), dbTime(now), limit)
+			claimArgs(by, now, lease, limit)...)
 		if err != nil {
 			return fmt.Errorf("claim announcements: %w", err)
 		}

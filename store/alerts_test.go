@@ -94,7 +94,7 @@ func testMarkAlertsSent(t *testing.T, st *store.Store) {
 		d, id := recordAlerted(t, st, missedEnd(i))
 		ds, ids = append(ds, d), append(ids, id)
 	}
-	claimed, err := st.ClaimAlerts(ctx, t0, time.Minute, 10)
+	claimed, err := st.ClaimAlerts(ctx, 0, t0, time.Minute, 10)
 	require.NoError(t, err)
 	require.Len(t, claimed, 3)
 
@@ -119,11 +119,11 @@ func testMarkAlertsSent(t *testing.T, st *store.Store) {
 		require.NotNil(t, m.SentAt)
 		require.True(t, m.SentAt.Equal(t0.Add(time.Second)))
 	}
-	anns, err := st.ClaimAnnouncements(ctx, t0.Add(time.Minute), t0.Add(-time.Hour), time.Minute, 10)
+	anns, err := st.ClaimAnnouncements(ctx, 0, t0.Add(time.Minute), t0.Add(-time.Hour), time.Minute, 10)
 	require.NoError(t, err)
 	require.Empty(t, anns, "a resolution the message showed is not announced again")
 
-	again, err := st.ClaimAlerts(ctx, t0.Add(time.Hour), time.Minute, 10)
+	again, err := st.ClaimAlerts(ctx, 0, t0.Add(time.Hour), time.Minute, 10)
 	require.NoError(t, err)
 	require.Empty(t, again, "sent alerts are never claimed again")
 }
@@ -135,21 +135,21 @@ func testFailAndReleaseAlerts(t *testing.T, st *store.Store) {
 		d, _ := recordAlerted(t, st, missedEnd(i))
 		ds = append(ds, d)
 	}
-	claimed, err := st.ClaimAlerts(ctx, t0, time.Minute, 10)
+	claimed, err := st.ClaimAlerts(ctx, 0, t0, time.Minute, 10)
 	require.NoError(t, err)
 	require.Len(t, claimed, 3)
 	require.NoError(t, st.MarkAlertsFailed(ctx, []int64{claimed[0].ID}, t0.Add(time.Hour), "slack: 500", false))
 	require.NoError(t, st.MarkAlertsFailed(ctx, []int64{claimed[1].ID}, t0, "invalid_blocks", true))
 	require.NoError(t, st.ReleaseAlerts(ctx, []int64{claimed[2].ID, claimed[1].ID}, t0.Add(10*time.Second)))
 
-	due, err := st.ClaimAlerts(ctx, t0.Add(10*time.Second), time.Minute, 10)
+	due, err := st.ClaimAlerts(ctx, 0, t0.Add(10*time.Second), time.Minute, 10)
 	require.NoError(t, err)
 	require.Len(t, due, 1, "only the released one is due; the dead one stays dead")
 	require.Equal(t, claimed[2].ID, due[0].ID)
 	require.Equal(t, 1, due[0].Tries, "a release does not count as a try")
 	require.NoError(t, st.MarkAlertsSent(ctx, store.AlertDelivery{IDs: []int64{due[0].ID}, SentAt: t0}))
 
-	due, err = st.ClaimAlerts(ctx, t0.Add(time.Hour), time.Minute, 10)
+	due, err = st.ClaimAlerts(ctx, 0, t0.Add(time.Hour), time.Minute, 10)
 	require.NoError(t, err)
 	require.Len(t, due, 1)
 	require.Equal(t, claimed[0].ID, due[0].ID)
@@ -227,7 +227,7 @@ func testClaimAnnouncements(t *testing.T, st *store.Store) {
 	}
 	claimIDs := func(now, since time.Time) ([]int64, []int) {
 		t.Helper()
-		anns, err := st.ClaimAnnouncements(ctx, now, since, time.Minute, 10)
+		anns, err := st.ClaimAnnouncements(ctx, 0, now, since, time.Minute, 10)
 		require.NoError(t, err)
 		var ids []int64
 		var tries []int
@@ -296,7 +296,7 @@ func testConcurrentAnnouncementClaims(t *testing.T, st *store.Store) {
 		require.NoError(t, err)
 	}
 	got := claimConcurrently(t, func() ([]int64, error) {
-		anns, err := st.ClaimAnnouncements(ctx, t0.Add(time.Minute), t0.Add(-time.Hour), time.Hour, 3)
+		anns, err := st.ClaimAnnouncements(ctx, 0, t0.Add(time.Minute), t0.Add(-time.Hour), time.Hour, 3)
 		var ids []int64
 		for _, a := range anns {
 			ids = append(ids, a.Alert.ID)
@@ -323,7 +323,7 @@ func testAlertStatus(t *testing.T, st *store.Store) {
 	require.NoError(t, st.MarkAlertsFailed(ctx, ids[2:3], t0.Add(time.Hour), "chat.postMessage: Slack refused it: channel_not_found", false))
 	_, err = st.ResolveDiscrepancy(ctx, store.KindMissedMeetingEnded, "m0", "", store.ResolvedLateWebhook, t0.Add(2*time.Minute), nil)
 	require.NoError(t, err)
-	_, err = st.ClaimAnnouncements(ctx, t0.Add(3*time.Minute), t0, time.Minute, 10)
+	_, err = st.ClaimAnnouncements(ctx, 0, t0.Add(3*time.Minute), t0, time.Minute, 10)
 	require.NoError(t, err)
 
 	status, err = st.AlertStatus(ctx)

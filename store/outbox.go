@@ -40,12 +40,14 @@ RETURNING id`), m.DiscrepancyID, m.Kind, m.Payload, dbTime(m.NextAttemptAt), dbT
 }
 
 // ClaimAlerts takes up to limit pending messages that are due at now, oldest
-// first, and leases them to the caller until now+lease by moving their next
-// attempt. No other caller can claim them during the lease; if the caller dies
-// before marking them, they become due again when it ends. Tries counts claims.
-func (s *Store) ClaimAlerts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error) {
+// first, and leases them to the serve run by (0: no run) until now+lease by
+// moving their next attempt. No other caller can claim them during the lease
+// while run by is alive; if by dies before marking them, they become due again
+// when the lease ends, or as soon as by is marked ended (EndUptime, or a
+// successor's StartUptime). Tries counts claims.
+func (s *Store) ClaimAlerts(ctx context.Context, by int64, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error) {
 	var out []OutboxMessage
-	err := sqlx.SelectContext(ctx, s.db, &out, s.claimQuery(outboxLease, "*"), dbTime(now.Add(lease)), dbTime(now), limit)
+	err := sqlx.SelectContext(ctx, s.db, &out, s.claimQuery(outboxLease, "*"), claimArgs(by, now, lease, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("claim alerts: %w", err)
 	}

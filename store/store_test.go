@@ -368,19 +368,19 @@ func testClaimsOutbox(t *testing.T, st *store.Store) {
 		require.NoError(t, err)
 	}
 	now := t0.Add(2 * time.Minute)
-	claimed, err := st.ClaimAlerts(ctx, now, time.Minute, 10)
+	claimed, err := st.ClaimAlerts(ctx, 0, now, time.Minute, 10)
 	require.NoError(t, err)
 	require.Equal(t, []string{"0", "1"}, payloads(claimed), "only due messages")
 	require.Equal(t, 1, claimed[0].Tries)
 
-	again, err := st.ClaimAlerts(ctx, now, time.Minute, 10)
+	again, err := st.ClaimAlerts(ctx, 0, now, time.Minute, 10)
 	require.NoError(t, err)
 	require.Empty(t, again, "leased messages must not be claimed again during the lease")
 
 	require.NoError(t, st.MarkAlertsSent(ctx, store.AlertDelivery{IDs: []int64{claimed[0].ID}, SentAt: now, Channel: "C123", TS: "1700000000.000100"}))
 	require.NoError(t, st.MarkAlertsFailed(ctx, []int64{claimed[1].ID}, now.Add(30*time.Second), "slack: 500", false))
 
-	later, err := st.ClaimAlerts(ctx, now.Add(5*time.Minute), time.Minute, 10)
+	later, err := st.ClaimAlerts(ctx, 0, now.Add(5*time.Minute), time.Minute, 10)
 	require.NoError(t, err)
 	require.Equal(t, []string{"1"}, payloads(later), "the failed one is due again; the sent one never")
 	require.Equal(t, 2, later[0].Tries)
@@ -411,7 +411,7 @@ func testConcurrentClaims(t *testing.T, st *store.Store) {
 		require.NoError(t, err)
 	}
 	got := claimConcurrently(t, func() ([]int64, error) {
-		claimed, err := st.ClaimAlerts(ctx, t0, time.Hour, 3)
+		claimed, err := st.ClaimAlerts(ctx, 0, t0, time.Hour, 3)
 		ids := make([]int64, len(claimed))
 		for i, m := range claimed {
 			ids[i] = m.ID

@@ -133,14 +133,14 @@ func testRetryWindows(t *testing.T, st *store.Store) {
 
 	// Run 1 from 0h to 1h; run 2 from 1.5h, beating until 2h; a replica
 	// overlapping it from 1.75h to 2.5h.
-	first, err := st.StartUptime(ctx, h(0), 7*24*time.Hour)
+	first, err := st.StartUptime(ctx, store.RunIdentity{}, nil, h(0), 7*24*time.Hour)
 	require.NoError(t, err)
 	require.NoError(t, st.Beat(ctx, first, h(1)))
 	require.NoError(t, st.Beat(ctx, first, h(0.5)), "a late beat never moves it back")
-	second, err := st.StartUptime(ctx, h(1.5), 7*24*time.Hour)
+	second, err := st.StartUptime(ctx, store.RunIdentity{}, nil, h(1.5), 7*24*time.Hour)
 	require.NoError(t, err)
 	require.NoError(t, st.Beat(ctx, second, h(2)))
-	replica, err := st.StartUptime(ctx, h(1.75), 7*24*time.Hour)
+	replica, err := st.StartUptime(ctx, store.RunIdentity{}, nil, h(1.75), 7*24*time.Hour)
 	require.NoError(t, err)
 	require.NoError(t, st.Beat(ctx, replica, h(2.5)))
 	// A minute of 503s inside run 2.
@@ -159,7 +159,7 @@ func testRetryWindows(t *testing.T, st *store.Store) {
 	require.Empty(t, windows(h(1.7), h(2.5).Add(time.Minute)), "a run that beat within `alive` is still running: no window")
 
 	// Runs older than the keep period go, but never the newest.
-	_, err = st.StartUptime(ctx, h(24*8), 7*24*time.Hour)
+	_, err = st.StartUptime(ctx, store.RunIdentity{}, nil, h(24*8), 7*24*time.Hour)
 	require.NoError(t, err)
 	require.Equal(t, []store.Span{{From: m, To: m.Add(time.Minute)}, {From: h(2.5), To: h(24 * 8)}}, windows(h(0), h(24*8)),
 		"the pruned runs are gone; the last one before the restart still marks when zoomrecon stopped")

@@ -121,10 +121,13 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	sender, err := alerts.New(alerts.Config{
 		WebhookURL: cfg.Slack.WebhookURL.Reveal(), BotToken: cfg.Slack.BotToken.Reveal(),
 		Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL,
-		NowFunc: e.now, Logger: logger, Registerer: reg,
+		NowFunc: e.now, Logger: logger, Registerer: reg, RunID: up.id,
 	}, st)
 	if err != nil {
 		return err
+	}
+	if err := sender.SeedMetrics(ctx); err != nil {
+		logger.Warn("could not read when Slack last accepted an alert; its gauge starts at 0", slog.Any("error", err))
 	}
 	loops.Go(func() { _ = sender.Run(loopCtx) })
 	loops.Go(func() { _ = hook.Run(loopCtx) })
@@ -168,6 +171,13 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 		logger.Warn("final alert delivery", slog.Any("error", err))
 	}
 	cancelFinal()
+	// Only now, with nothing more to send, may other runs take up what this
+	// one still claims.
+	endCtx, cancelEnd := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := up.end(endCtx); err != nil {
+		logger.Warn("could not record that zoomrecon stopped; its claimed alerts wait for their lease", slog.Any("error", err))
+	}
+	cancelEnd()
 	if serveErr2 != nil && !errors.Is(serveErr2, http.ErrServerClosed) {
 		return fmt.Errorf("http server: %w", serveErr2)
 	}

@@ -48,7 +48,7 @@ still open.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(rep)
 			}
-			printStatus(e.stdout, rep)
+			printStatus(e.stdout, rep, now)
 			return nil
 		},
 	}
@@ -70,9 +70,12 @@ type statusReport struct {
 	Alerts   alertsView    `json:"alerts"`
 	// API is the day's Zoom API calls against the budget, as the last
 	// reconcile pass left them; nil before the first pass.
-	API           *reconciler.Budget `json:"api_today"`
-	Open          int                `json:"open"`
-	Discrepancies []discrepancyView  `json:"discrepancies"`
+	API *reconciler.Budget `json:"api_today"`
+	// Daemon is the zoomrecon serve that ran last against the database, as
+	// it recorded itself: its settings, not the shell's, which may differ.
+	Daemon        daemonView        `json:"daemon"`
+	Open          int               `json:"open"`
+	Discrepancies []discrepancyView `json:"discrepancies"`
 }
 
 type runView struct {
@@ -94,9 +97,37 @@ type runView struct {
 	LastSuccessAt *time.Time `json:"last_success_at"`
 }
 
+// Daemon states: is the last serve run up, stopped cleanly, gone without
+// stopping (killed, crashed, the machine lost), or was there none.
+const (
+	daemonUp      = "up"
+	daemonStopped = "stopped"
+	daemonGone    = "gone"
+	daemonNever   = "never"
+)
+
+// daemonSeenWithin is how recent a heartbeat must be for the daemon to count
+// as up: serve beats at least every 15 s, so this is several missed beats.
+const daemonSeenWithin = time.Minute
+
+// daemonView is the last serve run: when it was seen, and the facts it
+// recorded (daemonFacts, inline; absent when it recorded none).
+type daemonView struct {
+	State      string     `json:"state"`
+	Host       string     `json:"host,omitempty"`
+	PID        int        `json:"pid,omitempty"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	LastSeenAt *time.Time `json:"last_heartbeat_at,omitempty"`
+	StoppedAt  *time.Time `json:"stopped_at,omitempty"`
+	*daemonFacts
+}
+
 // alertsView says how delivery to Slack is going.
 type alertsView struct {
+	// Mode is the route the daemon recorded (bot, webhook or log); empty
+	// when no daemon recorded one.
 	Mode                 string     `json:"mode"`
+	Channel              string     `json:"channel,omitempty"`
 	Pending              int        `json:"pending"`
 	Dead                 int        `json:"dead"`
 	Failing              int        `json:"failing"`
@@ -185,9 +216,15 @@ func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) 
 	if err != nil {
 		return statusReport{}, err
 	}
-	rep.Alerts = alertsView{Mode: cfg.SlackMode(), Pending: as.Pending, Dead: as.Dead, Failing: as.Failing,
+	if rep.Daemon, err = daemonStatus(ctx, st, now); err != nil {
+		return statusReport{}, err
+	}
+	rep.Alerts = alertsView{Pending: as.Pending, Dead: as.Dead, Failing: as.Failing,
 		OldestPending: utcPtr(as.OldestPending), LastSentAt: utcPtr(as.LastSentAt), LastError: as.LastError,
 		AnnouncementsPending: as.AnnouncementsPending}
+	if f := rep.Daemon.daemonFacts; f != nil {
+		rep.Alerts.Mode, rep.Alerts.Channel = f.AlertRoute, f.SlackChannel
+	}
 	ds, err := st.DiscrepanciesSince(ctx, since)
 	if err != nil {
 		return statusReport{}, err
@@ -209,6 +246,92 @@ func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) 
 	return rep, nil
 }
 
+// daemonStatus reads the last serve run and judges whether it is up.
+func daemonStatus(ctx context.Context, st *store.Store, now time.Time) (daemonView, error) {
+	run, err := st.LatestRun(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return daemonView{State: daemonNever}, nil
+	}
+	if err != nil {
+		return daemonView{}, err
+	}
+	v := daemonView{Host: run.Host, PID: run.PID, StartedAt: utcPtr(&run.StartedAt), LastSeenAt: utcPtr(&run.BeatAt),
+		StoppedAt: utcPtr(run.EndedAt)}
+	switch {
+	case run.EndedAt != nil:
+		v.State = daemonStopped
+	case now.Sub(run.BeatAt) <= daemonSeenWithin:
+		v.State = daemonUp
+	default:
+		v.State = daemonGone
+	}
+	if len(run.Facts) > 0 {
+		// Facts a newer or older zoomrecon wrote may not parse; the rest of
+		// the report still stands.
+		var f daemonFacts
+		if json.Unmarshal(run.Facts, &f) == nil {
+			v.daemonFacts = &f
+		}
+	}
+	return v, nil
+}
+
+// ago says how long d is in the unit a person reads at a glance.
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(max(d, 0)/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+	default:
+		return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+	}
+}
+
+// printDaemon writes the daemon's lines of the report.
+func printDaemon(w io.Writer, d daemonView, now time.Time) {
+	const indent = "                       "
+	switch d.State {
+	case daemonNever:
+		fmt.Fprintln(w, "Daemon:                no zoomrecon serve has run against this database")
+		return
+	case daemonUp:
+		fmt.Fprintf(w, "Daemon:                up, last heartbeat %s", ago(now.Sub(*d.LastSeenAt)))
+	case daemonStopped:
+		fmt.Fprintf(w, "Daemon:                stopped at %s", d.StoppedAt.Format(time.RFC3339))
+	default:
+		fmt.Fprintf(w, "Daemon:                last seen %s, not stopped cleanly", ago(now.Sub(*d.LastSeenAt)))
+	}
+	fmt.Fprintf(w, " (on %s, pid %d, started %s)\n", dash(d.Host), d.PID, d.StartedAt.Format(time.RFC3339))
+	f := d.daemonFacts
+	if f == nil {
+		fmt.Fprintln(w, indent+"it recorded no settings (a zoomrecon older than this one)")
+		return
+	}
+	fmt.Fprintf(w, indent+"zoomrecon %s, listening on %s, %s database\n", f.Version, f.ListenAddr, f.Database)
+	if f.Reconciling {
+		fmt.Fprintf(w, indent+"reconciling every %s over the last %s\n", f.ReconcileInterval, f.Lookback)
+	} else {
+		fmt.Fprintln(w, indent+"not reconciling: it has no Zoom API credentials")
+	}
+}
+
+// routeText says how the daemon sends alerts.
+func routeText(a alertsView) string {
+	switch a.Mode {
+	case "bot":
+		return "Slack bot in " + a.Channel
+	case "webhook":
+		return "Slack incoming webhook"
+	case "log":
+		return "log only (Slack not configured)"
+	default:
+		return "route unknown (no serve recorded one)"
+	}
+}
+
 // participantText names a discrepancy's participant; the subject is the
 // session key when Zoom gave neither name nor email.
 func participantText(name, email, subject string) string {
@@ -223,7 +346,7 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-func printStatus(w io.Writer, rep statusReport) {
+func printStatus(w io.Writer, rep statusReport, now time.Time) {
 	if rep.LastWebhookAt != nil {
 		fmt.Fprintf(w, "Last webhook accepted: %s\n", rep.LastWebhookAt.Format(time.RFC3339))
 	} else {
@@ -276,9 +399,9 @@ func printStatus(w io.Writer, rep statusReport) {
 	} else {
 		fmt.Fprintln(w, "Zoom API today:        no reconcile pass yet today")
 	}
+	printDaemon(w, rep.Daemon, now)
 	a := rep.Alerts
-	mode := map[string]string{"bot": "Slack bot", "webhook": "Slack incoming webhook", "log": "log only (Slack not configured)"}[a.Mode]
-	fmt.Fprintf(w, "Alerts:                %s; %d pending, %d dead", mode, a.Pending, a.Dead)
+	fmt.Fprintf(w, "Alerts:                %s; %d pending, %d dead", routeText(a), a.Pending, a.Dead)
 	if a.OldestPending != nil {
 		fmt.Fprintf(w, ", oldest pending since %s", a.OldestPending.Format(time.RFC3339))
 	}
