@@ -17,6 +17,7 @@ import (
 
 	"github.com/zoomrecon/zoomrecon/config"
 	"github.com/zoomrecon/zoomrecon/reconciler"
+	"github.com/zoomrecon/zoomrecon/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -131,6 +132,10 @@ func newLogger(e env, level string) *slog.Logger {
 func databaseError(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
+	}
+	if errors.Is(err, store.ErrNoDatabase) {
+		// The message already names the file; both ways out name the key.
+		return fmt.Errorf(`%w: run "zoomrecon migrate" to create it, or set ZOOMRECON_DATABASE_URL to the database zoomrecon serve uses`, err)
 	}
 	return fmt.Errorf("ZOOMRECON_DATABASE_URL: %s", strings.ReplaceAll(err.Error(), "\n", " "))
 }
