@@ -20,7 +20,8 @@ import (
 	"github.com/zoomrecon/zoomrecon/store"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=..."; when it
+// is not, buildVersion asks the toolchain's build information.
 var version = "dev"
 
 // env is everything a command takes from the process, so tests can supply it.
@@ -95,7 +96,11 @@ Configuration comes from a YAML file (--config) and environment variables;
 run "zoomrecon config check" to see the effective values.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version prints what the version command prints.
+		Version: versionLine(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.Flags().BoolP("version", "v", false, `print the version, as "zoomrecon version" does`)
 	root.PersistentFlags().StringVar(&configPath, "config", "", "YAML config file (environment variables override it)")
 
 	load := func() (*config.Config, error) {

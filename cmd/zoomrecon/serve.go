@@ -113,7 +113,7 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 		return fmt.Errorf("ZOOMRECON_LISTEN_ADDR: %w", err)
 	}
 	e.onListen(ln.Addr())
-	logger.InfoContext(ctx, "zoomrecon serving", "addr", ln.Addr().String(), "version", version, "database", st.Dialect())
+	logger.InfoContext(ctx, "zoomrecon serving", "addr", ln.Addr().String(), "version", buildVersion(), "database", st.Dialect())
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -236,7 +236,7 @@ func newRegistry() *prometheus.Registry {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "zoomrecon_build_info",
 			Help:        "Always 1; the version label says which zoomrecon is running.",
-			ConstLabels: prometheus.Labels{"version": version},
+			ConstLabels: prometheus.Labels{"version": buildVersion()},
 		}, func() float64 { return 1 }),
 	)
 	return reg
