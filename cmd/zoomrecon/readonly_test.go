@@ -88,9 +88,13 @@ func TestReconcileDryRunWritesNothing(t *testing.T) {
 			// A real pass leaves runs, API usage, the budget, a backfilled
 			// meeting, a discrepancy and its alert.
 			missed("Found by the real pass")
-			code, stdout, stderr := cliRun(t, vars, "reconcile", "--since", "2h")
+			code, stdout, stderr := cliRun(t, vars, "reconcile", "--since", "2h", "--output", "json")
 			require.Equal(t, 0, code, stderr)
-			require.Contains(t, stdout, "1 new discrepancies")
+			var real struct {
+				Discrepancies []any `json:"discrepancies"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(stdout), &real), stdout)
+			require.Len(t, real.Discrepancies, 1, stdout)
 			before := databaseFingerprint(t, u)
 			require.NotEmpty(t, before)
 			beforeFile := sqliteBytes(t, u)
