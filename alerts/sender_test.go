@@ -768,7 +768,7 @@ func TestLogOnly(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	logs := b.logs.String()
-	require.Contains(t, logs, "Slack is not configured: alerts are only logged")
+	require.Contains(t, logs, "alerts go to the log only")
 	require.Contains(t, logs, "Zoom never sent meeting.ended for “Weekly sync 2”")
 	for _, m := range b.outbox(t) {
 		require.Equal(t, "log", m.SlackChannel)

@@ -125,6 +125,28 @@ func (c *Config) ZoomConfigured() bool {
 	return c.Zoom.AccountID != "" && c.Zoom.ClientID != "" && c.Zoom.ClientSecret != ""
 }
 
+// Warnings lists the settings that are valid but leave zoomrecon unable to do
+// part of its job, each naming the keys to set. serve logs them at start and
+// config check prints them, from this one list, so the two never disagree.
+func (c *Config) Warnings() []string {
+	var out []string
+	if len(c.Zoom.WebhookSecretTokens) == 0 {
+		out = append(out, "ZOOM_WEBHOOK_SECRET_TOKEN is not set: every webhook delivery will be refused with 401; "+
+			"set it to the Secret Token of your Zoom app's event subscription")
+	}
+	// Validation already refuses some of the three without the others.
+	if !c.ZoomConfigured() {
+		out = append(out, "ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET are not set: "+
+			"nothing checks the webhooks against Zoom's API or backfills what they missed; "+
+			"set them to your Server-to-Server OAuth app's credentials")
+	}
+	if c.SlackMode() == "log" {
+		out = append(out, "Slack is not configured: alerts are only logged; "+
+			"set SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN with SLACK_CHANNEL, to deliver them")
+	}
+	return out
+}
+
 // SlackMode returns how alerts are delivered: "webhook", "bot", or "log" when
 // Slack is not configured.
 func (c *Config) SlackMode() string {

@@ -809,3 +809,65 @@ func TestBudgetOf(t *testing.T) {
 		}
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	const (
+		token = "ZOOM_WEBHOOK_SECRET_TOKEN is not set: every webhook delivery will be refused with 401; " +
+			"set it to the Secret Token of your Zoom app's event subscription"
+		zoom = "ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET are not set: " +
+			"nothing checks the webhooks against Zoom's API or backfills what they missed; " +
+			"set them to your Server-to-Server OAuth app's credentials"
+		slack = "Slack is not configured: alerts are only logged; " +
+			"set SLACK_WEBHOOK_URL, or SLACK_BOT_TOKEN with SLACK_CHANNEL, to deliver them"
+	)
+	complete := map[string]string{
+		"ZOOM_WEBHOOK_SECRET_TOKEN": "whToken",
+		"ZOOM_ACCOUNT_ID":           "acct", "ZOOM_CLIENT_ID": "id", "ZOOM_CLIENT_SECRET": "secret",
+		"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x",
+	}
+	without := func(keys ...string) map[string]string {
+		env := map[string]string{}
+		for k, v := range complete {
+			env[k] = v
+		}
+		for _, k := range keys {
+			delete(env, k)
+		}
+		return env
+	}
+	cases := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{name: "NoneWhenEverythingIsSet", env: complete, want: nil},
+		{name: "BotTokenIsASlackRoute", env: func() map[string]string {
+			env := without("SLACK_WEBHOOK_URL")
+			env["SLACK_BOT_TOKEN"], env["SLACK_CHANNEL"] = "xoxb-1", "#alerts"
+			return env
+		}(), want: nil},
+		{name: "NoWebhookSecret", env: without("ZOOM_WEBHOOK_SECRET_TOKEN"), want: []string{token}},
+		{name: "BlankWebhookSecretIsNone", env: func() map[string]string {
+			env := without()
+			env["ZOOM_WEBHOOK_SECRET_TOKEN"] = " , "
+			return env
+		}(), want: []string{token}},
+		{name: "NoZoomCredentials", env: without("ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET"), want: []string{zoom}},
+		{name: "NoSlackRoute", env: without("SLACK_WEBHOOK_URL"), want: []string{slack}},
+		{name: "NothingSet", env: map[string]string{},
+			want: []string{token, zoom, slack}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := setup(t, nil, tc.env).load()
+			if err != nil {
+				t.Fatalf("%s: load: %v", tc.name, err)
+			}
+			if got := c.Warnings(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%s: Warnings()\n got %q\nwant %q", tc.name, got, tc.want)
+			}
+		})
+	}
+}

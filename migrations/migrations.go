@@ -51,7 +51,17 @@ func UpTo(ctx context.Context, db *sql.DB, dialect Dialect, version int64) error
 }
 
 // Pending reports whether the database lacks migrations this binary carries.
+// It only reads: a database never migrated has no version table, and goose
+// would create one to answer, which a read-only connection refuses and which
+// would leave a half-made schema behind a command that only looks.
 func Pending(ctx context.Context, db *sql.DB, dialect Dialect) (bool, error) {
+	exists, err := versionTableExists(ctx, db, dialect)
+	if err != nil {
+		return false, err
+	}
+	if !exists {
+		return true, nil
+	}
 	p, err := newProvider(db, dialect, nil)
 	if err != nil {
 		return false, err
@@ -110,4 +120,23 @@ func newProvider(db *sql.DB, dialect Dialect, logger *slog.Logger) (*goose.Provi
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
 	return p, nil
+}
+
+// versionTableExists reports whether goose's version table is there, asking
+// as goose does (its SQLite dialect cannot, so it would create the table).
+func versionTableExists(ctx context.Context, db *sql.DB, dialect Dialect) (bool, error) {
+	var q string
+	switch dialect {
+	case SQLite:
+		q = `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '` + goose.DefaultTablename + `')`
+	case Postgres:
+		q = `SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = '` + goose.DefaultTablename + `')`
+	default:
+		return false, fmt.Errorf("unknown dialect %q", dialect)
+	}
+	var exists bool
+	if err := db.QueryRowContext(ctx, q).Scan(&exists); err != nil {
+		return false, fmt.Errorf("check migrations: %w", err)
+	}
+	return exists, nil
 }

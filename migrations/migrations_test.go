@@ -97,3 +97,38 @@ func TestUpgradeKeepsData(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingOnlyReads checks that asking whether a fresh database needs
+// migrating leaves it as it was: goose would create its version table to
+// answer, which a read-only store refuses.
+func TestPendingOnlyReads(t *testing.T) {
+	t.Parallel()
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db, dialect := openRaw(t, b)
+			tables := func() int {
+				t.Helper()
+				q := `SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()`
+				if dialect == migrations.SQLite {
+					q = `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'`
+				}
+				var n int
+				require.NoError(t, db.QueryRowContext(ctx, q).Scan(&n))
+				return n
+			}
+
+			pending, err := migrations.Pending(ctx, db, dialect)
+			require.NoError(t, err)
+			require.True(t, pending, "a fresh database lacks every migration")
+			require.Zero(t, tables(), "asking created a table")
+
+			_, err = migrations.Up(ctx, db, dialect, nil)
+			require.NoError(t, err)
+			pending, err = migrations.Pending(ctx, db, dialect)
+			require.NoError(t, err)
+			require.False(t, pending, "a migrated database lacks none")
+		})
+	}
+}

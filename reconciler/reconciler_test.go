@@ -460,7 +460,15 @@ func testDryRun(t *testing.T, dbURL string) {
 	require.Equal(t, store.StatusStarted, m.Status)
 	_, err = b.st.LastRun(context.Background())
 	require.ErrorIs(t, err, store.ErrNotFound, "a dry run records no run either")
+	usage, err := b.st.APIUsage(context.Background(), store.APIDay(b.clk.Now()))
+	require.NoError(t, err)
+	require.Empty(t, usage, "a dry run counts no API calls in the database")
+	_, err = b.st.State(context.Background(), reconciler.StateBudget)
+	require.ErrorIs(t, err, store.ErrNotFound, "a dry run leaves no budget")
 	require.Equal(t, []string{"missed_meeting_ended Dry "}, kinds(b.pass(t)), "the real pass still finds it")
+	usage, err = b.st.APIUsage(context.Background(), store.APIDay(b.clk.Now()))
+	require.NoError(t, err)
+	require.NotEmpty(t, usage, "the real pass counts its calls")
 }
 
 func testSteadyState(t *testing.T, dbURL string) {

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +31,14 @@ var ErrNotFound = errors.New("not found")
 // ErrUnknownScheme is returned by Open for a database URL it cannot serve.
 var ErrUnknownScheme = errors.New("unknown database URL scheme")
 
+// ErrNoDatabase is returned by a read-only Open when the SQLite file does not
+// exist. The error wrapping it names the absolute path and the working
+// directory, since a relative path is the usual reason a file is not found.
+var ErrNoDatabase = errors.New("no database")
+
+// ErrReadOnly is returned by Migrate on a store opened read-only.
+var ErrReadOnly = errors.New("the database was opened read-only")
+
 // Store is zoomrecon's database.
 type Store struct {
 	db      *sqlx.DB
@@ -40,6 +49,7 @@ type Store struct {
 	// unlinked file, and everything written would vanish at the next start.
 	sqlitePath string
 	sqliteFile os.FileInfo
+	readOnly   bool
 
 	// prepared caches the statements of the hot paths. database/sql prepares
 	// each on a connection the first time it runs there; parsing dominated
@@ -56,11 +66,19 @@ type Options struct {
 	// MaxOpenConns caps the connection pool. Default: 16 for PostgreSQL,
 	// 8 for SQLite (one writer at a time; the rest read).
 	MaxOpenConns int
+	// ReadOnly opens the database for commands that only look (status,
+	// reconcile --dry-run): a SQLite file that does not exist is
+	// ErrNoDatabase instead of being created, SQLite opens with mode=ro, every
+	// PostgreSQL transaction is read-only, and Migrate refuses. The database
+	// itself then guarantees that nothing is written. Default: read-write.
+	ReadOnly bool
 }
 
 // Open connects to the database named by rawURL and checks that it answers.
 // It accepts sqlite:PATH (relative or absolute), sqlite://PATH, and
-// postgres:// or postgresql:// URLs. It does not migrate; call Migrate.
+// postgres:// or postgresql:// URLs. It does not migrate; call Migrate. A
+// read-write Open creates a SQLite file that does not exist; a read-only one
+// returns ErrNoDatabase.
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -78,9 +96,27 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		if path == "" {
 			return nil, fmt.Errorf("%w: sqlite: needs a file path, e.g. sqlite:zoomrecon.db", ErrUnknownScheme)
 		}
-		d, driverName, dsn, maxConns = sqliteDialect, "sqlite", sqliteDSN(path), 8
+		if opts.ReadOnly {
+			if err := sqliteExists(path); err != nil {
+				return nil, err
+			}
+		}
+		d, driverName, dsn, maxConns = sqliteDialect, "sqlite", sqliteDSN(path, opts.ReadOnly), 8
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		d, driverName, dsn, maxConns = postgresDialect, "pgx", rawURL, 16
+		if opts.ReadOnly {
+			// pgx sends a parameter it does not know as a setting of each
+			// connection's session; this one makes every transaction
+			// read-only, so the server refuses any write.
+			u, err := url.Parse(rawURL)
+			if err != nil {
+				return nil, fmt.Errorf("parse postgres URL: %s", redactError(err, rawURL))
+			}
+			q := u.Query()
+			q.Set("default_transaction_read_only", "on")
+			u.RawQuery = q.Encode()
+			dsn = u.String()
+		}
 	default:
 		scheme, _, _ := strings.Cut(rawURL, ":")
 		return nil, fmt.Errorf("%w %q: use sqlite:PATH or postgres://USER@HOST:5432/DB", ErrUnknownScheme, scheme)
@@ -111,6 +147,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		logger:   logger,
 		prepared: map[string]*sqlx.Stmt{},
 		wanted:   map[string]struct{}{},
+		readOnly: opts.ReadOnly,
 	}
 	if d.name == migrations.SQLite {
 		s.sqlitePath = sqlitePath(rawURL)
@@ -126,11 +163,42 @@ func sqlitePath(rawURL string) string {
 	return strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "//")
 }
 
+// sqliteExists returns an error wrapping ErrNoDatabase when path is not there.
+// SQLite would create it, and a command that only looks would then leave an
+// empty database behind, often beside the real one.
+func sqliteExists(path string) error {
+	_, err := os.Stat(path)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	abs, aerr := filepath.Abs(path)
+	if aerr != nil {
+		abs = path
+	}
+	wd, werr := os.Getwd()
+	if werr != nil {
+		wd = "unknown"
+	}
+	return fmt.Errorf("%w at %s (working directory %s)", ErrNoDatabase, abs, wd)
+}
+
 // sqliteDSN builds modernc's DSN. Each pragma is applied on every new
 // connection of the pool.
-func sqliteDSN(path string) string {
+func sqliteDSN(path string, readOnly bool) string {
 	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")   // readers never block the writer, and commits are cheap appends
+	if readOnly {
+		// SQLite opens the file without write access and refuses every
+		// write. Setting the journal mode writes the header, so it is left
+		// as the read-write opens made it (WAL, which the file records).
+		// Reading a WAL database still needs its -wal and -shm files, so
+		// SQLite creates them, empty, beside it when serve is not running.
+		q.Set("mode", "ro")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)") // readers never block the writer, and commits are cheap appends
+	}
 	q.Add("_pragma", "busy_timeout(10000)") // wait for the write lock instead of failing with SQLITE_BUSY
 	q.Add("_pragma", "foreign_keys(1)")     // SQLite leaves foreign keys off unless asked, per connection
 	// 32 MB of page cache per connection and reads through mmap keep the
@@ -142,7 +210,10 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	// BEGIN IMMEDIATE takes the write lock up front; a deferred transaction that
 	// upgrades later can fail with SQLITE_BUSY without honouring busy_timeout.
-	q.Set("_txlock", "immediate")
+	// A read-only connection cannot take the write lock, and never upgrades.
+	if !readOnly {
+		q.Set("_txlock", "immediate")
+	}
 	// Writes time.Time as "2006-01-02 15:04:05.999999999-07:00"; in UTC that
 	// form sorts as text in time order, which the range queries rely on.
 	q.Set("_time_format", "sqlite")
@@ -180,15 +251,24 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// Migrate applies pending migrations and reports how many it applied.
+// Migrate applies pending migrations and reports how many it applied. On a
+// store opened read-only it returns ErrReadOnly.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
+	if s.readOnly {
+		return 0, ErrReadOnly
+	}
 	return migrations.Up(ctx, s.db.DB, s.dialect.name, s.logger)
 }
 
-// ErrNotMigrated is returned by Ready when the schema lacks migrations.
-var ErrNotMigrated = errors.New("database schema is not up to date; run zoomrecon migrate")
+// ErrNotMigrated is returned by Ready when the schema lacks migrations. Its
+// text carries the one hint a user needs; callers add no other.
+var ErrNotMigrated = errors.New(`database schema is not up to date; run "zoomrecon migrate"`)
 
-// Ready reports whether the database answers and carries every migration.
+// ReadOnly reports whether the store was opened read-only.
+func (s *Store) ReadOnly() bool { return s.readOnly }
+
+// Ready reports whether the database answers and carries every migration. It
+// only reads, so it works on a read-only store.
 func (s *Store) Ready(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping database: %w", err)
@@ -204,6 +284,15 @@ func (s *Store) Ready(ctx context.Context) error {
 		return err
 	}
 	if pending {
+		if s.sqlitePath != "" {
+			// Name the file: a relative path resolved against another
+			// directory is the usual reason a database looks unmigrated.
+			abs, err := filepath.Abs(s.sqlitePath)
+			if err != nil {
+				abs = s.sqlitePath
+			}
+			return fmt.Errorf("sqlite file %s: %w", abs, ErrNotMigrated)
+		}
 		return ErrNotMigrated
 	}
 	return nil

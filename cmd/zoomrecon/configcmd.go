@@ -14,12 +14,18 @@ func newConfigCmd(e env, load func() (*config.Config, error)) *cobra.Command {
 		Use:   "config",
 		Short: "Inspect the configuration",
 	}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "check",
+	var strict bool
+	check := &cobra.Command{
+		Use:   "check [--strict]",
 		Short: "Validate the configuration and print the effective values, secrets redacted",
 		Long: `Validate the configuration from --config and the environment. On success it
 prints every key with its effective value and where the value came from, with
-secrets redacted; otherwise it lists every problem and exits non-zero.`,
+secrets redacted, then a "warning:" line for each setting that leaves
+zoomrecon unable to do part of its job (the same warnings serve logs at
+start): no webhook secret token, no Zoom API credentials, no Slack route.
+Otherwise it lists every problem and exits non-zero.
+
+With --strict, any warning also makes it exit non-zero, for deploy checks.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := load()
@@ -38,10 +44,26 @@ secrets redacted; otherwise it lists every problem and exits non-zero.`,
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(e.stdout, "\nconfiguration is valid (alerts: %s, Zoom API: %s)\n", cfg.SlackMode(), zoomMode(cfg))
-			return err
+			fmt.Fprintln(e.stdout)
+			warnings := cfg.Warnings()
+			for _, w := range warnings {
+				fmt.Fprintln(e.stdout, "warning: "+w)
+			}
+			valid := "configuration is valid"
+			if len(warnings) > 0 {
+				valid += fmt.Sprintf(", with %d warning(s) above", len(warnings))
+			}
+			if _, err := fmt.Fprintf(e.stdout, "%s (alerts: %s, Zoom API: %s)\n", valid, cfg.SlackMode(), zoomMode(cfg)); err != nil {
+				return err
+			}
+			if strict && len(warnings) > 0 {
+				return fmt.Errorf("--strict: %d warning(s) above; set what they name, or drop --strict", len(warnings))
+			}
+			return nil
 		},
-	})
+	}
+	check.Flags().BoolVar(&strict, "strict", false, "exit non-zero when there is any warning")
+	cmd.AddCommand(check)
 	return cmd
 }
 

@@ -146,14 +146,16 @@ func reconcileOnce(ctx context.Context, cfg *config.Config, e env, opts reconcil
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{Logger: logger.With("component", "migrations")})
+	// A dry run opens the database read-only, so the database itself
+	// guarantees it writes nothing; a real pass migrates as serve does.
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{Logger: logger.With("component", "migrations"), ReadOnly: opts.DryRun})
 	if err != nil {
 		return databaseError(err)
 	}
 	defer st.Close()
 	if opts.DryRun {
 		if err := st.Ready(ctx); err != nil {
-			return databaseError(fmt.Errorf("%w (run zoomrecon migrate first)", err))
+			return databaseError(err)
 		}
 	} else if _, err := st.Migrate(ctx); err != nil {
 		return databaseError(err)

@@ -17,9 +17,11 @@ import (
 
 	"github.com/zoomrecon/zoomrecon/config"
 	"github.com/zoomrecon/zoomrecon/reconciler"
+	"github.com/zoomrecon/zoomrecon/store"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=..."; when it
+// is not, buildVersion asks the toolchain's build information.
 var version = "dev"
 
 // env is everything a command takes from the process, so tests can supply it.
@@ -94,7 +96,11 @@ Configuration comes from a YAML file (--config) and environment variables;
 run "zoomrecon config check" to see the effective values.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version prints what the version command prints.
+		Version: versionLine(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.Flags().BoolP("version", "v", false, `print the version, as "zoomrecon version" does`)
 	root.PersistentFlags().StringVar(&configPath, "config", "", "YAML config file (environment variables override it)")
 
 	load := func() (*config.Config, error) {
@@ -131,6 +137,10 @@ func newLogger(e env, level string) *slog.Logger {
 func databaseError(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
+	}
+	if errors.Is(err, store.ErrNoDatabase) {
+		// The message already names the file; both ways out name the key.
+		return fmt.Errorf(`%w: run "zoomrecon migrate" to create it, or set ZOOMRECON_DATABASE_URL to the database zoomrecon serve uses`, err)
 	}
 	return fmt.Errorf("ZOOMRECON_DATABASE_URL: %s", strings.ReplaceAll(err.Error(), "\n", " "))
 }

@@ -47,6 +47,10 @@ cleanly on SIGTERM or SIGINT.`,
 
 // serve runs the daemon until ctx ends. It owns the shutdown order.
 func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) error {
+	// What config check warns about, said once here and nowhere else.
+	for _, w := range cfg.Warnings() {
+		logger.WarnContext(ctx, w)
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{Logger: logger.With("component", "migrations")})
 	if err != nil {
 		return databaseError(err)
@@ -98,7 +102,7 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	// Built before listening: it seeds its gauges, which the first scrape
 	// must already see.
 	loop, err := newReconcileLoop(ctx, cfg, e, st, firstStart, logger, reg)
-	if err != nil {
+	if err != nil && !errors.Is(err, errNoZoomCredentials) { // missing credentials were warned about above
 		logger.Warn("reconciler disabled: webhooks are received, but nothing checks them against Zoom's API", slog.Any("reason", err))
 	}
 
@@ -109,7 +113,7 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 		return fmt.Errorf("ZOOMRECON_LISTEN_ADDR: %w", err)
 	}
 	e.onListen(ln.Addr())
-	logger.InfoContext(ctx, "zoomrecon serving", "addr", ln.Addr().String(), "version", version, "database", st.Dialect())
+	logger.InfoContext(ctx, "zoomrecon serving", "addr", ln.Addr().String(), "version", buildVersion(), "database", st.Dialect())
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -191,10 +195,6 @@ func newWebhookHandler(ctx context.Context, cfg *config.Config, st *store.Store,
 	for _, t := range cfg.Zoom.WebhookSecretTokens {
 		tokens = append(tokens, t.Reveal())
 	}
-	if len(tokens) == 0 {
-		logger.Warn("ZOOM_WEBHOOK_SECRET_TOKEN is not set: every webhook delivery will be refused with 401; " +
-			"set it to the Secret Token of your Zoom app's event subscription")
-	}
 	// The gauges of the last answered validation and the last event carry
 	// over restarts, so an alert on their age does not fire on every deploy.
 	validated, err := st.LastURLValidationAnswered(ctx)
@@ -246,7 +246,7 @@ func newRegistry() *prometheus.Registry {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "zoomrecon_build_info",
 			Help:        "Always 1; the version label says which zoomrecon is running.",
-			ConstLabels: prometheus.Labels{"version": version},
+			ConstLabels: prometheus.Labels{"version": buildVersion()},
 		}, func() float64 { return 1 }),
 	)
 	return reg
