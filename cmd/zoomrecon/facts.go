@@ -30,7 +30,7 @@ type daemonFacts struct {
 
 func newDaemonFacts(cfg *config.Config, dialect string) daemonFacts {
 	f := daemonFacts{
-		Version:        version,
+		Version:        buildVersion(),
 		AlertRoute:     cfg.SlackMode(),
 		ListenAddr:     cfg.ListenAddr,
 		WebhookPath:    cfg.WebhookPath,

@@ -36,6 +36,9 @@ record what the webhooks missed, backfill it, and queue alerts; then exit.
 --since and --until take a duration back from now (72h, 7d), a date
 (2026-11-01, midnight UTC) or an RFC 3339 time (2026-11-01T09:00:00Z).
 
+reconcile migrates the database first, as serve does; --dry-run opens it
+read-only and writes nothing.
+
 Exit status:
   0  every meeting in the window was checked
   1  nothing could be checked: Zoom refused the credentials or could not be

@@ -22,9 +22,12 @@ func newStatusCmd(e env, load func() (*config.Config, error)) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [--since 7d]",
 		Short: "Show the last webhook, the last reconcile pass and recent discrepancies",
-		Long: `Show when the last webhook was accepted, how the last reconcile pass went, and
-every discrepancy detected or resolved since --since (default 7d), plus those
-still open.`,
+		Long: `Show the daemon as the last "zoomrecon serve" recorded itself (up, stopped, or
+gone without stopping; its alert route and settings), when the last webhook
+was accepted, how the last reconcile pass went, and every discrepancy detected
+or resolved since --since (default 7d), plus those still open.
+
+status only reads: it opens the database read-only and never creates it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output); err != nil {
