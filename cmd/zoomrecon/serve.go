@@ -99,11 +99,22 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	// Built before listening: it seeds its gauges, which the first scrape
+	// Built before listening: they seed their gauges, which the first scrape
 	// must already see.
 	loop, err := newReconcileLoop(ctx, cfg, e, st, firstStart, logger, reg)
 	if err != nil && !errors.Is(err, errNoZoomCredentials) { // missing credentials were warned about above
 		logger.Warn("reconciler disabled: webhooks are received, but nothing checks them against Zoom's API", slog.Any("reason", err))
+	}
+	sender, err := alerts.New(alerts.Config{
+		WebhookURL: cfg.Slack.WebhookURL.Reveal(), BotToken: cfg.Slack.BotToken.Reveal(),
+		Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL,
+		NowFunc: e.now, Logger: logger, Registerer: reg, RunID: up.id,
+	}, st)
+	if err != nil {
+		return err
+	}
+	if err := sender.SeedMetrics(ctx); err != nil && ctx.Err() == nil {
+		logger.Warn("could not read when Slack last accepted an alert; its gauge starts at 0", slog.Any("error", err))
 	}
 
 	// Listen before serving so a bind error is returned here and READY=1 means
@@ -122,17 +133,6 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoops()
 	var loops sync.WaitGroup
-	sender, err := alerts.New(alerts.Config{
-		WebhookURL: cfg.Slack.WebhookURL.Reveal(), BotToken: cfg.Slack.BotToken.Reveal(),
-		Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL,
-		NowFunc: e.now, Logger: logger, Registerer: reg, RunID: up.id,
-	}, st)
-	if err != nil {
-		return err
-	}
-	if err := sender.SeedMetrics(ctx); err != nil {
-		logger.Warn("could not read when Slack last accepted an alert; its gauge starts at 0", slog.Any("error", err))
-	}
 	loops.Go(func() { _ = sender.Run(loopCtx) })
 	loops.Go(func() { _ = hook.Run(loopCtx) })
 	loops.Go(func() { up.run(loopCtx) })
@@ -259,7 +259,7 @@ func newReconcileLoop(ctx context.Context, cfg *config.Config, e env, st *store.
 		return nil, err
 	}
 	r := newReconciler(cfg, e, st, zc, logger, reg)
-	if err := r.SeedMetrics(ctx); err != nil {
+	if err := r.SeedMetrics(ctx); err != nil && ctx.Err() == nil {
 		logger.Warn("could not read when the last reconcile pass succeeded; its gauge starts at 0", slog.Any("error", err))
 	}
 	return reconciler.NewLoop(reconciler.LoopConfig{
