@@ -36,11 +36,11 @@ func TestConfigCheckWarnings(t *testing.T) {
 	}{
 		{
 			name: "NothingSetWarnsThreeTimes", vars: map[string]string{},
-			wantTail: []string{token, zoom, slack, "configuration is valid, with 3 warning(s) above (alerts: log, Zoom API: not configured)"},
+			wantTail: []string{token, zoom, slack, "configuration is valid, with 3 warnings above (alerts: log, Zoom API: not configured)"},
 		},
 		{
 			name: "OnlyTheSecretMissing", vars: without(complete, "ZOOM_WEBHOOK_SECRET_TOKEN"),
-			wantTail: []string{token, "configuration is valid, with 1 warning(s) above (alerts: bot, Zoom API: configured)"},
+			wantTail: []string{token, "configuration is valid, with 1 warning above (alerts: bot, Zoom API: configured)"},
 		},
 		{
 			name: "CompleteHasNoWarning", vars: complete,
@@ -48,8 +48,8 @@ func TestConfigCheckWarnings(t *testing.T) {
 		},
 		{
 			name: "StrictFailsOnAWarning", vars: without(complete, "ZOOM_WEBHOOK_SECRET_TOKEN"), strict: true, wantCode: 1,
-			wantTail:   []string{token, "configuration is valid, with 1 warning(s) above (alerts: bot, Zoom API: configured)"},
-			wantStderr: "zoomrecon: --strict: 1 warning(s) above; set what they name, or drop --strict\n",
+			wantTail:   []string{token, "configuration is valid, with 1 warning above (alerts: bot, Zoom API: configured)"},
+			wantStderr: "zoomrecon: --strict: 1 warning above; set what they name, or drop --strict\n",
 		},
 		{
 			name: "StrictPassesWithoutWarnings", vars: complete, strict: true,

@@ -51,13 +51,13 @@ With --strict, any warning also makes it exit non-zero, for deploy checks.`,
 			}
 			valid := "configuration is valid"
 			if len(warnings) > 0 {
-				valid += fmt.Sprintf(", with %d warning(s) above", len(warnings))
+				valid += ", with " + plural(len(warnings), "warning", "warnings") + " above"
 			}
 			if _, err := fmt.Fprintf(e.stdout, "%s (alerts: %s, Zoom API: %s)\n", valid, cfg.SlackMode(), zoomMode(cfg)); err != nil {
 				return err
 			}
 			if strict && len(warnings) > 0 {
-				return fmt.Errorf("--strict: %d warning(s) above; set what they name, or drop --strict", len(warnings))
+				return fmt.Errorf("--strict: %s above; set what they name, or drop --strict", plural(len(warnings), "warning", "warnings"))
 			}
 			return nil
 		},
