@@ -234,7 +234,7 @@ func (p *pass) schedule(ctx context.Context, key string, cost int, share float64
 	}
 	left := p.zoom.DailyBudget() - p.zoom.Spent().Budgeted()
 	next := p.now.Add(spacing(cost, left, share, p.now))
-	if err := p.st.SetState(ctx, key, next.UTC().Format(time.RFC3339Nano), p.now); err != nil {
+	if err := p.st.SetState(ctx, key, next.UTC().Format(time.RFC3339Nano), p.now); err != nil && ctx.Err() == nil {
 		p.logger.Warn("could not record when to list next; listing at the next pass", slog.Any("error", err))
 	}
 }

@@ -190,3 +190,46 @@ func passes(t *testing.T, reg *prometheus.Registry, result string) float64 {
 	t.Fatalf("no zoomrecon_reconcile_passes_total{result=%q} series", result)
 	return 0
 }
+
+// TestInterruptedPass: a pass that shutdown stops part-way is no failure.
+// It is recorded as interrupted, with no error, counted in no result, and
+// logged without a warning or an error: a deploy must not look like an
+// outage.
+func TestInterruptedPass(t *testing.T) {
+	t.Parallel()
+	runOnEveryBackend(t, map[string]func(t *testing.T, dbURL string){
+		"RecordedAsInterrupted": func(t *testing.T, dbURL string) {
+			reg := prometheus.NewRegistry()
+			var logs lockedBuffer
+			b := setupWith(t, dbURL, func(_ *clock, _ *zoomapi.Config, rc *reconciler.Config) {
+				rc.Registerer = reg
+				rc.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			})
+			b.clk.Advance(time.Minute)
+			b.meeting(t, "Unheard", false)
+			b.clk.Advance(30*time.Minute + grace + time.Minute)
+			b.heartbeat(t)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			// Shutdown comes as the pass starts on its first meeting.
+			_, err := b.r.Pass(ctx, reconciler.PassOptions{
+				Window: reconciler.Window{Since: b.since, Until: b.clk.Now()}, Trigger: store.TriggerSchedule,
+				ProgressFunc: func(reconciler.Progress) { cancel() },
+			})
+			require.ErrorIs(t, err, context.Canceled)
+
+			run, err := b.st.LastRun(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, store.RunInterrupted, run.Result)
+			require.Empty(t, run.Error, "an interrupted pass records no error")
+			require.NotNil(t, run.FinishedAt)
+			for _, r := range []string{"ok", "partial", "failed", "locked"} {
+				require.Zero(t, passes(t, reg, r), r)
+			}
+			require.NotContains(t, logs.String(), "level=WARN")
+			require.NotContains(t, logs.String(), "level=ERROR")
+			require.Contains(t, logs.String(), `msg="reconcile pass interrupted`)
+		},
+	})
+}

@@ -327,7 +327,7 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (Result, error)
 	}
 	res.Outcome, res.Failure = p.verdict(err)
 	if res.Outcome != store.RunFailed {
-		res.Failure = ""
+		res.Failure = "" // a partial pass's errors are listed in Errors
 	}
 	r.metrics.observe(res, err)
 	p.logFinished(ctx, res, err)
@@ -339,7 +339,7 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (Result, error)
 func (p *pass) verdict(err error) (store.RunResult, string) {
 	switch {
 	case errors.Is(err, context.Canceled):
-		return store.RunFailed, "interrupted: zoomrecon was stopped during the pass; the next pass covers the window again"
+		return store.RunInterrupted, ""
 	case err != nil:
 		return store.RunFailed, err.Error()
 	case p.failure != nil:

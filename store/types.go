@@ -55,6 +55,9 @@ const (
 	// RunFailed: the run could not check at all (no access token, no
 	// listing, the database failed): an operator must look.
 	RunFailed RunResult = "failed"
+	// RunInterrupted: shutdown stopped the run part-way. It is no failure:
+	// nothing was concluded from it, and the next run covers its window.
+	RunInterrupted RunResult = "interrupted"
 )
 
 // OutboxStatus is an alert's delivery state.
