@@ -27,7 +27,7 @@ lint: ## go vet, gofmt and staticcheck
 
 run: demo ## Same as demo: the whole daemon on SQLite against the bundled fake Zoom
 
-demo: build ## Serve on SQLite (zoomrecon-demo.db) against a bundled fake Zoom that plays meetings and loses webhooks
+demo: build ## Serve on a fresh zoomrecon-demo.db against a bundled fake Zoom that loses webhooks; alerts print as Slack shows them
 	./$(BIN) demo
 
 serve: build ## Serve for real: SQLite zoomrecon.db by default, Zoom credentials from the environment

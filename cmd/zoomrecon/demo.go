@@ -1,160 +1,250 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"io/fs"
+	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/zoomrecon/zoomrecon/config"
+	"github.com/zoomrecon/zoomrecon/reconciler"
 	"github.com/zoomrecon/zoomrecon/zoomapi/zoomtest"
 )
 
+// The demo's compressed timings. The first cycle's first loss ends 4 s after
+// the start; a pass every 3 s judges it once the 5 s grace has passed, and
+// the alerts' sender (polling every 5 s) posts it: the first alert shows
+// within about 20 s, inside the 30 s a newcomer gives a demo.
+const (
+	demoInterval     = 3 * time.Second
+	demoGrace        = 5 * time.Second
+	demoStaleAfter   = 2 * time.Minute
+	demoSilenceAfter = time.Minute
+	// demoStopWait bounds how long a stop waits for the pass in progress, or
+	// the next one, to finish: two intervals cover one of each.
+	demoStopWait = 2 * demoInterval
+)
+
+// demoOptions are what the demo command takes from its flags, and the hooks
+// tests use.
+type demoOptions struct {
+	// database is the demo's SQLite URL, sqlite:PATH; the file and its -wal
+	// and -shm are deleted at start.
+	database string
+	// zoomReadyFunc, if set, is handed the fake Zoom once it runs; tests
+	// inject faults through it.
+	zoomReadyFunc func(*zoomtest.Server)
+}
+
 func newDemoCmd(e env, load func() (*config.Config, error)) *cobra.Command {
-	var database string
+	var opts demoOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Serve against a bundled fake Zoom that plays meetings and loses some of their webhooks",
-		Long: `Run the daemon exactly as serve does, but against a fake Zoom started in the
-same process: it plays a meeting every few seconds, sends its webhooks signed
-like Zoom's, and loses some of them on purpose (an ended, a participant's
-leave, a whole meeting). Watch the log for the discrepancies zoomrecon finds,
-and try "ZOOMRECON_DATABASE_URL=sqlite:zoomrecon-demo.db zoomrecon status"
-from another terminal.
-Timing is compressed: grace 15s, stale after 2m, silence after 1m.`,
+		Long: `Run the daemon exactly as serve does, but against a fake Zoom and a Slack
+stand-in started in the same process. Each start deletes the demo database
+(--database-url, its -wal and -shm) and begins afresh.
+
+The fake Zoom first plays a fixed cycle that shows each kind of loss: a
+meeting whose meeting.ended is lost, a participant's leave lost, a whole
+meeting lost (no webhook at all), and a host (Alice Hart) whose meetings all
+lose meeting.ended while other hosts' meetings are complete. Then it plays a
+meeting every few seconds, losing webhooks at random.
+
+Every alert zoomrecon sends to Slack is printed on stdout as the support team
+would read it ("edited:" marks an update of an earlier message); the Slack
+settings in the environment are ignored. Logs go to stderr as text, warnings
+and errors only unless ZOOMRECON_LOG_LEVEL is set. Ctrl-C (or SIGTERM) stops
+it cleanly, once the reconcile pass in progress has finished, and exits 0.
+
+Timing is compressed: a pass every 3s, grace 5s, stale after 2m, silence
+after 1m. From another terminal:
+  ZOOMRECON_DATABASE_URL=sqlite:zoomrecon-demo.db zoomrecon status`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := load()
 			if err != nil {
 				return err
 			}
-			return demo(cmd.Context(), cfg, e, database)
+			return runDemo(cmd.Context(), cfg, e, opts)
 		},
 	}
-	cmd.Flags().StringVar(&database, "database-url", "sqlite:zoomrecon-demo.db", "database for the demo (kept apart from zoomrecon.db)")
+	cmd.Flags().StringVar(&opts.database, "database-url", "sqlite:zoomrecon-demo.db",
+		"SQLite database for the demo, deleted and recreated at each start (kept apart from zoomrecon.db)")
 	return cmd
 }
 
-func demo(ctx context.Context, cfg *config.Config, e env, database string) error {
+// runDemo serves against a fake Zoom and a Slack stand-in until ctx ends.
+func runDemo(ctx context.Context, cfg *config.Config, e env, opts demoOptions) error {
+	out := &terminal{w: e.stdout}
+	path, err := freshDemoDatabase(cfg, opts.database)
+	if err != nil {
+		return err
+	}
+	out.printf("demo: starting from a fresh database: %s (deleted with its -wal and -shm, then recreated)\n", path)
+
+	slackLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("start the Slack stand-in: %w", err)
+	}
+	slack := newSlackStandIn(out)
+	slackDone := make(chan struct{})
+	go func() { defer close(slackDone); slack.serve(slackLn) }()
+	defer func() { slack.close(); <-slackDone }()
+
 	zoom := zoomtest.New()
 	defer zoom.Close()
+	if opts.zoomReadyFunc != nil {
+		opts.zoomReadyFunc(zoom)
+	}
 	secret := randomHex(16)
 	creds := zoom.Credentials()
 
 	c := *cfg
-	c.DatabaseURL = config.Secret(database)
+	c.DatabaseURL = config.Secret(opts.database)
 	c.Zoom.AccountID, c.Zoom.ClientID, c.Zoom.ClientSecret = creds.AccountID, creds.ClientID, config.Secret(creds.ClientSecret)
 	c.Zoom.APIBaseURL, c.Zoom.OAuthTokenURL = zoom.APIURL(), zoom.TokenURL()
 	c.Zoom.WebhookSecretTokens = []config.Secret{config.Secret(secret)}
-	c.Reconcile.Interval, c.Reconcile.MissedGrace = 5*time.Second, 15*time.Second
-	c.Reconcile.StaleAfter, c.Reconcile.SilenceAfter, c.Reconcile.Lookback = 2*time.Minute, time.Minute, time.Hour
+	c.Reconcile.Interval, c.Reconcile.MissedGrace = demoInterval, demoGrace
+	c.Reconcile.StaleAfter, c.Reconcile.SilenceAfter, c.Reconcile.Lookback = demoStaleAfter, demoSilenceAfter, time.Hour
 	// The demo's day lasts minutes: its listings may use the fake account's
 	// whole quota, unpaced, or losses would show only after real hours.
 	c.Zoom.ResourceIntensivePerMinute, c.Zoom.APIDailyBudget = 6000, config.Budget{Calls: 60_000}
+	// Alerts go to the stand-in, as a bot that can edit its messages.
+	c.Slack = config.SlackConfig{BotToken: config.Secret(slack.token), Channel: slackChannelName, APIURL: slack.apiURL(slackLn.Addr())}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// serve runs until the demo stops it, which on Ctrl-C is only once the
+	// reconcile pass in progress has finished: an interrupted pass is
+	// recorded as failed, and a demo should stop as cleanly as it runs.
+	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServe()
+	var stopping atomic.Bool
 	listening := make(chan net.Addr, 1)
 	de := e
 	de.onListen = func(a net.Addr) { e.onListen(a); listening <- a }
+	de.afterPass = func(res reconciler.Result, err error) {
+		if e.afterPass != nil {
+			e.afterPass(res, err)
+		}
+		// Called by the loop between its passes: stopping here, before it
+		// waits for the next one, never cuts a pass short.
+		if stopping.Load() {
+			stopServe()
+		}
+	}
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, &c, de, newLogger(e, c.LogLevel)) }()
+	go func() { served <- serve(serveCtx, &c, de, demoLogger(e, &c)) }()
 
+	// The player stops with the demo, or when serve fails on its own.
+	playCtx, stopPlaying := context.WithCancel(ctx)
+	var played sync.WaitGroup
+	defer played.Wait() // before the deferred Close of the fake Zoom
+	defer stopPlaying()
 	select {
 	case err := <-served:
 		return err
+	case <-ctx.Done():
+		stopServe()
+		return demoStopped(serveCtx, <-served)
 	case a := <-listening:
 		port := a.(*net.TCPAddr).Port
 		zoom.SetWebhookTarget(fmt.Sprintf("http://127.0.0.1:%d%s", port, c.WebhookPath), secret)
 	}
-	if err := zoom.ValidateURL(ctx); err != nil {
+	if err := zoom.ValidateURL(ctx); err != nil && ctx.Err() == nil {
+		stopServe()
+		<-served
 		return fmt.Errorf("the fake Zoom could not validate the webhook URL: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "demo: fake Zoom at %s; database %s; Ctrl-C to stop\n", zoom.APIURL(), database)
+	out.printf("demo: fake Zoom at %s; alerts print below as Slack would show them; Ctrl-C to stop\n", zoom.APIURL())
+	played.Go(func() { playMeetings(playCtx, zoom, out) })
 
-	played := make(chan struct{})
-	go func() { defer close(played); playMeetings(ctx, zoom, e.stdout) }()
-	err := <-served
-	cancel()
-	<-played // before the deferred Close of the fake Zoom
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	out.printf("demo: stopping once the reconcile pass in progress, if any, has finished (at most %s)\n", demoStopWait)
+	stopping.Store(true)
+	// A pass stuck on Zoom is cut short after all.
+	cut := time.AfterFunc(demoStopWait, stopServe)
+	defer cut.Stop()
+	return demoStopped(serveCtx, <-served)
+}
+
+// demoStopped is serve's outcome as the demo reports it: a stop asked for
+// while serve was still starting is no failure either.
+func demoStopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
 	return err
 }
 
-// playMeetings starts a meeting every few seconds; each lasts 10 to 30
-// seconds and loses some of its webhooks on purpose.
-func playMeetings(ctx context.Context, zoom *zoomtest.Server, out io.Writer) {
-	losses := []struct {
-		what string
-		drop func(uuid string) zoomtest.Rule
-	}{
-		{"nothing lost", nil},
-		{"nothing lost", nil},
-		{"nothing lost", nil},
-		{"meeting.ended lost", func(uuid string) zoomtest.Rule { return dropFor(uuid, "meeting.ended") }},
-		{"a participant_left lost", func(uuid string) zoomtest.Rule { return dropFor(uuid, "meeting.participant_left") }},
-		{"every webhook lost", func(uuid string) zoomtest.Rule { return dropFor(uuid, "") }},
+// freshDemoDatabase deletes the demo's SQLite file and its -wal and -shm so
+// every demo starts from the same fixed cycle, and returns the file's path.
+// It refuses to delete the database serve uses.
+func freshDemoDatabase(cfg *config.Config, database string) (string, error) {
+	path, ok := strings.CutPrefix(database, "sqlite:")
+	path = strings.TrimPrefix(path, "//")
+	if !ok || path == "" {
+		return "", fmt.Errorf("--database-url: the demo deletes and recreates its database at each start, so it must be a SQLite file, e.g. sqlite:zoomrecon-demo.db")
 	}
-	timer := time.NewTimer(time.Second)
-	defer timer.Stop()
-	// The leaves and ends still to come; stopped when the demo ends.
-	var pending []*time.Timer
-	defer func() {
-		for _, t := range pending {
-			t.Stop()
-		}
-	}()
-	for n := 1; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		loss := losses[rand.N(len(losses))]
-		uuid := randomUUID()
-		if loss.drop != nil {
-			zoom.AddRule(loss.drop(uuid))
-		}
-		topic := fmt.Sprintf("Demo meeting %d", n)
-		zoom.StartMeeting(zoomtest.MeetingSpec{UUID: uuid, Topic: topic, HostID: "demoHost"})
-		first := zoom.Join(uuid, zoomtest.Person{Name: "Ann Lee", Email: "ann@example.org"}, time.Time{})
-		zoom.Join(uuid, zoomtest.Person{Name: "Bob Roe"}, time.Time{})
-		fmt.Fprintf(out, "demo: %s started (%s)\n", topic, loss.what)
-		length := 10*time.Second + rand.N(20*time.Second)
-		pending = append(pending,
-			time.AfterFunc(length/2, func() { zoom.Leave(uuid, first.UserID, time.Time{}, "") }),
-			time.AfterFunc(length, func() { zoom.EndMeeting(uuid, time.Time{}) }))
-		timer.Reset(8 * time.Second)
+	if served, ok := strings.CutPrefix(cfg.DatabaseURL.Reveal(), "sqlite:"); ok && samePath(strings.TrimPrefix(served, "//"), path) {
+		return "", fmt.Errorf("--database-url: %s is the database ZOOMRECON_DATABASE_URL names, and the demo would delete it; give the demo a file of its own, e.g. sqlite:zoomrecon-demo.db", path)
 	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("--database-url: delete the previous demo database: %w", err)
+		}
+	}
+	return path, nil
 }
 
-// dropFor loses the deliveries of one meeting's event ("" for all of them).
-func dropFor(uuid, event string) zoomtest.Rule {
-	needle := []byte(`"uuid":"` + uuid + `"`)
-	return func(e string, body []byte, _ int) zoomtest.Action {
-		return zoomtest.Action{Drop: (event == "" || e == event) && bytes.Contains(body, needle)}
+func samePath(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
+}
+
+// demoLogger keeps the daemon's log from burying the alerts on stdout: text
+// on stderr, warnings and errors only unless ZOOMRECON_LOG_LEVEL asks for
+// more.
+func demoLogger(e env, cfg *config.Config) *slog.Logger {
+	level := slog.LevelWarn
+	if v, ok := e.lookupEnv("ZOOMRECON_LOG_LEVEL"); ok && v != "" {
+		_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// terminal writes the demo's lines and rendered alerts to stdout whole, one
+// at a time, though the player and the Slack stand-in write concurrently.
+type terminal struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (t *terminal) printf(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, _ = fmt.Fprintf(t.w, format, args...)
 }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = crand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// randomUUID makes an instance UUID shaped like Zoom's (base64 of 16 bytes)
-// without '/' so the demo's log lines are easy to follow.
-func randomUUID() string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+"
-	b := make([]byte, 22)
-	for i := range b {
-		b[i] = alphabet[rand.N(len(alphabet))]
-	}
-	return string(b) + "=="
 }
