@@ -14,13 +14,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/zoomrecon/zoomrecon/config"
-	"github.com/zoomrecon/zoomrecon/reconciler"
 	"github.com/zoomrecon/zoomrecon/zoomapi/zoomtest"
 )
 
@@ -33,9 +31,6 @@ const (
 	demoGrace        = 5 * time.Second
 	demoStaleAfter   = 2 * time.Minute
 	demoSilenceAfter = time.Minute
-	// demoStopWait bounds how long a stop waits for the pass in progress, or
-	// the next one, to finish: two intervals cover one of each.
-	demoStopWait = 2 * demoInterval
 )
 
 // demoOptions are what the demo command takes from its flags, and the hooks
@@ -68,7 +63,8 @@ Every alert zoomrecon sends to Slack is printed on stdout as the support team
 would read it ("edited:" marks an update of an earlier message); the Slack
 settings in the environment are ignored. Logs go to stderr as text, warnings
 and errors only unless ZOOMRECON_LOG_LEVEL is set. Ctrl-C (or SIGTERM) stops
-it cleanly, once the reconcile pass in progress has finished, and exits 0.
+it cleanly, mid-pass if need be (that pass is recorded as interrupted, no
+error), and exits 0.
 
 Timing is compressed: a pass every 3s, grace 5s, stale after 2m, silence
 after 1m. From another terminal:
@@ -126,25 +122,13 @@ func runDemo(ctx context.Context, cfg *config.Config, e env, opts demoOptions) e
 	// Alerts go to the stand-in, as a bot that can edit its messages.
 	c.Slack = config.SlackConfig{BotToken: config.Secret(slack.token), Channel: slackChannelName, APIURL: slack.apiURL(slackLn.Addr())}
 
-	// serve runs until the demo stops it, which on Ctrl-C is only once the
-	// reconcile pass in progress has finished: an interrupted pass is
-	// recorded as failed, and a demo should stop as cleanly as it runs.
+	// serve runs until the demo stops it; a pass it cuts short is recorded
+	// as interrupted, which is no error.
 	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopServe()
-	var stopping atomic.Bool
 	listening := make(chan net.Addr, 1)
 	de := e
 	de.onListen = func(a net.Addr) { e.onListen(a); listening <- a }
-	de.afterPass = func(res reconciler.Result, err error) {
-		if e.afterPass != nil {
-			e.afterPass(res, err)
-		}
-		// Called by the loop between its passes: stopping here, before it
-		// waits for the next one, never cuts a pass short.
-		if stopping.Load() {
-			stopServe()
-		}
-	}
 	served := make(chan error, 1)
 	go func() { served <- serve(serveCtx, &c, de, demoLogger(e, &c)) }()
 
@@ -176,11 +160,8 @@ func runDemo(ctx context.Context, cfg *config.Config, e env, opts demoOptions) e
 		return err
 	case <-ctx.Done():
 	}
-	out.printf("demo: stopping once the reconcile pass in progress, if any, has finished (at most %s)\n", demoStopWait)
-	stopping.Store(true)
-	// A pass stuck on Zoom is cut short after all.
-	cut := time.AfterFunc(demoStopWait, stopServe)
-	defer cut.Stop()
+	out.printf("demo: stopping\n")
+	stopServe()
 	return demoStopped(serveCtx, <-served)
 }
 
