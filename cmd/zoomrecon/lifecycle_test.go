@@ -47,7 +47,7 @@ func newLifecycleDB(t *testing.T, dbURL string) lifecycleDB {
 	db.ofMuted = rec(3, "host-lab", false)
 	require.NoError(t, st.ApplyParticipant(ctx, store.ParticipantUpdate{MeetingUUID: "uuid-3==",
 		Participant: store.Participant{UserID: "1", ParticipantUserID: "host-lab", UserName: "Lab", Email: "lab@example.com"},
-		JoinTime: now.Add(-time.Hour), Source: store.SourceWebhook}, now))
+		JoinTime:    now.Add(-time.Hour), Source: store.SourceWebhook}, now))
 	db.backfilled = rec(4, "host-bob", true)
 	return db
 }
