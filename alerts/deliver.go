@@ -55,6 +55,10 @@ func (s *Sender) deliver(ctx context.Context, res *PassResult) error {
 		s.release(ctx, msgs, now)
 		return err
 	}
+	if alerts, err = s.dropMuted(ctx, alerts, res); err != nil {
+		s.release(ctx, msgs, now)
+		return err
+	}
 	groups, deferred, err := s.plan(ctx, alerts, now)
 	if err != nil {
 		s.release(ctx, msgs, now)
@@ -122,6 +126,9 @@ func (s *Sender) load(ctx context.Context, msgs []store.OutboxMessage) ([]alert,
 	}
 	details, err := s.st.AlertDetails(ctx, ids)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.addMutes(ctx, ids, details); err != nil {
 		return nil, err
 	}
 	out := make([]alert, len(msgs))
@@ -287,7 +294,7 @@ func (s *Sender) send(ctx context.Context, g group, res *PassResult) (*time.Time
 	if g.silence != nil {
 		return s.sendFollowUp(ctx, g, res)
 	}
-	msg := renderMessage(g.alerts, s.cfg.DigestLines)
+	msg := withLifecycle(renderMessage(g.alerts, s.cfg.DigestLines), g.alerts)
 	var channel, ts string
 	serr := s.call(ctx, s.poster.method(), func(ctx context.Context) error {
 		var err error
@@ -410,7 +417,7 @@ func (s *Sender) refresh(ctx context.Context, channel, ts string, res *PassResul
 	if err != nil {
 		return &sendError{class: classRetry, text: err.Error()}
 	}
-	msg := renderMessage(alerts, s.cfg.DigestLines)
+	msg := withLifecycle(renderMessage(alerts, s.cfg.DigestLines), alerts)
 	serr := s.call(ctx, "chat.update", func(ctx context.Context) error {
 		return s.poster.update(ctx, channel, ts, msg)
 	})

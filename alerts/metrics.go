@@ -15,6 +15,7 @@ type metrics struct {
 	failed      *prometheus.CounterVec
 	requests    *prometheus.CounterVec
 	announced   *prometheus.CounterVec
+	muted       *prometheus.CounterVec
 	depth       *prometheus.GaugeVec
 	failing     prometheus.Gauge
 	oldest      prometheus.Gauge
@@ -47,6 +48,10 @@ func newMetrics(reg prometheus.Registerer, mode string) *metrics {
 			Name: "zoomrecon_alerts_resolutions_announced_total",
 			Help: "Resolved discrepancies whose alert was followed up, by how: edited (the message), follow_up (a new message), none (not worth one).",
 		}, []string{"how"}),
+		muted: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "zoomrecon_alerts_muted_total",
+			Help: "Alerts a mute (zoomrecon mute) kept from Slack, by kind; their discrepancies stay recorded.",
+		}, []string{"kind"}),
 		depth: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "zoomrecon_alerts_outbox_depth",
 			Help: "Alerts in the outbox not delivered, by status: pending (to be tried) or dead (refused by Slack for good).",

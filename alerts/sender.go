@@ -32,6 +32,12 @@ type Store interface {
 	MarkAnnouncementsFailed(ctx context.Context, outboxIDs []int64, next time.Time, errText string, dead bool) error
 	ReleaseAnnouncements(ctx context.Context, outboxIDs []int64, next time.Time) error
 	AlertStatus(ctx context.Context) (store.AlertStatus, error)
+	MutesFor(ctx context.Context, ids []int64, now time.Time) (map[int64]store.Mute, error)
+	MarkAlertsMuted(ctx context.Context, ids []int64, muteID int64, at time.Time) error
+	ClaimEdits(ctx context.Context, by int64, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error)
+	MarkEdited(ctx context.Context, outboxIDs []int64, at time.Time) error
+	MarkEditsFailed(ctx context.Context, outboxIDs []int64, next time.Time, errText string, dead bool) error
+	ReleaseEdits(ctx context.Context, outboxIDs []int64, next time.Time) error
 }
 
 // Config tunes a Sender. Zero values take the defaults. Set WebhookURL, or
@@ -129,6 +135,11 @@ type PassResult struct {
 	Failed int
 	// Announced counts the resolutions announced.
 	Announced int
+	// Muted counts the alerts a mute kept from Slack.
+	Muted int
+	// Edited counts the alerts whose message was edited to show an
+	// acknowledgement or a mute.
+	Edited int
 	// Paused reports that Slack's Retry-After kept the pass from calling it.
 	Paused bool
 	// More reports that the outbox held more due alerts than one pass takes.
@@ -268,6 +279,9 @@ func (s *Sender) Pass(ctx context.Context) (PassResult, error) {
 	err := s.deliver(ctx, &res)
 	if err == nil {
 		err = s.announce(ctx, &res)
+	}
+	if err == nil {
+		err = s.edit(ctx, &res)
 	}
 	if oerr := s.observe(ctx); err == nil {
 		err = oerr

@@ -557,6 +557,16 @@ func (p *pass) record(ctx context.Context, b store.Backfill, meetingID int64, to
 		p.found(*d, meetingID, topic, participant)
 		return nil
 	}
+	if d != nil && d.Backfilled {
+		// zoomrecon wrote the whole state the lost webhook carried: the
+		// record is history, not a task, so it is closed as it is recorded,
+		// in the same transaction. Its alert still goes out (the team learns
+		// what was missed) and says no action is needed; a late webhook
+		// finds it closed and changes nothing.
+		resolved := *d
+		resolved.ResolvedAt, resolved.Resolution = &p.now, store.ResolvedBackfilled
+		b.Discrepancy, d = &resolved, &resolved
+	}
 	if d != nil && !p.opts.NoAlerts {
 		// The alert carries the finding as it stands now; the sender renders it.
 		f := p.finding(*d, meetingID, topic, participant)

@@ -268,6 +268,23 @@ func testMissedEnd(t *testing.T, dbURL string) {
 	alerts, err = b.st.AlertOutboxStats(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, 1, alerts.Pending, "and queues no second alert")
+
+	// Backfilled is history, not a task: closed as it was recorded.
+	d, err := b.st.Discrepancy(context.Background(), store.KindMissedMeetingEnded, uuid, "")
+	require.NoError(t, err)
+	require.Equal(t, store.ResolvedBackfilled, d.Resolution)
+	require.NotNil(t, d.ResolvedAt)
+	require.True(t, d.ResolvedAt.Equal(d.DetectedAt), "resolved %v, detected %v", d.ResolvedAt, d.DetectedAt)
+	open, err := b.st.OpenDiscrepancies(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, open)
+
+	// The lost webhook arriving late changes nothing: it is closed already.
+	b.clk.Advance(time.Minute)
+	b.deliver(t, uuid, lost{})
+	again, err := b.st.Discrepancy(context.Background(), store.KindMissedMeetingEnded, uuid, "")
+	require.NoError(t, err)
+	require.Equal(t, d, again)
 }
 
 // requireSessionsMatch checks the stored sessions equal Zoom's truth.
@@ -400,6 +417,9 @@ func testStale(t *testing.T, dbURL string) {
 	m, err := b.st.Meeting(context.Background(), uuid)
 	require.NoError(t, err)
 	require.Equal(t, store.StatusStarted, m.Status, "only Zoom can say it ended")
+	stale, err := b.st.Discrepancy(context.Background(), store.KindStaleMeeting, uuid, "")
+	require.NoError(t, err)
+	require.Nil(t, stale.ResolvedAt, "a stuck meeting is a task: it stays open")
 
 	b.zoom.EndMeeting(uuid, b.clk.Now())
 	b.clk.Advance(grace + time.Minute)
@@ -408,6 +428,10 @@ func testStale(t *testing.T, dbURL string) {
 	d, err := b.st.Discrepancy(context.Background(), store.KindStaleMeeting, uuid, "")
 	require.NoError(t, err)
 	require.NotNil(t, d.ResolvedAt, "the stale meeting is resolved once it ended")
+	require.Equal(t, store.ResolvedEnded, d.Resolution)
+	ended, err := b.st.Discrepancy(context.Background(), store.KindMissedMeetingEnded, uuid, "")
+	require.NoError(t, err)
+	require.Equal(t, store.ResolvedBackfilled, ended.Resolution, "the end Zoom reported is backfilled")
 }
 
 func testSilence(t *testing.T, dbURL string) {

@@ -30,6 +30,10 @@ type AlertDetail struct {
 	// Type tells a webinar from a meeting, whose webhooks differ
 	// (webinar.ended); empty when the meeting is unknown.
 	Type MeetingType `db:"type"`
+
+	// Mute is the active mute that holds back the discrepancy's alerts; nil
+	// when none does. AlertDetails leaves it nil (see MutesFor).
+	Mute *Mute `db:"-"`
 }
 
 // AlertDetails returns the discrepancies among ids, keyed by ID, with their

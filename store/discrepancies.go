@@ -12,7 +12,7 @@ import (
 
 // RecordDiscrepancy stores d unless a discrepancy with the same kind, meeting
 // and subject exists, and in the same transaction queues alert (if not nil) for
-// it. It reports whether d was new; an existing one is returned unchanged and
+// it. A d with ResolvedAt and Resolution set is recorded closed already. It reports whether d was new; an existing one is returned unchanged and
 // no alert is queued, so a second pass over the same window stays silent. A
 // kind not in Kinds is refused with ErrUnknownKind.
 func (s *Store) RecordDiscrepancy(ctx context.Context, d Discrepancy, alert *OutboxMessage) (Discrepancy, bool, error) {
@@ -29,12 +29,25 @@ func (s *Store) recordDiscrepancy(ctx context.Context, tx *sqlx.Tx, d Discrepanc
 	if err := checkKind(d.Kind); err != nil {
 		return Discrepancy{}, false, fmt.Errorf("record discrepancy: %w", err)
 	}
+	// A discrepancy may be recorded closed already (ResolvedBackfilled):
+	// then it carries both its reason and when.
+	var resolvedAt *time.Time
+	if d.ResolvedAt != nil || d.Resolution != "" {
+		if d.ResolvedAt == nil {
+			return Discrepancy{}, false, errors.New("record discrepancy: a resolution needs ResolvedAt")
+		}
+		if err := checkResolution(d.Resolution); err != nil {
+			return Discrepancy{}, false, fmt.Errorf("record discrepancy: %w", err)
+		}
+		t := dbTime(*d.ResolvedAt)
+		resolvedAt, d.ResolvedAt = &t, &t
+	}
 	d.MeetingUUID, d.Subject, d.Detail = dbText(d.MeetingUUID), dbText(d.Subject), dbText(d.Detail)
 	err := tx.GetContext(ctx, &d.ID, s.q(`
-INSERT INTO discrepancies (kind, meeting_uuid, subject, detail, detected_at, backfilled)
-VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO discrepancies (kind, meeting_uuid, subject, detail, detected_at, backfilled, resolved_at, resolution)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (kind, meeting_uuid, subject) DO NOTHING
-RETURNING id`), d.Kind, d.MeetingUUID, d.Subject, d.Detail, dbTime(d.DetectedAt), d.Backfilled)
+RETURNING id`), d.Kind, d.MeetingUUID, d.Subject, d.Detail, dbTime(d.DetectedAt), d.Backfilled, resolvedAt, d.Resolution)
 	if errors.Is(err, sql.ErrNoRows) {
 		existing, gerr := s.getDiscrepancy(ctx, tx, d.Kind, d.MeetingUUID, d.Subject)
 		return existing, false, gerr

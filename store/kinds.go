@@ -46,6 +46,10 @@ const (
 	// ResolvedValidationAnswered: the receiver answered Zoom's next URL
 	// validation after refusing one.
 	ResolvedValidationAnswered ResolutionReason = "validation_answered"
+	// ResolvedBackfilled: zoomrecon backfilled the whole state the webhook
+	// would have carried, so the discrepancy is history, not a task; it is
+	// recorded resolved at once.
+	ResolvedBackfilled ResolutionReason = "backfilled"
 )
 
 // resolutionTexts say each reason in words, for alerts and reports.
@@ -54,6 +58,7 @@ var resolutionTexts = map[ResolutionReason]string{
 	ResolvedEnded:              "the meeting ended",
 	ResolvedEventsFlowing:      "webhooks are flowing again",
 	ResolvedValidationAnswered: "zoomrecon answered Zoom's next URL validation",
+	ResolvedBackfilled:         "zoomrecon backfilled it from Zoom's API; no action needed",
 }
 
 // Text says why a discrepancy closed, in words: "the webhook arrived late".

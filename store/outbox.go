@@ -59,7 +59,9 @@ func (s *Store) ClaimAlerts(ctx context.Context, by int64, now time.Time, lease 
 // OutboxStats describes the messages not yet delivered.
 type OutboxStats struct {
 	Pending int `db:"pending"`
-	Dead    int `db:"dead"`
+	// Dead counts the messages Slack refused for good; muted ones are not
+	// failures and are left out.
+	Dead int `db:"dead"`
 	// OldestPending is the creation time of the oldest pending message; nil
 	// when none is pending.
 	OldestPending *time.Time `db:"oldest_pending"`
@@ -71,7 +73,7 @@ func (s *Store) AlertOutboxStats(ctx context.Context) (OutboxStats, error) {
 	err := s.db.GetContext(ctx, &st, `
 SELECT
     (SELECT COUNT(*) FROM alert_outbox WHERE status = 'pending') AS pending,
-    (SELECT COUNT(*) FROM alert_outbox WHERE status = 'dead') AS dead`)
+    (SELECT COUNT(*) FROM alert_outbox WHERE status = 'dead' AND muted_by IS NULL) AS dead`)
 	if err != nil {
 		return OutboxStats{}, fmt.Errorf("outbox stats: %w", err)
 	}

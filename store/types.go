@@ -185,6 +185,11 @@ type Discrepancy struct {
 	// Resolution says why it closed; empty while open.
 	Resolution ResolutionReason `db:"resolution"`
 	Backfilled bool             `db:"backfilled"`
+	// AcknowledgedAt is when a person took the discrepancy on (zoomrecon
+	// ack); nil until then. AcknowledgedBy and AckNote say who and why.
+	AcknowledgedAt *time.Time `db:"acknowledged_at"`
+	AcknowledgedBy string     `db:"acknowledged_by"`
+	AckNote        string     `db:"ack_note"`
 }
 
 // ReconcileRun records one reconciliation pass.
@@ -222,4 +227,7 @@ type OutboxMessage struct {
 	SlackTS       string       `db:"slack_ts"`
 	// ClaimedBy is the serve run (uptime row) holding the message's lease.
 	ClaimedBy *int64 `db:"claimed_by"`
+	// MutedBy is the mute that kept the alert from Slack; such an alert is
+	// OutboxDead, never tried again.
+	MutedBy *int64 `db:"muted_by"`
 }

@@ -137,7 +137,9 @@ func TestReconcileCommand(t *testing.T) {
 	require.Regexp(t, `Zoom API today:        [1-9][0-9]* Heavy and Resource-intensive calls of a budget of 6000 \(the business plan's daily quota is 60000`, stdout)
 	require.Contains(t, stdout, "missed_meeting_started")
 	require.Contains(t, stdout, "Backfill me")
-	require.Contains(t, stdout, "1, 1 open")
+	// Backfilled is history, not a task: resolved at once.
+	require.Contains(t, stdout, "1, 0 open, 0 acknowledged, 0 muted")
+	require.Contains(t, stdout, "(backfilled)\n")
 }
 
 // TestReconcileExitStatus: a cron job or systemd timer running reconcile

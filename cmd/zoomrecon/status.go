@@ -76,8 +76,13 @@ type statusReport struct {
 	API *reconciler.Budget `json:"api_today"`
 	// Daemon is the zoomrecon serve that ran last against the database, as
 	// it recorded itself: its settings, not the shell's, which may differ.
-	Daemon        daemonView        `json:"daemon"`
+	Daemon daemonView `json:"daemon"`
+	// Open counts the discrepancies a person should look at: open, not
+	// acknowledged, not muted. Acknowledged and Muted count the others
+	// still open.
 	Open          int               `json:"open"`
+	Acknowledged  int               `json:"acknowledged"`
+	Muted         int               `json:"muted"`
 	Discrepancies []discrepancyView `json:"discrepancies"`
 }
 
@@ -154,9 +159,20 @@ type refusalView struct {
 // discrepancyView is reconcile's discrepancy object plus its resolution, so
 // scripts read one shape from both commands.
 type discrepancyView struct {
+	ID int64 `json:"id"`
 	reconciler.Finding
-	ResolvedAt *time.Time             `json:"resolved_at"`
-	Resolution store.ResolutionReason `json:"resolution,omitempty"`
+	// State is open, acknowledged, muted or resolved (store.State).
+	State          store.State            `json:"state"`
+	ResolvedAt     *time.Time             `json:"resolved_at"`
+	Resolution     store.ResolutionReason `json:"resolution,omitempty"`
+	AcknowledgedAt *time.Time             `json:"acknowledged_at,omitempty"`
+	AcknowledgedBy string                 `json:"acknowledged_by,omitempty"`
+	AckNote        string                 `json:"ack_note,omitempty"`
+	// MuteID, MutedUntil and MuteReason name the active mute that matches
+	// an open discrepancy; an acknowledged one may be muted too.
+	MuteID     int64      `json:"mute_id,omitempty"`
+	MutedUntil *time.Time `json:"muted_until,omitempty"`
+	MuteReason string     `json:"mute_reason,omitempty"`
 }
 
 func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) (statusReport, error) {
@@ -234,17 +250,39 @@ func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) 
 	if err != nil {
 		return statusReport{}, err
 	}
+	var open []int64
+	for _, d := range ds {
+		if d.ResolvedAt == nil {
+			open = append(open, d.ID)
+		}
+	}
+	mutes, err := st.MutesFor(ctx, open, now)
+	if err != nil {
+		return statusReport{}, err
+	}
 	for _, d := range ds {
 		v := discrepancyView{
+			ID: d.ID,
 			Finding: reconciler.Finding{Kind: d.Kind, MeetingUUID: d.MeetingUUID, MeetingID: d.MeetingID, Topic: d.Topic,
 				Detail: d.Detail, DetectedAt: d.DetectedAt.UTC(), Backfilled: d.Backfilled},
 			ResolvedAt: utcPtr(d.ResolvedAt), Resolution: d.Resolution,
+			AcknowledgedAt: utcPtr(d.AcknowledgedAt), AcknowledgedBy: d.AcknowledgedBy, AckNote: d.AckNote,
 		}
 		if d.Kind.Info().Participant {
 			v.Participant = participantText(d.ParticipantName, d.ParticipantEmail, d.Subject)
 		}
-		if d.ResolvedAt == nil {
+		mu, muted := mutes[d.ID]
+		if muted {
+			v.MuteID, v.MutedUntil, v.MuteReason = mu.ID, utcPtr(&mu.Until), mu.Reason
+		}
+		v.State = d.State(muted)
+		switch v.State {
+		case store.StateOpen:
 			rep.Open++
+		case store.StateAcknowledged:
+			rep.Acknowledged++
+		case store.StateMuted:
+			rep.Muted++
 		}
 		rep.Discrepancies = append(rep.Discrepancies, v)
 	}
@@ -420,20 +458,34 @@ func printStatus(w io.Writer, rep statusReport, now time.Time) {
 	if a.AnnouncementsPending > 0 {
 		fmt.Fprintf(w, "                       %d resolutions waiting to be announced\n", a.AnnouncementsPending)
 	}
-	fmt.Fprintf(w, "Discrepancies since %s: %d, %d open\n", rep.Since.Format(time.RFC3339), len(rep.Discrepancies), rep.Open)
+	fmt.Fprintf(w, "Discrepancies since %s: %d, %d open, %d acknowledged, %d muted\n", rep.Since.Format(time.RFC3339),
+		len(rep.Discrepancies), rep.Open, rep.Acknowledged, rep.Muted)
 	if len(rep.Discrepancies) == 0 {
 		return
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DETECTED\tKIND\tMEETING ID\tTOPIC\tPARTICIPANT\tSTATE")
+	fmt.Fprintln(tw, "ID\tDETECTED\tKIND\tMEETING ID\tTOPIC\tPARTICIPANT\tSTATE")
 	for _, d := range rep.Discrepancies {
-		state := "open"
-		if d.ResolvedAt != nil {
-			state = "resolved " + d.ResolvedAt.Format(time.RFC3339) + " (" + string(d.Resolution) + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.DetectedAt.Format(time.RFC3339), d.Kind,
-			meetingIDText(d.MeetingID), dash(d.Topic), dash(d.Participant), state)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.DetectedAt.Format(time.RFC3339), d.Kind,
+			meetingIDText(d.MeetingID), dash(d.Topic), dash(d.Participant), stateText(d))
 	}
 	_ = tw.Flush()
+}
+
+// stateText says where a discrepancy stands, for status's table.
+func stateText(d discrepancyView) string {
+	switch d.State {
+	case store.StateResolved:
+		return "resolved " + d.ResolvedAt.Format(time.RFC3339) + " (" + string(d.Resolution) + ")"
+	case store.StateAcknowledged:
+		t := "acknowledged by " + dash(d.AcknowledgedBy)
+		if d.AckNote != "" {
+			t += ": " + d.AckNote
+		}
+		return t
+	case store.StateMuted:
+		return fmt.Sprintf("muted until %s (mute %d: %s)", d.MutedUntil.Format(time.RFC3339), d.MuteID, d.MuteReason)
+	}
+	return string(d.State)
 }
