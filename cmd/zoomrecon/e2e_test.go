@@ -266,6 +266,7 @@ type fakeSlack struct {
 	mu      sync.Mutex
 	msgs    []string
 	edits   int
+	edited  []string // the texts of the edits
 	counter int
 }
 
@@ -286,6 +287,7 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 			fmt.Fprintf(w, `{"ok":true,"channel":"C0E2E","ts":"1700000000.%06d"}`, f.counter)
 		case strings.HasSuffix(r.URL.Path, "/chat.update"):
 			f.edits++
+			f.edited = append(f.edited, r.Form.Get("text"))
 			fmt.Fprintf(w, `{"ok":true,"channel":"C0E2E","ts":%q}`, r.Form.Get("ts"))
 		default:
 			_, _ = w.Write([]byte(`{"ok":false,"error":"unknown_method"}`))
@@ -303,6 +305,13 @@ func (f *fakeSlack) texts() []string {
 
 func (f *fakeSlack) posted(sub string) bool {
 	return slices.ContainsFunc(f.texts(), func(s string) bool { return strings.Contains(s, sub) })
+}
+
+// editedTo says whether an edit of a message changed it to a text with sub.
+func (f *fakeSlack) editedTo(sub string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.ContainsFunc(f.edited, func(s string) bool { return strings.Contains(s, sub) })
 }
 
 func (f *fakeSlack) updates() int {
