@@ -23,14 +23,18 @@ const (
 const (
 	// maxLine is one alert in a list; ten fit a section.
 	maxLine = 300
-	// maxNotice is the text fallback's first line: what a notification
-	// shows, with the count of alerts in a digest.
+	// maxNotice is the text fallback's first line for many alerts: what a
+	// notification shows, with their count.
 	maxNotice = 300
+	// maxWhat is the text fallback's first line for one alert: what
+	// happened, with the detail the reconciler wrote (a sentence or two; a
+	// longer one is cut here and shown in the blocks).
+	maxWhat = 1000
 	// maxFacts is the text fallback's line of facts about one alert.
 	maxFacts = 600
 	// maxTextList is a list of alerts in the text fallback, with its count
 	// of the rest.
-	maxTextList = 2500
+	maxTextList = 2200
 	// maxText is the whole text fallback. Slack truncates text past 40,000
 	// characters and asks for less than 4,000; the budgets above add up to
 	// less, so only what follows a list (what was backfilled, what to check)
@@ -175,9 +179,11 @@ func fitList(entries []string, max, limit int, k textKind, more func(n int) stri
 }
 
 // fallback is a message's text: its first line, what a notification shows,
-// and the lines that follow, each part already fit to its own budget.
-func fallback(notice string, rest ...string) string {
-	parts := append([]string{fit(notice, maxNotice, fallbackText)}, rest...)
+// fit to notice units, and the lines that follow, each already fit to its
+// own budget. The budgets add up to less than maxText, so the cut of the
+// whole can only fall after a list and its count.
+func fallback(first string, notice int, rest ...string) string {
+	parts := append([]string{fit(first, notice, fallbackText)}, rest...)
 	return fit(strings.Join(parts, "\n"), maxText, fallbackText)
 }
 

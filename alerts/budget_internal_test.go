@@ -213,7 +213,7 @@ func requireWithinLimits(t *testing.T, name string, w wire) {
 	}
 	require.LessOrEqual(t, slackUnits(w.Text), maxText, "%s: text", name)
 	notice, _, _ := strings.Cut(w.Text, "\n")
-	require.LessOrEqual(t, slackUnits(notice), maxNotice, "%s: the text's first line: %q", name, notice)
+	require.LessOrEqual(t, slackUnits(notice), maxWhat, "%s: the text's first line: %q", name, notice)
 	require.Equal(t, strings.Count(w.Text, "&"), len(entity.FindAllString(w.Text, -1)), "%s: text has a half entity", name)
 	require.NotContains(t, w.Text, "<", "%s: text: a mention from a topic is live", name)
 }
@@ -260,6 +260,10 @@ func requireListCounts(t *testing.T, name string, w wire, n int) {
 		if strings.HasPrefix(l, textListItem) || moreLine.MatchString(l) {
 			count := regexp.MustCompile(`(^|\D)` + strconv.Itoa(n) + `(\D|$)`)
 			require.Regexp(t, count, lines[max(i-1, 0)], "%s: the text counts the alerts before listing them", name)
+			if i == 1 {
+				first, _, _ := strings.Cut(w.Text, "\n") // as sent
+				require.LessOrEqual(t, slackUnits(first), maxNotice, "%s: the count's line, first: %q", name, first)
+			}
 			break
 		}
 	}

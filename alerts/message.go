@@ -478,7 +478,7 @@ func renderSingle(a alert, folded []alert, lines int) message {
 		section("*Check next:* "+escape(nextText([]alert{a}))),
 		contextBlock(fmt.Sprintf("zoomrecon · %s · discrepancy %d", k, discrepancyID(a))))
 	text = append(text, "Backfilled: "+backfilledText([]alert{a}), "Check next: "+nextText([]alert{a}))
-	return message{text: fallback(notice, text...), blocks: fitBlocks(blocks)}
+	return message{text: fallback(notice, maxWhat, text...), blocks: fitBlocks(blocks)}
 }
 
 // renderDigest renders many alerts as one message: a count, a capped list
@@ -518,7 +518,7 @@ func renderDigest(alerts []alert, lines int) message {
 	}
 	blocks = append(blocks, contextBlock(fmt.Sprintf("zoomrecon · %s · first detected %s · zoomrecon status lists them all",
 		joinKinds(kinds), utc(first))))
-	return message{text: fallback(textPrefix(isUrgent, allResolved)+t, text...), blocks: fitBlocks(blocks)}
+	return message{text: fallback(textPrefix(isUrgent, allResolved)+t, maxNotice, text...), blocks: fitBlocks(blocks)}
 }
 
 // renderFolded renders alerts folded into a silence whose own message went
@@ -534,7 +534,7 @@ func renderFolded(silence alert, folded []alert, lines int) message {
 		section("*Check next:* " + escape("These are explained by the webhook silence; fix that first. "+nextText([]alert{silence}))),
 		contextBlock(fmt.Sprintf("zoomrecon · folded into webhook_silence discrepancy %d", discrepancyID(silence))),
 	}
-	text := fallback(intro+":", plain, "Check next: these are explained by the webhook silence; fix that first.")
+	text := fallback(intro+":", maxNotice, plain, "Check next: these are explained by the webhook silence; fix that first.")
 	return message{text: text, blocks: fitBlocks(blocks)}
 }
 
@@ -555,7 +555,7 @@ func renderFollowUp(alerts []alert, lines int) message {
 		a := alerts[0]
 		what := words(textOf(a.kind()).resolved, alerts, "{why}", resolutionText(a), "{headline}", headline(a))
 		return message{
-			text: fallback("RESOLVED: " + what),
+			text: fallback("RESOLVED: "+what, maxWhat),
 			blocks: fitBlocks([]slack.Block{
 				section(":white_check_mark: *Resolved:* " + escape(what)),
 				contextBlock(fmt.Sprintf("zoomrecon · %s · discrepancy %d", a.kind(), discrepancyID(a))),
@@ -568,7 +568,7 @@ func renderFollowUp(alerts []alert, lines int) message {
 	}
 	list, plain := listing(alerts, lines, maxSection)
 	return message{
-		text: fallback("RESOLVED: "+intro+":", plain),
+		text: fallback("RESOLVED: "+intro+":", maxNotice, plain),
 		blocks: fitBlocks([]slack.Block{
 			header(":white_check_mark: " + intro),
 			section(list),
