@@ -104,15 +104,6 @@ type message struct {
 	blocks []slack.Block
 }
 
-// Slack's Block Kit limits (api.slack.com/reference/block-kit/blocks). Past
-// them Slack refuses the whole message with invalid_blocks.
-const (
-	maxHeader  = 150
-	maxSection = 3000
-	maxField   = 2000
-	maxLine    = 300 // one alert in a digest; ten fit a section
-)
-
 // kindText is how one kind of discrepancy reads: the wording alerts own. What
 // the kind means (urgent, about the account or a participant, the webhook it
 // misses) is its store.KindInfo, never repeated here. The texts are
@@ -409,7 +400,7 @@ func line(a alert) string {
 	if d := a.detail(); d != "" {
 		b.WriteString(": " + d)
 	}
-	s := truncate(b.String(), maxLine)
+	s := fit(b.String(), maxLine, fallbackText)
 	if a.resolved() {
 		s += " (resolved: " + resolutionText(a) + ")"
 	}
@@ -438,22 +429,23 @@ func renderSingle(a alert, folded []alert, lines int) message {
 	var (
 		k      = a.kind()
 		blocks []slack.Block
-		text   strings.Builder
+		text   []string
+		notice string
 	)
 	blocks = append(blocks, header(title(a)))
 	switch {
 	case a.resolved():
 		blocks = append(blocks, section("*Resolved:* "+escape(resolutionText(a))+"."))
-		text.WriteString("RESOLVED (" + resolutionText(a) + "): ")
+		notice = "RESOLVED (" + resolutionText(a) + "): "
 	case a.urgent():
-		text.WriteString("URGENT: ")
+		notice = "URGENT: "
 	}
 	what := headline(a)
 	if d := a.detail(); d != "" {
 		what += " " + sentence(d)
 	}
 	blocks = append(blocks, section(escape(what)))
-	text.WriteString(what + "\n")
+	notice += what
 
 	fs := facts(a)
 	fields := make([]*slack.TextBlockObject, 0, len(fs))
@@ -463,11 +455,11 @@ func renderSingle(a alert, folded []alert, lines int) message {
 		if f[0] == "Meeting UUID" {
 			v = "`" + v + "`"
 		}
-		fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, truncate("*"+f[0]+"*\n"+v, maxField), false, false))
+		fields = append(fields, field("*"+f[0]+"*\n"+v))
 		parts = append(parts, f[0]+": "+f[1])
 	}
 	blocks = append(blocks, slack.NewSectionBlock(nil, fields[:min(len(fields), 10)], nil))
-	text.WriteString(strings.Join(parts, ". ") + ".\n")
+	text = append(text, fit(strings.Join(parts, ". ")+".", maxFacts, fallbackText))
 
 	if len(folded) > 0 {
 		intro := fmt.Sprintf("While Zoom is silent, zoomrecon also found %s:", plural(len(folded), "missed event", "missed events"))
@@ -475,17 +467,18 @@ func renderSingle(a alert, folded []alert, lines int) message {
 			intro = fmt.Sprintf("While Zoom was silent, zoomrecon also found %s:", plural(len(folded), "missed event", "missed events"))
 		}
 		blocks = append(blocks, slack.NewDividerBlock())
-		list, plain := listing(folded, lines)
-		blocks = append(blocks, section("*"+escape(intro)+"*\n"+list))
-		text.WriteString(intro + "\n" + plain)
+		head := "*" + escape(intro) + "*\n"
+		list, plain := listing(folded, lines, maxSection-units(head))
+		blocks = append(blocks, section(head+list))
+		text = append(text, intro, plain)
 	}
 
 	blocks = append(blocks,
 		section("*Backfilled:* "+escape(backfilledText([]alert{a}))),
 		section("*Check next:* "+escape(nextText([]alert{a}))),
 		contextBlock(fmt.Sprintf("zoomrecon · %s · discrepancy %d", k, discrepancyID(a))))
-	text.WriteString("Backfilled: " + backfilledText([]alert{a}) + "\nCheck next: " + nextText([]alert{a}))
-	return message{text: text.String(), blocks: blocks}
+	text = append(text, "Backfilled: "+backfilledText([]alert{a}), "Check next: "+nextText([]alert{a}))
+	return message{text: fallback(notice, maxWhat, text...), blocks: fitBlocks(blocks)}
 }
 
 // renderDigest renders many alerts as one message: a count, a capped list
@@ -501,12 +494,10 @@ func renderDigest(alerts []alert, lines int) message {
 	if len(kinds) == 1 {
 		t = manyTitle(alerts)
 	}
-	var text strings.Builder
-	text.WriteString(textPrefix(isUrgent, allResolved) + t + "\n")
 	blocks := []slack.Block{header(decorate(t, isUrgent, allResolved))}
-	list, plain := listing(alerts, lines)
+	list, plain := listing(alerts, lines, maxSection)
 	blocks = append(blocks, section(list))
-	text.WriteString(plain)
+	text := []string{plain}
 	for _, k := range kinds {
 		of := ofKind(alerts, k)
 		b, n := backfilledText(of), nextText(of)
@@ -517,7 +508,7 @@ func renderDigest(alerts []alert, lines int) message {
 		blocks = append(blocks,
 			section("*Backfilled:* "+escape(prefix+b)),
 			section("*Check next:* "+escape(prefix+n)))
-		text.WriteString("Backfilled: " + prefix + b + "\nCheck next: " + prefix + n + "\n")
+		text = append(text, "Backfilled: "+prefix+b, "Check next: "+prefix+n)
 	}
 	first := alerts[0].detectedAt()
 	for _, a := range alerts {
@@ -527,7 +518,7 @@ func renderDigest(alerts []alert, lines int) message {
 	}
 	blocks = append(blocks, contextBlock(fmt.Sprintf("zoomrecon · %s · first detected %s · zoomrecon status lists them all",
 		joinKinds(kinds), utc(first))))
-	return message{text: strings.TrimSuffix(text.String(), "\n"), blocks: blocks}
+	return message{text: fallback(textPrefix(isUrgent, allResolved)+t, maxNotice, text...), blocks: fitBlocks(blocks)}
 }
 
 // renderFolded renders alerts folded into a silence whose own message went
@@ -536,15 +527,15 @@ func renderDigest(alerts []alert, lines int) message {
 func renderFolded(silence alert, folded []alert, lines int) message {
 	intro := fmt.Sprintf("%s while Zoom is silent (since %s)", plural(len(folded), "more missed event", "more missed events"),
 		utc(silence.silenceStart()))
-	list, plain := listing(folded, lines)
+	list, plain := listing(folded, lines, maxSection)
 	blocks := []slack.Block{
 		header(decorate(intro, false, false)),
 		section(list),
 		section("*Check next:* " + escape("These are explained by the webhook silence; fix that first. "+nextText([]alert{silence}))),
 		contextBlock(fmt.Sprintf("zoomrecon · folded into webhook_silence discrepancy %d", discrepancyID(silence))),
 	}
-	text := intro + ":\n" + plain + "Check next: these are explained by the webhook silence; fix that first."
-	return message{text: text, blocks: blocks}
+	text := fallback(intro+":", maxNotice, plain, "Check next: these are explained by the webhook silence; fix that first.")
+	return message{text: text, blocks: fitBlocks(blocks)}
 }
 
 // renderFollowUp announces resolutions where the original message cannot be
@@ -564,75 +555,48 @@ func renderFollowUp(alerts []alert, lines int) message {
 		a := alerts[0]
 		what := words(textOf(a.kind()).resolved, alerts, "{why}", resolutionText(a), "{headline}", headline(a))
 		return message{
-			text: "RESOLVED: " + what,
-			blocks: []slack.Block{
+			text: fallback("RESOLVED: "+what, maxWhat),
+			blocks: fitBlocks([]slack.Block{
 				section(":white_check_mark: *Resolved:* " + escape(what)),
 				contextBlock(fmt.Sprintf("zoomrecon · %s · discrepancy %d", a.kind(), discrepancyID(a))),
-			},
+			}),
 		}
 	}
 	intro := words(genericText.manyResolved, alerts)
 	if kinds := kindsOf(alerts); len(kinds) == 1 {
 		intro = words(textOf(kinds[0]).manyResolved, alerts)
 	}
-	list, plain := listing(alerts, lines)
+	list, plain := listing(alerts, lines, maxSection)
 	return message{
-		text: "RESOLVED: " + intro + ":\n" + strings.TrimSuffix(plain, "\n"),
-		blocks: []slack.Block{
+		text: fallback("RESOLVED: "+intro+":", maxNotice, plain),
+		blocks: fitBlocks([]slack.Block{
 			header(":white_check_mark: " + intro),
 			section(list),
 			contextBlock("zoomrecon · " + joinKinds(kindsOf(alerts))),
-		},
+		}),
 	}
 }
 
 // listing renders alerts as a bulleted list of at most lines entries and a
-// count of the rest, as mrkdwn and as plain text.
-func listing(alerts []alert, lines int) (mrkdwn, plain string) {
-	var m, p strings.Builder
+// count of the rest: as mrkdwn, escaped, within limit units, and as plain
+// text for the fallback, within maxTextList units as sent. Each counts the
+// alerts it leaves out.
+func listing(alerts []alert, lines, limit int) (mrkdwn, plain string) {
+	m := make([]string, len(alerts))
+	p := make([]string, len(alerts))
 	for i, a := range alerts {
-		if i == lines {
-			rest := fmt.Sprintf("…and %d more; zoomrecon status lists them all.", len(alerts)-lines)
-			m.WriteString("_" + rest + "_")
-			p.WriteString(rest + "\n")
-			break
-		}
 		l := line(a)
 		bullet := "• "
 		if a.resolved() {
 			bullet = "• :white_check_mark: "
 		}
-		m.WriteString(bullet + escape(l) + "\n")
-		p.WriteString("- " + l + "\n")
+		m[i] = fit(bullet+escape(l), maxSection, mrkdwnText)
+		p[i] = "- " + l
 	}
-	return truncate(strings.TrimSuffix(m.String(), "\n"), maxSection), p.String()
-}
-
-func header(t string) slack.Block {
-	return slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, truncate(t, maxHeader), true, false))
-}
-
-func section(mrkdwn string) slack.Block {
-	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, truncate(mrkdwn, maxSection), false, false), nil, nil)
-}
-
-func contextBlock(mrkdwn string) slack.Block {
-	return slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, truncate(mrkdwn, maxSection), false, false))
-}
-
-// escape makes text safe inside mrkdwn: Slack reads <...> as links and
-// mentions, so a meeting topic of "<!channel>" would otherwise ping everyone.
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-// truncate cuts s to at most n runes, ending in an ellipsis when cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	rest := func(n int) string { return fmt.Sprintf("…and %d more; zoomrecon status lists them all.", n) }
+	mrkdwn = fitList(m, lines, limit, mrkdwnText, func(n int) string { return "_" + rest(n) + "_" })
+	plain = fitList(p, lines, maxTextList, fallbackText, rest)
+	return mrkdwn, plain
 }
 
 // sentence makes a detail a sentence: capitalised, ending in a full stop.
