@@ -74,6 +74,9 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 			}
 		}
 	}
+	if listed {
+		p.noteHost(cmp.Or(m.HostID, z.HostID), z)
+	}
 	if listed && !z.End.IsZero() {
 		if !p.overdue(z.End, z.End) {
 			return nil // meeting.ended may still be on its way
@@ -149,7 +152,8 @@ func (p *pass) askEnded(ctx context.Context, m store.Meeting) (zoomMeeting, bool
 	past, err := p.zoom.PastMeeting(ctx, m.UUID)
 	switch {
 	case err == nil && !past.EndTime.IsZero():
-		return zoomMeeting{UUID: m.UUID, ID: past.ID, Topic: past.Topic, Start: past.StartTime, End: past.EndTime}, true, nil
+		return zoomMeeting{UUID: m.UUID, ID: past.ID, Topic: past.Topic, HostID: past.HostID, HostName: past.UserName, HostEmail: past.UserEmail,
+			Start: past.StartTime, End: past.EndTime}, true, nil
 	case err == nil, errors.Is(err, zoomapi.ErrNotFound), errors.Is(err, zoomapi.ErrNotReady):
 	default:
 		return zoomMeeting{}, false, fmt.Errorf("past meeting: %w", err)

@@ -29,6 +29,14 @@ const (
 	// the receiver: six in a row disable the app's event subscription
 	// (zoom-platform.md §2).
 	KindURLValidationRefused Kind = "url_validation_refused"
+	// KindHostEndedMissing is one host's last meetings all losing their
+	// meeting.ended while other hosts' arrive: Zoom withholds events for a
+	// host who has not authorized the app (zoom-platform.md §3, "When Zoom
+	// sends nothing at all").
+	KindHostEndedMissing Kind = "host_ended_missing"
+	// KindHostEventsMissing is one host's last meetings producing no webhook
+	// at all while other hosts' arrive.
+	KindHostEventsMissing Kind = "host_events_missing"
 )
 
 // ResolutionReason says why a discrepancy closed. The values are stored in
@@ -46,6 +54,9 @@ const (
 	// ResolvedValidationAnswered: the receiver answered Zoom's next URL
 	// validation after refusing one.
 	ResolvedValidationAnswered ResolutionReason = "validation_answered"
+	// ResolvedHostEventsFlowing: a webhook the host's meetings had been
+	// losing arrived for one of them.
+	ResolvedHostEventsFlowing ResolutionReason = "host_events_flowing"
 )
 
 // resolutionTexts say each reason in words, for alerts and reports.
@@ -54,6 +65,7 @@ var resolutionTexts = map[ResolutionReason]string{
 	ResolvedEnded:              "the meeting ended",
 	ResolvedEventsFlowing:      "webhooks are flowing again",
 	ResolvedValidationAnswered: "zoomrecon answered Zoom's next URL validation",
+	ResolvedHostEventsFlowing:  "the host's webhooks are arriving again",
 }
 
 // Text says why a discrepancy closed, in words: "the webhook arrived late".
@@ -121,8 +133,19 @@ type KindInfo struct {
 	// subject is the participant's key (Participant.Key).
 	Participant bool
 	// Missed kinds report a webhook Zoom did not send. An open webhook
-	// silence explains them, so their alerts are folded into its alert.
+	// silence, or an open host kind about their meeting's host, explains
+	// them, so their alerts are folded into its alert.
 	Missed bool
+	// Host kinds are about the meetings of one Zoom user: their subject is
+	// the host's user ID, and their meeting UUID is the first meeting of
+	// the stretch they report, which names the stretch (a later one after
+	// it resolved is a new discrepancy). ResolvedBy is then that webhook
+	// about any meeting of the same host.
+	Host bool
+	// HostCause, on a missed kind about one meeting, is the host kind raised
+	// when a host's last meetings all miss the webhook while other hosts'
+	// arrive (reconciler Config.HostCauseMinMeetings).
+	HostCause Kind
 	// ResolvedBy is the incoming webhook that closes an open discrepancy of
 	// the kind. For a kind about one meeting it is that webhook about the
 	// same meeting (and, for a participant kind, the same participant), and
@@ -149,9 +172,19 @@ var kindTable = []KindInfo{
 	// by its API, when the reconciler resolves it as ResolvedEnded too.
 	{Kind: KindStaleMeeting, Urgent: true,
 		ResolvedBy: SignalEnded, ResolvedAs: ResolvedEnded},
-	{Kind: KindMissedMeetingStarted, Missed: true,
+	// A host's meetings that lose their webhooks in a row have one cause,
+	// most often the host not having authorized the app; the per-meeting
+	// alerts of the stretch are folded into its alert. Not urgent: nothing
+	// is lost (every pass backfills), but only a person can fix it.
+	{Kind: KindHostEventsMissing, Host: true,
+		ResolvedBy: SignalAnyEvent, ResolvedAs: ResolvedHostEventsFlowing},
+	{Kind: KindHostEndedMissing, Host: true,
+		ResolvedBy: SignalEnded, ResolvedAs: ResolvedHostEventsFlowing},
+	// A meeting whose start was lost counts toward host_events_missing only
+	// when no webhook at all arrived for it (the reconciler checks).
+	{Kind: KindMissedMeetingStarted, Missed: true, HostCause: KindHostEventsMissing,
 		ResolvedBy: SignalStarted, ResolvedAs: ResolvedLateWebhook},
-	{Kind: KindMissedMeetingEnded, Missed: true,
+	{Kind: KindMissedMeetingEnded, Missed: true, HostCause: KindHostEndedMissing,
 		ResolvedBy: SignalEnded, ResolvedAs: ResolvedLateWebhook},
 	{Kind: KindMissedParticipantJoined, Missed: true, Participant: true,
 		ResolvedBy: SignalJoined, ResolvedAs: ResolvedLateWebhook},
