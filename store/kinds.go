@@ -136,6 +136,11 @@ type KindInfo struct {
 	// silence, or an open host kind about their meeting's host, explains
 	// them, so their alerts are folded into its alert.
 	Missed bool
+	// Folds kinds explain missed alerts: those an open one explains are
+	// carried in its alert rather than sent one by one (a webhook silence
+	// explains every missed alert detected since it began, a host kind
+	// those about its host's meetings since its stretch began).
+	Folds bool
 	// Host kinds are about the meetings of one Zoom user: their subject is
 	// the host's user ID, and their meeting UUID is the first meeting of
 	// the stretch they report, which names the stretch (a later one after
@@ -166,7 +171,7 @@ func (i KindInfo) Event(typ MeetingType) string {
 var kindTable = []KindInfo{
 	{Kind: KindURLValidationRefused, Urgent: true, Account: true,
 		ResolvedBy: SignalValidationAnswered, ResolvedAs: ResolvedValidationAnswered},
-	{Kind: KindWebhookSilence, Urgent: true, Account: true,
+	{Kind: KindWebhookSilence, Urgent: true, Account: true, Folds: true,
 		ResolvedBy: SignalAnyEvent, ResolvedAs: ResolvedEventsFlowing},
 	// Only Zoom can say a meeting ended: by its meeting.ended arriving, or
 	// by its API, when the reconciler resolves it as ResolvedEnded too.
@@ -176,9 +181,9 @@ var kindTable = []KindInfo{
 	// most often the host not having authorized the app; the per-meeting
 	// alerts of the stretch are folded into its alert. Not urgent: nothing
 	// is lost (every pass backfills), but only a person can fix it.
-	{Kind: KindHostEventsMissing, Host: true,
+	{Kind: KindHostEventsMissing, Host: true, Folds: true,
 		ResolvedBy: SignalAnyEvent, ResolvedAs: ResolvedHostEventsFlowing},
-	{Kind: KindHostEndedMissing, Host: true,
+	{Kind: KindHostEndedMissing, Host: true, Folds: true,
 		ResolvedBy: SignalEnded, ResolvedAs: ResolvedHostEventsFlowing},
 	// A meeting whose start was lost counts toward host_events_missing only
 	// when no webhook at all arrived for it (the reconciler checks).
