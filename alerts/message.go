@@ -201,7 +201,7 @@ const (
 var kindTexts = map[store.Kind]kindText{
 	store.KindHostEndedMissing: {
 		title:          "No {event} for {host}'s meetings",
-		headline:       "Zoom sends no {event} for {host}'s meetings while other hosts' arrive: has {host} authorized the app?",
+		headline:       "Zoom sends no {event} for {host}'s meetings while other hosts' arrive: has the host authorized the app?",
 		many:           "{n} hosts whose meetings get no {event}",
 		resolved:       hostResolved,
 		kept:           hostKept,
@@ -213,7 +213,7 @@ var kindTexts = map[store.Kind]kindText{
 	},
 	store.KindHostEventsMissing: {
 		title:          "No webhooks for {host}'s meetings",
-		headline:       "Zoom sends no webhook at all for {host}'s meetings while other hosts' arrive: has {host} authorized the app?",
+		headline:       "Zoom sends no webhook at all for {host}'s meetings while other hosts' arrive: has the host authorized the app?",
 		many:           "{n} hosts whose meetings get no webhooks",
 		resolved:       hostResolved,
 		kept:           hostKept,
