@@ -17,6 +17,7 @@ func TestHostCause(t *testing.T) {
 		"OneHostLosingEndsIsNamedOnceAndResolvedByItsEnd": testHostEndsLost,
 		"OneHostUnheardIsNamedOnPro":                      testHostUnheard,
 		"EveryHostLosingIsNoHostCause":                    testHostCauseNeedsOthers,
+		"OneHostUnheardIsNamedOnBusiness":                 testHostUnheardDashboard,
 	})
 }
 
@@ -155,6 +156,23 @@ func testHostUnheard(t *testing.T, dbURL string) {
 	require.NoError(t, err)
 	_, err = b.st.OpenHostCause(ctx, store.KindHostEventsMissing, alice.ID)
 	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testHostUnheardDashboard(t *testing.T, dbURL string) {
+	// The dashboard's rows give no host ID: the pass asks for it.
+	b := setup(t, dbURL)
+	for _, u := range []zoomtest.User{alice, bob} {
+		b.zoom.AddUser(u)
+	}
+	b.hostDay(t, 3, map[string]*lost{alice.ID: nil}, alice, bob)
+	b.clk.Advance(grace)
+	b.heartbeat(t)
+	res := b.pass(t)
+	got := kinds(res)
+	require.Equal(t, 3, count(got, store.KindMissedMeetingStarted), "%v", got)
+	require.Equal(t, []string{"host_events_missing Alice A "}, filter(got, store.KindHostEventsMissing), "%v", got)
+	f := res.Discrepancies[len(res.Discrepancies)-1]
+	require.Contains(t, f.Detail, "no webhook at all for the last 3 meetings of Alice Hart <alice@example.org>")
 }
 
 func testHostCauseNeedsOthers(t *testing.T, dbURL string) {

@@ -22,6 +22,16 @@ func (p *pass) checkUnknown(ctx context.Context, z zoomMeeting) error {
 		p.unsettle(z)
 		return nil
 	}
+	if z.HostID == "" && !z.End.IsZero() && !z.Webinar {
+		// The dashboard's rows name the host but give no host ID, which
+		// tells one host's lost meetings from everyone's (hosts.go). Only
+		// metadata: an error leaves the host unknown, the verdict stands.
+		if past, err := p.zoom.PastMeeting(ctx, z.UUID); err == nil {
+			z.HostID = past.HostID
+			z.HostName, z.HostEmail = cmp.Or(z.HostName, past.UserName), cmp.Or(z.HostEmail, past.UserEmail)
+		}
+	}
+	p.noteHost(z.HostID, z)
 	update := &store.MeetingUpdate{
 		UUID: z.UUID, MeetingID: z.ID, HostID: z.HostID, Topic: z.Topic, Type: z.meetingType(),
 		StartTime: z.Start, Started: true, Source: store.SourceReconciled,
