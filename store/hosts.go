@@ -27,7 +27,7 @@ func (s *Store) HostMeetings(ctx context.Context, since time.Time) ([]HostMeetin
 	err := s.db.SelectContext(ctx, &out, s.q(`
 SELECT m.*, EXISTS (SELECT 1 FROM events e WHERE e.meeting_uuid = m.uuid) AS heard
 FROM meetings m WHERE m.host_id <> '' AND m.start_time >= ?
-ORDER BY m.start_time DESC, m.uuid`), dbTime(since))
+ORDER BY m.start_time DESC, m.first_seen_at DESC, m.uuid`), dbTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("host meetings: %w", err)
 	}
