@@ -158,9 +158,9 @@ func (s *Sender) load(ctx context.Context, msgs []store.OutboxMessage) ([]alert,
 //   - the rest go one by one.
 func (s *Sender) plan(ctx context.Context, alerts []alert, now time.Time) ([]group, map[time.Time][]int64, error) {
 	var silences []store.SilenceAlert
-	if slices.ContainsFunc(alerts, func(a alert) bool { return a.missed() || a.kind() == store.KindWebhookSilence }) {
+	if slices.ContainsFunc(alerts, func(a alert) bool { return a.missed() || a.folds() }) {
 		var err error
-		if silences, err = s.st.OpenSilenceAlerts(ctx); err != nil {
+		if silences, err = s.st.OpenCauseAlerts(ctx); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -177,7 +177,7 @@ func (s *Sender) plan(ctx context.Context, alerts []alert, now time.Time) ([]gro
 		leaders  = map[int64]bool{} // outbox IDs of silences that lead a message
 	)
 	for _, a := range alerts {
-		if a.kind() == store.KindWebhookSilence && explainedBy(a, silences) == nil {
+		if a.folds() && explainedBy(a, silences) == nil {
 			if a.hasD && !a.resolved() {
 				inBatch[a.d.ID] = len(groups)
 			}
@@ -244,22 +244,31 @@ func (s *Sender) plan(ctx context.Context, alerts []alert, now time.Time) ([]gro
 	return append(groups, rest...), deferred, nil
 }
 
-// explainedBy returns the open silence that explains an alert: for a missed
-// alert, the oldest one that began at or before the alert was detected; for
-// a silence, an older one still open. Only a silence whose own alert can
-// still be delivered explains anything.
+// explainedBy returns the open cause (a kind that folds, silences first)
+// that explains an alert: for a missed alert, the oldest silence that began
+// at or before the alert was detected, else the host kind about the alert's
+// meeting's host whose stretch began by then; for a silence, an older one
+// still open. Only a cause whose own alert can still be delivered explains
+// anything.
 func explainedBy(a alert, silences []store.SilenceAlert) *store.SilenceAlert {
 	isSilence := a.kind() == store.KindWebhookSilence
 	if !a.missed() && !isSilence {
 		return nil
 	}
-	for i := range silences { // oldest first
+	for i := range silences { // silences first, oldest first
 		sil := &silences[i]
 		if sil.Alert == nil || sil.Alert.Status == store.OutboxDead {
 			continue
 		}
 		if isSilence {
-			if a.hasD && sil.ID != a.d.ID && sil.ID < a.d.ID {
+			if sil.Kind == store.KindWebhookSilence && a.hasD && sil.ID != a.d.ID && sil.ID < a.d.ID {
+				return sil
+			}
+			continue
+		}
+		if sil.Kind.Info().Host {
+			// Only this host's meetings, from its stretch's first on.
+			if a.d.HostID == sil.Subject && sil.Since != nil && !a.detectedAt().Before(*sil.Since) {
 				return sil
 			}
 			continue
@@ -311,6 +320,8 @@ func (s *Sender) send(ctx context.Context, g group, res *PassResult) (*time.Time
 func (s *Sender) sendFollowUp(ctx context.Context, g group, res *PassResult) (*time.Time, error) {
 	parent := g.silence.Alert
 	silence := alert{d: store.AlertDetail{Discrepancy: g.silence.Discrepancy}, hasD: true, msg: *parent}
+	// The payload names a host kind's host.
+	_ = json.Unmarshal([]byte(parent.Payload), &silence.f)
 	msg := renderFolded(silence, g.alerts, s.cfg.DigestLines)
 	threaded := s.mode == ModeBot && parent.SlackTS != "" && parent.SlackChannel != "" && parent.SlackChannel != logChannel
 	var channel, ts string

@@ -142,12 +142,14 @@ func (b *testBundle) build(t *testing.T, reg *prometheus.Registry) *alerts.Sende
 
 // seed is a discrepancy to record, with its meeting and its alert.
 type seed struct {
-	Kind        store.Kind
-	UUID        string
-	MeetingID   int64
-	Topic       string
-	Type        store.MeetingType // empty: a meeting
-	Host        string
+	Kind      store.Kind
+	UUID      string
+	MeetingID int64
+	Topic     string
+	Type      store.MeetingType // empty: a meeting
+	Host      string
+	// HostName is how the reconciler's finding names the host of a host kind.
+	HostName    string
 	Start, End  time.Time
 	Subject     string
 	Participant string
@@ -229,7 +231,7 @@ func (b *testBundle) seed(t *testing.T, s seed) int64 {
 	// The reconciler's Finding, as JSON.
 	payload, err := json.Marshal(map[string]any{
 		"kind": s.Kind, "meeting_uuid": s.UUID, "meeting_id": s.MeetingID, "topic": s.Topic,
-		"participant": s.Participant, "detail": s.Detail, "detected_at": s.DetectedAt, "backfilled": s.Backfilled,
+		"participant": s.Participant, "host": s.HostName, "detail": s.Detail, "detected_at": s.DetectedAt, "backfilled": s.Backfilled,
 	})
 	require.NoError(t, err)
 	d, created, err := b.st.RecordDiscrepancy(ctx, store.Discrepancy{

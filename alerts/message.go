@@ -32,6 +32,7 @@ type finding struct {
 	MeetingID   int64      `json:"meeting_id"`
 	Topic       string     `json:"topic"`
 	Participant string     `json:"participant"`
+	Host        string     `json:"host"`
 	Detail      string     `json:"detail"`
 	DetectedAt  time.Time  `json:"detected_at"`
 	Backfilled  bool       `json:"backfilled"`
@@ -55,6 +56,19 @@ func (a alert) urgent() bool        { return a.kind().Info().Urgent }
 // missed reports an alert about an event Zoom did not send, which an open
 // webhook silence explains (store.KindInfo.Missed).
 func (a alert) missed() bool { return a.kind().Info().Missed }
+
+// folds reports an alert that carries the missed alerts its cause explains
+// (store.KindInfo.Folds).
+func (a alert) folds() bool { return a.kind().Info().Folds }
+
+// host names the host a host kind is about: as Zoom's listing named them,
+// else by Zoom user ID.
+func (a alert) host() string {
+	if a.f.Host != "" {
+		return a.f.Host
+	}
+	return "host " + cmp.Or(a.d.Subject, a.d.HostID, "unknown")
+}
 
 func (a alert) detectedAt() time.Time {
 	switch {
@@ -129,6 +143,11 @@ type kindText struct {
 	backfilled, kept string
 	// next says what a person should check next.
 	next string
+	// folded introduces, in a kind that folds, the {missed} alerts it
+	// carries; foldedResolved once it resolved. foldedLater heads {more}
+	// alerts folded into it after its message went out, and explained says
+	// what to do about them.
+	folded, foldedResolved, foldedLater, explained string
 }
 
 // The wording the missed kinds share.
@@ -151,9 +170,50 @@ var genericText = kindText{
 	manyResolved: "{n} alerts resolved",
 	kept:         "nothing.",
 	next:         "Run zoomrecon status for the details.",
+	folded:       "zoomrecon also found {missed}:",
+	foldedLater:  "{more}",
+	explained:    "These share one cause; fix that first.",
 }
 
+// hostCauseDoc is where the README explains the host kinds and what to ask
+// of the host.
+const hostCauseDoc = "https://github.com/zoomrecon/zoomrecon#missed-webhooks-of-one-host"
+
+// The wording the host kinds share.
+const (
+	hostKept = "nothing is lost: every reconcile pass backfills the host's meetings from Zoom's API, " +
+		"and the alerts for them are gathered here."
+	hostNext = "Ask {host} to authorize the Zoom app (or an account admin to pre-approve it for the account's users): " +
+		"Zoom withholds the events of meetings whose host has not consented to the app. " +
+		"If the host has, check whether the host's meetings belong to another Zoom account. See " + hostCauseDoc
+	hostResolved = "Webhooks for {host}'s meetings are arriving again: {why}."
+)
+
 var kindTexts = map[store.Kind]kindText{
+	store.KindHostEndedMissing: {
+		title:          "No {event} for {host}'s meetings",
+		headline:       "Zoom sends no {event} for {host}'s meetings while other hosts' arrive: has the host authorized the app?",
+		many:           "{n} hosts whose meetings get no {event}",
+		resolved:       hostResolved,
+		kept:           hostKept,
+		next:           hostNext,
+		folded:         "Of {host}'s meetings, zoomrecon found {missed}:",
+		foldedResolved: "Of {host}'s meetings, zoomrecon had found {missed}:",
+		foldedLater:    "{more} of {host}'s meetings",
+		explained:      "These are explained by {host}'s missing webhooks; fix that first.",
+	},
+	store.KindHostEventsMissing: {
+		title:          "No webhooks for {host}'s meetings",
+		headline:       "Zoom sends no webhook at all for {host}'s meetings while other hosts' arrive: has the host authorized the app?",
+		many:           "{n} hosts whose meetings get no webhooks",
+		resolved:       hostResolved,
+		kept:           hostKept,
+		next:           hostNext,
+		folded:         "Of {host}'s meetings, zoomrecon found {missed}:",
+		foldedResolved: "Of {host}'s meetings, zoomrecon had found {missed}:",
+		foldedLater:    "{more} of {host}'s meetings",
+		explained:      "These are explained by {host}'s missing webhooks; fix that first.",
+	},
 	store.KindMissedMeetingStarted: {
 		title:      missedTitle,
 		headline:   missedHeadline,
@@ -219,6 +279,10 @@ var kindTexts = map[store.Kind]kindText{
 		listed:   "webhook silence since ",
 		kept: "nothing is lost for good: every reconcile pass goes on backfilling from Zoom's API what the webhooks miss, " +
 			"and the alerts for what it finds are gathered here.",
+		folded:         "While Zoom is silent, zoomrecon also found {missed}:",
+		foldedResolved: "While Zoom was silent, zoomrecon also found {missed}:",
+		foldedLater:    "{more} while Zoom is silent (since {since})",
+		explained:      "These are explained by the webhook silence; fix that first.",
 		next: "Check that the Zoom app is still activated and its event subscription is on with a validated endpoint URL; " +
 			"that zoomrecon's webhook endpoint is reachable from the internet (TLS certificate, reverse proxy, firewall); " +
 			"that zoomrecon is not refusing deliveries (its logs, zoomrecon_webhook metrics, ZOOM_WEBHOOK_SECRET_TOKEN); " +
@@ -237,6 +301,10 @@ func textOf(k store.Kind) kindText {
 	t.manyResolved = cmp.Or(t.manyResolved, g.manyResolved)
 	t.kept = cmp.Or(t.kept, g.kept)
 	t.next = cmp.Or(t.next, g.next)
+	t.folded = cmp.Or(t.folded, g.folded)
+	t.foldedResolved = cmp.Or(t.foldedResolved, t.folded)
+	t.foldedLater = cmp.Or(t.foldedLater, g.foldedLater)
+	t.explained = cmp.Or(t.explained, g.explained)
 	return t
 }
 
@@ -265,7 +333,10 @@ func words(tmpl string, alerts []alert, extra ...string) string {
 			"{meeting}", meetingName(a),
 			"{Meeting}", capitalize(meetingName(a)),
 			"{participant}", cmp.Or(a.participant(), "a participant"),
+			"{host}", a.host(),
 			"{since}", utc(a.silenceStart()))
+	} else {
+		pairs = append(pairs, "{host}", "each host")
 	}
 	return strings.NewReplacer(append(pairs, extra...)...).Replace(tmpl)
 }
@@ -356,6 +427,20 @@ func facts(a alert) [][2]string {
 		add("Detected", utc(a.detectedAt()))
 		return out
 	}
+	if a.kind().Info().Host {
+		add("Host", a.host())
+		add("Host ID", a.d.Subject)
+		first := "“" + cmp.Or(a.topic(), "untitled") + "”"
+		if id := a.meetingID(); id != 0 {
+			first += " (meeting ID " + strconv.FormatInt(id, 10) + ")"
+		}
+		add("First meeting", first)
+		if a.d.StartTime != nil {
+			add("Since", utc(*a.d.StartTime))
+		}
+		add("Detected", utc(a.detectedAt()))
+		return out
+	}
 	add("Topic", cmp.Or(a.topic(), "(untitled)"))
 	if id := a.meetingID(); id != 0 {
 		add("Meeting ID", strconv.FormatInt(id, 10))
@@ -380,9 +465,12 @@ func facts(a alert) [][2]string {
 // line is one alert in a list: what to find it by and what happened.
 func line(a alert) string {
 	var b strings.Builder
-	if a.kind().Info().Account {
+	switch {
+	case a.kind().Info().Account:
 		b.WriteString(textOf(a.kind()).listed + utc(a.silenceStart()))
-	} else {
+	case a.kind().Info().Host:
+		b.WriteString(a.host() + " (" + string(a.kind()) + ")")
+	default:
 		b.WriteString("“" + cmp.Or(a.topic(), "untitled") + "”")
 		if id := a.meetingID(); id != 0 {
 			b.WriteString(" ID " + strconv.FormatInt(id, 10))
@@ -413,7 +501,7 @@ func line(a alert) string {
 // its resolutions change.
 func renderMessage(alerts []alert, lines int) message {
 	for i, a := range alerts {
-		if a.kind() == store.KindWebhookSilence {
+		if a.folds() {
 			rest := append(append([]alert{}, alerts[:i]...), alerts[i+1:]...)
 			return renderSingle(a, rest, lines)
 		}
@@ -462,10 +550,11 @@ func renderSingle(a alert, folded []alert, lines int) message {
 	text = append(text, fit(strings.Join(parts, ". ")+".", maxFacts, fallbackText))
 
 	if len(folded) > 0 {
-		intro := fmt.Sprintf("While Zoom is silent, zoomrecon also found %s:", plural(len(folded), "missed event", "missed events"))
+		tmpl := textOf(k).folded
 		if a.resolved() {
-			intro = fmt.Sprintf("While Zoom was silent, zoomrecon also found %s:", plural(len(folded), "missed event", "missed events"))
+			tmpl = textOf(k).foldedResolved
 		}
+		intro := words(tmpl, []alert{a}, "{missed}", plural(len(folded), "missed event", "missed events"))
 		blocks = append(blocks, slack.NewDividerBlock())
 		head := "*" + escape(intro) + "*\n"
 		list, plain := listing(folded, lines, maxSection-units(head))
@@ -525,16 +614,17 @@ func renderDigest(alerts []alert, lines int) message {
 // out earlier: a reply in its thread, or a message of its own where threads
 // are not available.
 func renderFolded(silence alert, folded []alert, lines int) message {
-	intro := fmt.Sprintf("%s while Zoom is silent (since %s)", plural(len(folded), "more missed event", "more missed events"),
-		utc(silence.silenceStart()))
+	kt := textOf(silence.kind())
+	intro := words(kt.foldedLater, []alert{silence}, "{more}", plural(len(folded), "more missed event", "more missed events"))
+	explained := words(kt.explained, []alert{silence})
 	list, plain := listing(folded, lines, maxSection)
 	blocks := []slack.Block{
 		header(decorate(intro, false, false)),
 		section(list),
-		section("*Check next:* " + escape("These are explained by the webhook silence; fix that first. "+nextText([]alert{silence}))),
-		contextBlock(fmt.Sprintf("zoomrecon · folded into webhook_silence discrepancy %d", discrepancyID(silence))),
+		section("*Check next:* " + escape(explained+" "+nextText([]alert{silence}))),
+		contextBlock(fmt.Sprintf("zoomrecon · folded into %s discrepancy %d", silence.kind(), discrepancyID(silence))),
 	}
-	text := fallback(intro+":", maxNotice, plain, "Check next: these are explained by the webhook silence; fix that first.")
+	text := fallback(intro+":", maxNotice, plain, "Check next: "+explained)
 	return message{text: text, blocks: fitBlocks(blocks)}
 }
 

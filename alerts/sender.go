@@ -25,7 +25,7 @@ type Store interface {
 	MarkAlertsFailed(ctx context.Context, ids []int64, next time.Time, errText string, dead bool) error
 	ReleaseAlerts(ctx context.Context, ids []int64, next time.Time) error
 	AlertDetails(ctx context.Context, ids []int64) (map[int64]store.AlertDetail, error)
-	OpenSilenceAlerts(ctx context.Context) ([]store.SilenceAlert, error)
+	OpenCauseAlerts(ctx context.Context) ([]store.CauseAlert, error)
 	AlertsInMessage(ctx context.Context, channel, ts string) ([]store.OutboxMessage, error)
 	ClaimAnnouncements(ctx context.Context, by int64, now, since time.Time, lease time.Duration, limit int) ([]store.Announcement, error)
 	MarkAnnounced(ctx context.Context, outboxIDs []int64, at time.Time) error

@@ -104,6 +104,13 @@ type ReconcileConfig struct {
 	// A "missed" verdict about an event Zoom tried to deliver while zoomrecon
 	// was down or answering 503 waits this long.
 	ZoomRetryHorizon time.Duration
+	// HostCauseMinMeetings is how many of one host's latest meetings in a
+	// row must lose the same webhook, while other hosts' arrive, before the
+	// host is named as their cause. At least 2.
+	HostCauseMinMeetings int
+	// HostCauseWindow is how far back a host's meetings are looked at for
+	// that.
+	HostCauseWindow time.Duration
 }
 
 // SlackConfig says where alerts go: an incoming webhook, a bot token with a
@@ -251,6 +258,10 @@ var keys = []key{
 		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.SilenceAfter })},
 	{env: "ZOOMRECON_ZOOM_RETRY_HORIZON", yaml: "reconcile.zoom_retry_horizon", def: "90m",
 		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.ZoomRetryHorizon })},
+	{env: "ZOOMRECON_HOST_CAUSE_MIN_MEETINGS", yaml: "reconcile.host_cause_min_meetings", def: "3",
+		field: binding[int]{func(c *Config) *int { return &c.Reconcile.HostCauseMinMeetings }, parseMinMeetings, strconv.Itoa}},
+	{env: "ZOOMRECON_HOST_CAUSE_WINDOW", yaml: "reconcile.host_cause_window", def: "24h",
+		field: durationField(func(c *Config) *time.Duration { return &c.Reconcile.HostCauseWindow })},
 
 	{env: "SLACK_WEBHOOK_URL", yaml: "slack.webhook_url", example: "https://hooks.slack.com/services/T000/B000/XXXX", secret: true,
 		field: secretField(func(c *Config) *Secret { return &c.Slack.WebhookURL }, checkSlackWebhookURL, Secret.String)},

@@ -72,12 +72,14 @@ func defaults() Config {
 			MinuteLimitWait:            time.Minute,
 		},
 		Reconcile: ReconcileConfig{
-			Interval:         5 * time.Minute,
-			Lookback:         24 * time.Hour,
-			MissedGrace:      15 * time.Minute,
-			StaleAfter:       3 * time.Hour,
-			SilenceAfter:     30 * time.Minute,
-			ZoomRetryHorizon: 90 * time.Minute,
+			Interval:             5 * time.Minute,
+			Lookback:             24 * time.Hour,
+			MissedGrace:          15 * time.Minute,
+			StaleAfter:           3 * time.Hour,
+			SilenceAfter:         30 * time.Minute,
+			ZoomRetryHorizon:     90 * time.Minute,
+			HostCauseMinMeetings: 3,
+			HostCauseWindow:      24 * time.Hour,
 		},
 		Slack: SlackConfig{APIURL: "https://slack.com/api/"},
 	}
@@ -349,6 +351,11 @@ func TestLoadProblems(t *testing.T) {
 			want: []string{`ZOOM_API_RATE_LIMIT: "fast" must be a positive number of requests per second, e.g. 10`},
 		},
 		{
+			name: "HostCauseOfOneMeeting",
+			env:  map[string]string{"ZOOMRECON_HOST_CAUSE_MIN_MEETINGS": "1"},
+			want: []string{`ZOOMRECON_HOST_CAUSE_MIN_MEETINGS: "1" must be a whole number of meetings, 2 or more, e.g. 3`},
+		},
+		{
 			name: "FractionalDays",
 			env:  map[string]string{"ZOOMRECON_SILENCE_AFTER": "1.5d"},
 			want: []string{`ZOOMRECON_SILENCE_AFTER: "1.5d" must be a positive duration, e.g. 30m`},
@@ -484,7 +491,7 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name:  "YAMLSectionNotAMapping",
 			files: map[string]string{"config.yaml": "reconcile: 5m\n"},
-			want:  []string{`$DIR/config.yaml: line 1: reconcile must be a mapping of keys: interval, lookback, missed_grace, stale_after, silence_after, zoom_retry_horizon`},
+			want:  []string{`$DIR/config.yaml: line 1: reconcile must be a mapping of keys: interval, lookback, missed_grace, stale_after, silence_after, zoom_retry_horizon, host_cause_min_meetings, host_cause_window`},
 		},
 		{
 			name:  "YAMLListForSingleValue",
@@ -605,6 +612,8 @@ func TestEntries(t *testing.T) {
 		{"ZOOMRECON_STALE_AFTER", "reconcile.stale_after", "3h", "default"},
 		{"ZOOMRECON_SILENCE_AFTER", "reconcile.silence_after", "30m", "default"},
 		{"ZOOMRECON_ZOOM_RETRY_HORIZON", "reconcile.zoom_retry_horizon", "1h30m", "default"},
+		{"ZOOMRECON_HOST_CAUSE_MIN_MEETINGS", "reconcile.host_cause_min_meetings", "3", "default"},
+		{"ZOOMRECON_HOST_CAUSE_WINDOW", "reconcile.host_cause_window", "24h", "default"},
 		{"SLACK_WEBHOOK_URL", "slack.webhook_url", "", "default"},
 		{"SLACK_BOT_TOKEN", "slack.bot_token", "<redacted>", "env file"},
 		{"SLACK_CHANNEL", "slack.channel", "C1", "yaml"},

@@ -261,6 +261,16 @@ func parseBudget(s, eg string) (Budget, error) {
 }
 
 // parsePerMinute reads a positive whole number of requests a minute.
+// parseMinMeetings reads how many meetings make a host's pattern: one lost
+// webhook is any meeting's bad luck, not a pattern.
+func parseMinMeetings(s, eg string) (int, error) {
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 2 {
+		return 0, fmt.Errorf("%q must be a whole number of meetings, 2 or more, e.g. %s", s, eg)
+	}
+	return v, nil
+}
+
 func parsePerMinute(s, eg string) (int, error) {
 	v, err := strconv.Atoi(s)
 	if err != nil || v <= 0 {

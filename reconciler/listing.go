@@ -15,13 +15,16 @@ import (
 
 // zoomMeeting is a meeting or webinar instance as Zoom's listing shows it.
 type zoomMeeting struct {
-	UUID    string
-	ID      int64
-	Topic   string
-	HostID  string
-	Webinar bool
-	Start   time.Time
-	End     time.Time // zero while live
+	UUID   string
+	ID     int64
+	Topic  string
+	HostID string
+	// HostName and HostEmail name the host where the listing does (the
+	// dashboard's rows do; they carry no host ID).
+	HostName, HostEmail string
+	Webinar             bool
+	Start               time.Time
+	End                 time.Time // zero while live
 	// Over says Zoom shows the instance is over without saying when: its
 	// meeting number has moved on to a later instance.
 	Over bool
@@ -181,7 +184,7 @@ func (p *pass) listLive(ctx context.Context, out map[string]zoomMeeting) error {
 			if err != nil {
 				return fmt.Errorf("dashboard live %s: %w", what, err)
 			}
-			p.add(out, zoomMeeting{UUID: m.UUID, ID: m.ID, Topic: m.Topic, Webinar: webinar, Start: m.StartTime})
+			p.add(out, zoomMeeting{UUID: m.UUID, ID: m.ID, Topic: m.Topic, HostName: m.Host, HostEmail: m.Email, Webinar: webinar, Start: m.StartTime})
 		}
 	}
 	return nil
@@ -306,7 +309,7 @@ func (p *pass) page(ctx context.Context, w *walk, out map[string]zoomMeeting) (s
 			return "", fmt.Errorf("dashboard %s %s: %w", s.Type, s.Source, err)
 		}
 		for _, m := range rows {
-			p.add(out, zoomMeeting{UUID: m.UUID, ID: m.ID, Topic: m.Topic, Webinar: webinar, Start: m.StartTime, End: m.EndTime})
+			p.add(out, zoomMeeting{UUID: m.UUID, ID: m.ID, Topic: m.Topic, HostName: m.Host, HostEmail: m.Email, Webinar: webinar, Start: m.StartTime, End: m.EndTime})
 		}
 		return next, nil
 	case sourceActiveHosts:

@@ -22,6 +22,16 @@ func (p *pass) checkUnknown(ctx context.Context, z zoomMeeting) error {
 		p.unsettle(z)
 		return nil
 	}
+	if z.HostID == "" && !z.End.IsZero() && !z.Webinar {
+		// The dashboard's rows name the host but give no host ID, which
+		// tells one host's lost meetings from everyone's (hosts.go). Only
+		// metadata: an error leaves the host unknown, the verdict stands.
+		if past, err := p.zoom.PastMeeting(ctx, z.UUID); err == nil {
+			z.HostID = past.HostID
+			z.HostName, z.HostEmail = cmp.Or(z.HostName, past.UserName), cmp.Or(z.HostEmail, past.UserEmail)
+		}
+	}
+	p.noteHost(z.HostID, z)
 	update := &store.MeetingUpdate{
 		UUID: z.UUID, MeetingID: z.ID, HostID: z.HostID, Topic: z.Topic, Type: z.meetingType(),
 		StartTime: z.Start, Started: true, Source: store.SourceReconciled,
@@ -73,6 +83,9 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 				return err
 			}
 		}
+	}
+	if listed {
+		p.noteHost(cmp.Or(m.HostID, z.HostID), z)
 	}
 	if listed && !z.End.IsZero() {
 		if !p.overdue(z.End, z.End) {
@@ -149,7 +162,8 @@ func (p *pass) askEnded(ctx context.Context, m store.Meeting) (zoomMeeting, bool
 	past, err := p.zoom.PastMeeting(ctx, m.UUID)
 	switch {
 	case err == nil && !past.EndTime.IsZero():
-		return zoomMeeting{UUID: m.UUID, ID: past.ID, Topic: past.Topic, Start: past.StartTime, End: past.EndTime}, true, nil
+		return zoomMeeting{UUID: m.UUID, ID: past.ID, Topic: past.Topic, HostID: past.HostID, HostName: past.UserName, HostEmail: past.UserEmail,
+			Start: past.StartTime, End: past.EndTime}, true, nil
 	case err == nil, errors.Is(err, zoomapi.ErrNotFound), errors.Is(err, zoomapi.ErrNotReady):
 	default:
 		return zoomMeeting{}, false, fmt.Errorf("past meeting: %w", err)

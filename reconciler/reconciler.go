@@ -64,6 +64,8 @@ type Store interface {
 	StartRun(ctx context.Context, r store.ReconcileRun) (int64, error)
 	FinishRun(ctx context.Context, r store.ReconcileRun, finishedAt time.Time) error
 	LastSuccess(ctx context.Context) (time.Time, error)
+	HostMeetings(ctx context.Context, since time.Time) ([]store.HostMeeting, error)
+	OpenHostCause(ctx context.Context, k store.Kind, host string) (store.Discrepancy, error)
 }
 
 // Config tunes a Reconciler. Zero values take the defaults.
@@ -94,6 +96,14 @@ type Config struct {
 	// may stay unavailable before the meeting is confirmed without it (Zoom
 	// never reports some meetings, such as one-person ones). Default 24h.
 	GiveUpAfter time.Duration
+	// HostCauseMinMeetings is how many of one host's latest meetings in a
+	// row must miss the same webhook, while other hosts' arrive, before the
+	// host is named as the cause (host_ended_missing, host_events_missing).
+	// Default 3.
+	HostCauseMinMeetings int
+	// HostCauseWindow is how far back a host's meetings are looked at for
+	// that. Default 24h.
+	HostCauseWindow time.Duration
 	// DailyBudget gives the most Heavy and Resource-intensive calls a day
 	// for a plan's daily quota (zoom-platform.md §6), which every app on the
 	// account shares. Default: a tenth of it.
@@ -135,6 +145,8 @@ func New(cfg Config, st Store, zoom Zoom) *Reconciler {
 	cfg.SilenceAfter = cmp.Or(cfg.SilenceAfter, 30*time.Minute)
 	cfg.JoinTolerance = cmp.Or(cfg.JoinTolerance, time.Minute)
 	cfg.GiveUpAfter = cmp.Or(cfg.GiveUpAfter, 24*time.Hour)
+	cfg.HostCauseMinMeetings = cmp.Or(cfg.HostCauseMinMeetings, 3)
+	cfg.HostCauseWindow = cmp.Or(cfg.HostCauseWindow, 24*time.Hour)
 	if cfg.NowFunc == nil {
 		cfg.NowFunc = time.Now
 	}
@@ -230,9 +242,12 @@ type Finding struct {
 	MeetingID   int64      `json:"meeting_id"`
 	Topic       string     `json:"topic"`
 	Participant string     `json:"participant,omitempty"`
-	Detail      string     `json:"detail"`
-	DetectedAt  time.Time  `json:"detected_at"`
-	Backfilled  bool       `json:"backfilled"`
+	// Host names the host a host kind is about, as Zoom's listing did
+	// ("Alice Hart <alice@example.org>"); empty when it did not.
+	Host       string    `json:"host,omitempty"`
+	Detail     string    `json:"detail"`
+	DetectedAt time.Time `json:"detected_at"`
+	Backfilled bool      `json:"backfilled"`
 }
 
 // pass is the state of one pass.
@@ -262,6 +277,9 @@ type pass struct {
 	unsettled map[string]bool
 	// plan is the account's plan as the listing path tells it.
 	plan zoomapi.Plan
+	// hostNames are hosts as Zoom's answers named them ("Name <email>"), by
+	// host ID, for the host kinds.
+	hostNames map[string]string
 }
 
 // Pass runs one reconciliation over opts.Window. It returns ErrLocked when
@@ -474,6 +492,10 @@ func (p *pass) run(ctx context.Context) error {
 		}
 		p.flushVerified(ctx, verifyBatch)
 	}
+	// After this pass's own findings, which may complete a host's stretch.
+	if err := p.checkHostCauses(ctx); err != nil {
+		return err
+	}
 	if p.partial {
 		return nil // a listing that failed part-way is no evidence of silence
 	}
@@ -587,8 +609,12 @@ func (p *pass) record(ctx context.Context, b store.Backfill, meetingID int64, to
 }
 
 func (p *pass) finding(d store.Discrepancy, meetingID int64, topic, participant string) Finding {
-	return Finding{Kind: d.Kind, MeetingUUID: d.MeetingUUID, MeetingID: meetingID, Topic: topic,
+	f := Finding{Kind: d.Kind, MeetingUUID: d.MeetingUUID, MeetingID: meetingID, Topic: topic,
 		Participant: participant, Detail: d.Detail, DetectedAt: d.DetectedAt.UTC(), Backfilled: d.Backfilled}
+	if d.Kind.Info().Host {
+		f.Host = p.hostNames[d.Subject]
+	}
+	return f
 }
 
 func (p *pass) found(d store.Discrepancy, meetingID int64, topic, participant string) {

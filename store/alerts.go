@@ -226,22 +226,55 @@ func (s *Store) execIn(ctx context.Context, tx *sqlx.Tx, query string, ids []int
 	return n, nil
 }
 
-// SilenceAlert is an open webhook silence with the alert queued for it.
+// SilenceAlert is an open discrepancy of a kind that folds the missed alerts
+// it explains (KindInfo.Folds: a webhook silence, a host kind) with the alert
+// queued for it.
 type SilenceAlert struct {
 	Discrepancy
-	// Alert is the silence's first outbox message; nil when none was queued.
+	// Alert is its first outbox message; nil when none was queued.
 	Alert *OutboxMessage
+	// Since, for a host kind, is when the first meeting of its stretch
+	// started (that meeting is its MeetingUUID); nil for other kinds.
+	Since *time.Time
 }
+
+// CauseAlert names what SilenceAlert has become: any open cause that folds
+// the alerts it explains.
+type CauseAlert = SilenceAlert
 
 // OpenSilenceAlerts lists the open webhook_silence discrepancies, oldest
 // first, each with its alert, so a sender can fold the alerts a silence
 // explains into it.
 func (s *Store) OpenSilenceAlerts(ctx context.Context) ([]SilenceAlert, error) {
-	var ds []Discrepancy
-	err := s.db.SelectContext(ctx, &ds, s.q(`
-SELECT * FROM discrepancies WHERE resolved_at IS NULL AND kind = ? ORDER BY detected_at, id`), KindWebhookSilence)
+	return s.openCauses(ctx, []Kind{KindWebhookSilence})
+}
+
+// OpenCauseAlerts lists the open discrepancies of every kind that folds the
+// alerts it explains (KindInfo.Folds), in table order and oldest first within
+// a kind, each with its alert.
+func (s *Store) OpenCauseAlerts(ctx context.Context) ([]CauseAlert, error) {
+	var kinds []Kind
+	for _, info := range kindTable {
+		if info.Folds {
+			kinds = append(kinds, info.Kind)
+		}
+	}
+	return s.openCauses(ctx, kinds)
+}
+
+func (s *Store) openCauses(ctx context.Context, kinds []Kind) ([]SilenceAlert, error) {
+	query, args, err := sqlx.In(`
+SELECT d.*, m.start_time AS since FROM discrepancies d LEFT JOIN meetings m ON m.uuid = d.meeting_uuid AND d.meeting_uuid <> ''
+WHERE d.resolved_at IS NULL AND d.kind IN (?) ORDER BY d.detected_at, d.id`, kinds)
 	if err != nil {
-		return nil, fmt.Errorf("open silences: %w", err)
+		return nil, fmt.Errorf("open causes: %w", err)
+	}
+	var ds []struct {
+		Discrepancy
+		Since *time.Time `db:"since"`
+	}
+	if err := s.db.SelectContext(ctx, &ds, s.q(query), args...); err != nil {
+		return nil, fmt.Errorf("open causes: %w", err)
 	}
 	if len(ds) == 0 {
 		return nil, nil
@@ -250,22 +283,28 @@ SELECT * FROM discrepancies WHERE resolved_at IS NULL AND kind = ? ORDER BY dete
 	for i, d := range ds {
 		ids[i] = d.ID
 	}
-	query, args, err := sqlx.In(`SELECT * FROM alert_outbox WHERE discrepancy_id IN (?) ORDER BY id`, ids)
+	query, args, err = sqlx.In(`SELECT * FROM alert_outbox WHERE discrepancy_id IN (?) ORDER BY id`, ids)
 	if err != nil {
-		return nil, fmt.Errorf("open silences: %w", err)
+		return nil, fmt.Errorf("open causes: %w", err)
 	}
 	var msgs []OutboxMessage
 	if err := s.db.SelectContext(ctx, &msgs, s.q(query), args...); err != nil {
-		return nil, fmt.Errorf("open silences: %w", err)
+		return nil, fmt.Errorf("open causes: %w", err)
 	}
-	out := make([]SilenceAlert, len(ds))
-	for i, d := range ds {
-		out[i].Discrepancy = d
-		for _, m := range msgs {
-			if m.DiscrepancyID != nil && *m.DiscrepancyID == d.ID {
-				out[i].Alert = &m
-				break
+	out := make([]SilenceAlert, 0, len(ds))
+	for _, k := range kinds {
+		for _, d := range ds {
+			if d.Kind != k {
+				continue
 			}
+			c := SilenceAlert{Discrepancy: d.Discrepancy, Since: d.Since}
+			for _, m := range msgs {
+				if m.DiscrepancyID != nil && *m.DiscrepancyID == d.ID {
+					c.Alert = &m
+					break
+				}
+			}
+			out = append(out, c)
 		}
 	}
 	return out, nil

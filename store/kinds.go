@@ -29,6 +29,14 @@ const (
 	// the receiver: six in a row disable the app's event subscription
 	// (zoom-platform.md §2).
 	KindURLValidationRefused Kind = "url_validation_refused"
+	// KindHostEndedMissing is one host's last meetings all losing their
+	// meeting.ended while other hosts' arrive: Zoom withholds events for a
+	// host who has not authorized the app (zoom-platform.md §3, "When Zoom
+	// sends nothing at all").
+	KindHostEndedMissing Kind = "host_ended_missing"
+	// KindHostEventsMissing is one host's last meetings producing no webhook
+	// at all while other hosts' arrive.
+	KindHostEventsMissing Kind = "host_events_missing"
 )
 
 // ResolutionReason says why a discrepancy closed. The values are stored in
@@ -50,6 +58,9 @@ const (
 	// would have carried, so the discrepancy is history, not a task; it is
 	// recorded resolved at once.
 	ResolvedBackfilled ResolutionReason = "backfilled"
+	// ResolvedHostEventsFlowing: a webhook the host's meetings had been
+	// losing arrived for one of them.
+	ResolvedHostEventsFlowing ResolutionReason = "host_events_flowing"
 )
 
 // resolutionTexts say each reason in words, for alerts and reports.
@@ -59,6 +70,7 @@ var resolutionTexts = map[ResolutionReason]string{
 	ResolvedEventsFlowing:      "webhooks are flowing again",
 	ResolvedValidationAnswered: "zoomrecon answered Zoom's next URL validation",
 	ResolvedBackfilled:         "zoomrecon backfilled it from Zoom's API; no action needed",
+	ResolvedHostEventsFlowing:  "the host's webhooks are arriving again",
 }
 
 // Text says why a discrepancy closed, in words: "the webhook arrived late".
@@ -126,8 +138,24 @@ type KindInfo struct {
 	// subject is the participant's key (Participant.Key).
 	Participant bool
 	// Missed kinds report a webhook Zoom did not send. An open webhook
-	// silence explains them, so their alerts are folded into its alert.
+	// silence, or an open host kind about their meeting's host, explains
+	// them, so their alerts are folded into its alert.
 	Missed bool
+	// Folds kinds explain missed alerts: those an open one explains are
+	// carried in its alert rather than sent one by one (a webhook silence
+	// explains every missed alert detected since it began, a host kind
+	// those about its host's meetings since its stretch began).
+	Folds bool
+	// Host kinds are about the meetings of one Zoom user: their subject is
+	// the host's user ID, and their meeting UUID is the first meeting of
+	// the stretch they report, which names the stretch (a later one after
+	// it resolved is a new discrepancy). ResolvedBy is then that webhook
+	// about any meeting of the same host.
+	Host bool
+	// HostCause, on a missed kind about one meeting, is the host kind raised
+	// when a host's last meetings all miss the webhook while other hosts'
+	// arrive (reconciler Config.HostCauseMinMeetings).
+	HostCause Kind
 	// ResolvedBy is the incoming webhook that closes an open discrepancy of
 	// the kind. For a kind about one meeting it is that webhook about the
 	// same meeting (and, for a participant kind, the same participant), and
@@ -148,15 +176,25 @@ func (i KindInfo) Event(typ MeetingType) string {
 var kindTable = []KindInfo{
 	{Kind: KindURLValidationRefused, Urgent: true, Account: true,
 		ResolvedBy: SignalValidationAnswered, ResolvedAs: ResolvedValidationAnswered},
-	{Kind: KindWebhookSilence, Urgent: true, Account: true,
+	{Kind: KindWebhookSilence, Urgent: true, Account: true, Folds: true,
 		ResolvedBy: SignalAnyEvent, ResolvedAs: ResolvedEventsFlowing},
 	// Only Zoom can say a meeting ended: by its meeting.ended arriving, or
 	// by its API, when the reconciler resolves it as ResolvedEnded too.
 	{Kind: KindStaleMeeting, Urgent: true,
 		ResolvedBy: SignalEnded, ResolvedAs: ResolvedEnded},
-	{Kind: KindMissedMeetingStarted, Missed: true,
+	// A host's meetings that lose their webhooks in a row have one cause,
+	// most often the host not having authorized the app; the per-meeting
+	// alerts of the stretch are folded into its alert. Not urgent: nothing
+	// is lost (every pass backfills), but only a person can fix it.
+	{Kind: KindHostEventsMissing, Host: true, Folds: true,
+		ResolvedBy: SignalAnyEvent, ResolvedAs: ResolvedHostEventsFlowing},
+	{Kind: KindHostEndedMissing, Host: true, Folds: true,
+		ResolvedBy: SignalEnded, ResolvedAs: ResolvedHostEventsFlowing},
+	// A meeting whose start was lost counts toward host_events_missing only
+	// when no webhook at all arrived for it (the reconciler checks).
+	{Kind: KindMissedMeetingStarted, Missed: true, HostCause: KindHostEventsMissing,
 		ResolvedBy: SignalStarted, ResolvedAs: ResolvedLateWebhook},
-	{Kind: KindMissedMeetingEnded, Missed: true,
+	{Kind: KindMissedMeetingEnded, Missed: true, HostCause: KindHostEndedMissing,
 		ResolvedBy: SignalEnded, ResolvedAs: ResolvedLateWebhook},
 	{Kind: KindMissedParticipantJoined, Missed: true, Participant: true,
 		ResolvedBy: SignalJoined, ResolvedAs: ResolvedLateWebhook},

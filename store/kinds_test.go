@@ -18,6 +18,8 @@ func TestKinds(t *testing.T) {
 	t.Parallel()
 	type facts struct {
 		urgent, account, participant, missed bool
+		host, folds                          bool
+		hostCause                            store.Kind
 		meetingEvent, webinarEvent           string
 		resolvedBy                           store.Signal
 		resolvedAs                           store.ResolutionReason
@@ -25,13 +27,17 @@ func TestKinds(t *testing.T) {
 	want := map[store.Kind]facts{
 		store.KindURLValidationRefused: {urgent: true, account: true,
 			resolvedBy: store.SignalValidationAnswered, resolvedAs: store.ResolvedValidationAnswered},
-		store.KindWebhookSilence: {urgent: true, account: true,
+		store.KindWebhookSilence: {urgent: true, account: true, folds: true,
 			resolvedBy: store.SignalAnyEvent, resolvedAs: store.ResolvedEventsFlowing},
 		store.KindStaleMeeting: {urgent: true, meetingEvent: "meeting.ended", webinarEvent: "webinar.ended",
 			resolvedBy: store.SignalEnded, resolvedAs: store.ResolvedEnded},
-		store.KindMissedMeetingStarted: {missed: true, meetingEvent: "meeting.started", webinarEvent: "webinar.started",
+		store.KindHostEventsMissing: {host: true, folds: true,
+			resolvedBy: store.SignalAnyEvent, resolvedAs: store.ResolvedHostEventsFlowing},
+		store.KindHostEndedMissing: {host: true, folds: true, meetingEvent: "meeting.ended", webinarEvent: "webinar.ended",
+			resolvedBy: store.SignalEnded, resolvedAs: store.ResolvedHostEventsFlowing},
+		store.KindMissedMeetingStarted: {missed: true, hostCause: store.KindHostEventsMissing, meetingEvent: "meeting.started", webinarEvent: "webinar.started",
 			resolvedBy: store.SignalStarted, resolvedAs: store.ResolvedLateWebhook},
-		store.KindMissedMeetingEnded: {missed: true, meetingEvent: "meeting.ended", webinarEvent: "webinar.ended",
+		store.KindMissedMeetingEnded: {missed: true, hostCause: store.KindHostEndedMissing, meetingEvent: "meeting.ended", webinarEvent: "webinar.ended",
 			resolvedBy: store.SignalEnded, resolvedAs: store.ResolvedLateWebhook},
 		store.KindMissedParticipantJoined: {missed: true, participant: true,
 			meetingEvent: "meeting.participant_joined", webinarEvent: "webinar.participant_joined",
@@ -43,7 +49,7 @@ func TestKinds(t *testing.T) {
 	kinds := store.Kinds()
 	require.Equal(t, []store.Kind{
 		store.KindURLValidationRefused, store.KindWebhookSilence, store.KindStaleMeeting,
-		store.KindMissedMeetingStarted, store.KindMissedMeetingEnded,
+		store.KindHostEventsMissing, store.KindHostEndedMissing, store.KindMissedMeetingStarted, store.KindMissedMeetingEnded,
 		store.KindMissedParticipantJoined, store.KindMissedParticipantLeft,
 	}, kinds, "report order")
 	for _, k := range kinds {
@@ -54,7 +60,7 @@ func TestKinds(t *testing.T) {
 			require.Equal(t, k, info.Kind, "%s: the table row names its kind", k)
 			w, ok := want[k]
 			require.True(t, ok, "%s: a new kind needs its facts pinned here", k)
-			got := facts{info.Urgent, info.Account, info.Participant, info.Missed,
+			got := facts{info.Urgent, info.Account, info.Participant, info.Missed, info.Host, info.Folds, info.HostCause,
 				info.Event(store.TypeMeeting), info.Event(store.TypeWebinar), info.ResolvedBy, info.ResolvedAs}
 			require.Equal(t, w, got, "%s: facts", k)
 			require.Equal(t, info.Event(store.TypeMeeting), info.Event(""), "%s: an instance of unknown type is a meeting", k)
@@ -64,10 +70,16 @@ func TestKinds(t *testing.T) {
 			require.NotEmpty(t, info.ResolvedBy, "%s: resolved by", k)
 			require.True(t, info.ResolvedAs.Valid(), "%s: resolved as %q", k, info.ResolvedAs)
 			require.NotEqual(t, string(info.ResolvedAs), info.ResolvedAs.Text(), "%s: resolution in words", k)
-			if info.Account {
+			if hc := info.HostCause; hc != "" {
+				require.True(t, hc.Info().Host, "%s: its host cause %s is a host kind", k, hc)
+			}
+			switch {
+			case info.Host:
+				require.False(t, info.Account || info.Participant || info.Missed, "%s: a host kind is about a host", k)
+			case info.Account:
 				require.False(t, info.Participant || info.Missed, "%s: an account kind is about no meeting", k)
 				require.Empty(t, info.Event(store.TypeMeeting), "%s: account kinds miss no one webhook", k)
-			} else {
+			default:
 				require.True(t, strings.HasPrefix(info.Event(store.TypeMeeting), "meeting."), "%s: %s", k, info.Event(store.TypeMeeting))
 				require.True(t, strings.HasPrefix(info.Event(store.TypeWebinar), "webinar."), "%s: %s", k, info.Event(store.TypeWebinar))
 			}

@@ -95,11 +95,14 @@ func (s *Store) resolveLate(ctx context.Context, tx *sqlx.Tx, items []Ingest, in
 			continue
 		}
 		fresh = true
+		var signals []Signal
 		if m := it.Meeting; m != nil {
 			if m.Started {
+				signals = append(signals, SignalStarted)
 				add(lateKey{SignalStarted, m.UUID, ""})
 			}
 			if m.Ended {
+				signals = append(signals, SignalEnded)
 				add(lateKey{SignalEnded, m.UUID, ""})
 			}
 		}
@@ -108,7 +111,15 @@ func (s *Store) resolveLate(ctx context.Context, tx *sqlx.Tx, items []Ingest, in
 			if p.JoinTime.IsZero() {
 				signal = SignalLeft
 			}
+			signals = append(signals, signal)
 			add(lateKey{signal, p.MeetingUUID, p.Participant.Key()})
+		}
+		// What the event says about its host, for the host kinds: keyed by
+		// the host alone, whatever the meeting.
+		if m := it.Meeting; m != nil && m.HostID != "" {
+			for _, signal := range append(signals, SignalAnyEvent) {
+				add(lateKey{signal, "", m.HostID})
+			}
 		}
 	}
 	if !fresh {
@@ -132,7 +143,13 @@ func (s *Store) resolveLate(ctx context.Context, tx *sqlx.Tx, items []Ingest, in
 	for _, d := range open {
 		// A kind this version does not know has no ResolvedBy: left open.
 		info := d.Kind.Info()
-		if info.ResolvedBy != SignalAnyEvent && !seen[lateKey{info.ResolvedBy, d.MeetingUUID, d.Subject}] {
+		switch {
+		case info.Host:
+			// Any meeting of the host: its subject.
+			if !seen[lateKey{info.ResolvedBy, "", d.Subject}] {
+				continue
+			}
+		case info.ResolvedBy != SignalAnyEvent && !seen[lateKey{info.ResolvedBy, d.MeetingUUID, d.Subject}]:
 			continue
 		}
 		if _, err := s.resolveDiscrepancy(ctx, tx, d.Kind, d.MeetingUUID, d.Subject, info.ResolvedAs, now, nil); err != nil {

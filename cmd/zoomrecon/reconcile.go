@@ -138,6 +138,7 @@ func newReconciler(cfg *config.Config, e env, st *store.Store, zc *zoomapi.Clien
 	return reconciler.New(reconciler.Config{
 		MissedGrace: cfg.Reconcile.MissedGrace, StaleAfter: cfg.Reconcile.StaleAfter, SilenceAfter: cfg.Reconcile.SilenceAfter,
 		RetryHorizon: cfg.Reconcile.ZoomRetryHorizon, HeartbeatInterval: heartbeatInterval(cfg),
+		HostCauseMinMeetings: cfg.Reconcile.HostCauseMinMeetings, HostCauseWindow: cfg.Reconcile.HostCauseWindow,
 		DailyBudget: cfg.Zoom.APIDailyBudget.Of,
 		NowFunc:     e.now, Logger: logger, Registerer: reg,
 	}, st, zc)
