@@ -418,8 +418,9 @@ func printStatus(w io.Writer, rep statusReport, now time.Time) {
 				state += ", " + string(r.Result)
 			}
 		}
-		fmt.Fprintf(w, "Last reconcile pass:   %s (%s), %d meetings, %d API calls, %d new discrepancies\n",
-			r.StartedAt.Format(time.RFC3339), state, r.MeetingsChecked, r.APICalls, r.Discrepancies)
+		fmt.Fprintf(w, "Last reconcile pass:   %s (%s), %s, %s, %s\n", r.StartedAt.Format(time.RFC3339), state,
+			plural(r.MeetingsChecked, "meeting", "meetings"), plural(r.APICalls, "API call", "API calls"),
+			plural(r.Discrepancies, "new discrepancy", "new discrepancies"))
 		if r.Error != "" {
 			fmt.Fprintf(w, "                       error: %s\n", r.Error)
 		}
