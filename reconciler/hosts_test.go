@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/zoomrecon/zoomrecon/reconciler"
 	"github.com/zoomrecon/zoomrecon/store"
 	"github.com/zoomrecon/zoomrecon/zoomapi/zoomtest"
 )
@@ -18,7 +19,38 @@ func TestHostCause(t *testing.T) {
 		"OneHostUnheardIsNamedOnPro":                      testHostUnheard,
 		"EveryHostLosingIsNoHostCause":                    testHostCauseNeedsOthers,
 		"OneHostUnheardIsNamedOnBusiness":                 testHostUnheardDashboard,
+		"APassHoldsItsAlertsUntilItNamedTheirCause":       testHostCauseHoldsAlerts,
 	})
+}
+
+// testHostCauseHoldsAlerts: the cause is named at the end of the pass that
+// finds the host's losses, so the sender must not see those losses' alerts
+// before then, or they would go out one by one instead of folded into it.
+func testHostCauseHoldsAlerts(t *testing.T, dbURL string) {
+	ctx := context.Background()
+	b := setup(t, dbURL)
+	for _, u := range []zoomtest.User{alice, bob} {
+		b.zoom.AddUser(u)
+	}
+	b.hostDay(t, 3, map[string]*lost{alice.ID: {ended: true}}, alice, bob)
+	b.clk.Advance(30*time.Minute + grace + time.Minute)
+	b.heartbeat(t)
+
+	claimedMidPass := 0
+	res := b.pass(t, func(o *reconciler.PassOptions) {
+		o.ProgressFunc = func(reconciler.Progress) {
+			// A sender polling while the pass runs.
+			msgs, err := b.st.ClaimAlerts(ctx, 0, b.clk.Now(), time.Minute, 100)
+			require.NoError(t, err)
+			claimedMidPass += len(msgs)
+		}
+	})
+	require.Equal(t, 3, count(kinds(res), store.KindMissedMeetingEnded))
+	require.Equal(t, 1, count(kinds(res), store.KindHostEndedMissing))
+	require.Zero(t, claimedMidPass, "an alert the cause folds was due before the cause existed")
+	msgs, err := b.st.ClaimAlerts(ctx, 0, b.clk.Now(), time.Minute, 100)
+	require.NoError(t, err)
+	require.Len(t, msgs, 4, "once the pass ended, its alerts and their cause are due together")
 }
 
 // Hosts of the fake account: Alice's app consent is the one missing.

@@ -51,6 +51,7 @@ type Store interface {
 	DeferChecks(ctx context.Context, until map[string]time.Time) error
 	Sessions(ctx context.Context, meetingUUID string) ([]store.ParticipantSession, error)
 	ApplyBackfill(ctx context.Context, b store.Backfill, now time.Time) (store.Discrepancy, bool, error)
+	ReleaseHeldAlerts(ctx context.Context, createdAt, now time.Time) error
 	MarkVerified(ctx context.Context, at time.Time, uuids ...string) error
 	Discrepancy(ctx context.Context, kind store.Kind, meetingUUID, subject string) (store.Discrepancy, error)
 	LastEventReceivedAt(ctx context.Context) (time.Time, error)
@@ -179,6 +180,10 @@ func (r *Reconciler) SeedMetrics(ctx context.Context) error {
 	r.metrics.lastSuccess.Set(float64(t.UnixNano()) / 1e9)
 	return nil
 }
+
+// holdAlerts bounds how long a pass holds back the alerts of missed events
+// it queued, should it never end to release them: longer than any pass.
+const holdAlerts = 15 * time.Minute
 
 // ErrLocked means another replica holds the reconcile lock; the pass did nothing.
 var ErrLocked = errors.New("another zoomrecon replica is reconciling right now; try again when its pass has finished (zoomrecon status shows the last pass)")
@@ -336,9 +341,13 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (Result, error)
 			}
 		}
 		run.Result, run.Error = p.verdict(err)
-		// Record the run even when shutdown interrupted it.
+		// Record the run, and hand its alerts to the sender, even when
+		// shutdown interrupted it.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
+		if herr := r.st.ReleaseHeldAlerts(fctx, p.now, r.cfg.NowFunc()); herr != nil && err == nil {
+			err = herr
+		}
 		if ferr := r.st.FinishRun(fctx, run, r.cfg.NowFunc()); ferr != nil && err == nil {
 			err = ferr
 		}
@@ -597,6 +606,13 @@ func (p *pass) record(ctx context.Context, b store.Backfill, meetingID int64, to
 			return fmt.Errorf("alert payload: %w", err)
 		}
 		b.Alert = &store.OutboxMessage{Kind: d.Kind, Payload: string(payload), CreatedAt: p.now}
+		if d.Kind.Info().Missed {
+			// A missed event may belong to a cause this pass names only
+			// at its end (a host's stretch, a silence), which must carry
+			// it: the sender sees it once the pass ends (or, should the
+			// process die first, after holdAlerts).
+			b.Alert.NextAttemptAt = p.now.Add(holdAlerts)
+		}
 	}
 	stored, created, err := p.st.ApplyBackfill(ctx, b, p.now)
 	if err != nil {

@@ -67,6 +67,21 @@ type OutboxStats struct {
 	OldestPending *time.Time `db:"oldest_pending"`
 }
 
+// ReleaseHeldAlerts makes due at now the alerts a pass queued at createdAt
+// and held back until it ended (OutboxMessage.NextAttemptAt in the future):
+// by then the pass has named the causes, a host or a silence, that fold
+// them. Alerts a sender has tried since are left to their backoff.
+func (s *Store) ReleaseHeldAlerts(ctx context.Context, createdAt, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`
+UPDATE alert_outbox SET next_attempt_at = ?
+WHERE status = 'pending' AND tries = 0 AND created_at = ? AND next_attempt_at > ?`),
+		dbTime(now), dbTime(createdAt), dbTime(now))
+	if err != nil {
+		return fmt.Errorf("release held alerts: %w", err)
+	}
+	return nil
+}
+
 // AlertOutboxStats counts pending and dead messages.
 func (s *Store) AlertOutboxStats(ctx context.Context) (OutboxStats, error) {
 	var st OutboxStats
