@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -99,13 +98,8 @@ func checkOutput(output string) error {
 // parseWhen reads a point in time given as a duration back from now, a date
 // or an RFC 3339 time; errors name the flag.
 func parseWhen(flag, s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+	if d, err := parseFor(flag, s); err == nil {
 		return now.Add(-d), nil
-	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil && n > 0 && n <= 3650 {
-			return now.AddDate(0, 0, -n), nil
-		}
 	}
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
