@@ -5,11 +5,21 @@ BIN     := bin/zoomrecon
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
+NFPM_VERSION := v2.48.0
+# Package version: the tag without its v (v1.2.0-3-gabc1234 gives
+# 1.2.0+3.gabc1234), or 0.0.0+git.<commit> before the first tag.
+PKG_VERSION ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) && echo "$$v" | sed 's/^v//; s/-\([0-9]*\)-g/+\1.g/' || echo "0.0.0+git.$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
+DOCS    := build/docs
+# make install: PREFIX and DESTDIR as usual; the unit's ExecStart follows PREFIX.
+PREFIX  ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 # The race detector needs cgo and a C compiler; without one the tests still run, unraced.
 RACE    ?= $(if $(shell command -v $$($(GO) env CC) 2>/dev/null),-race,)
 
 .DEFAULT_GOAL := help
 .PHONY: help build test lint run demo serve bench-ingest bench-zoomapi bench-reconcile fuzz
+.PHONY: docs package package-check install clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,3 +56,34 @@ bench-reconcile: ## Reconcile passes over 1,000 and 10,000 meetings, and a whole
 
 fuzz: ## Fuzz the webhook handler for FUZZTIME (default 60s)
 	$(GO) test ./webhook -run '^$$' -fuzz FuzzHandler -fuzztime $(or $(FUZZTIME),60s)
+
+docs: build ## Man pages and bash, zsh and fish completions into build/docs
+	rm -rf $(DOCS)
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) ./$(BIN) gen-docs --dir $(DOCS) >/dev/null
+	gzip -9nf $(DOCS)/man/*.1
+
+package: build docs ## .deb and .rpm into dist/ with nfpm (pinned)
+	mkdir -p dist
+	for p in deb rpm; do \
+		PKG_VERSION='$(PKG_VERSION)' GOARCH=$$($(GO) env GOARCH) \
+		$(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION) package --config nfpm.yaml --packager $$p --target dist/ || exit 1; \
+	done
+
+package-check: package ## Build the .deb, check its contents and fields, and systemd-analyze its unit
+	.ci/package-check dist/zoomrecon_$(PKG_VERSION)_$$($(GO) env GOARCH).deb
+
+install: build docs ## Install under DESTDIR/PREFIX (default /usr/local): binary, unit, man pages, completions, and the example config if absent
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/zoomrecon
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/bin/zoomrecon|$(PREFIX)/bin/zoomrecon|' deploy/zoomrecon.service > $(DESTDIR)$(UNITDIR)/zoomrecon.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/zoomrecon.service
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/zoomrecon $(DESTDIR)$(SYSCONFDIR)/zoomrecon/credentials
+	[ -e $(DESTDIR)$(SYSCONFDIR)/zoomrecon/zoomrecon.env ] || install -m 0640 deploy/zoomrecon.env.example $(DESTDIR)$(SYSCONFDIR)/zoomrecon/zoomrecon.env
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(DOCS)/man/*.1.gz $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -D -m 0644 $(DOCS)/completions/zoomrecon $(DESTDIR)$(PREFIX)/share/bash-completion/completions/zoomrecon
+	install -D -m 0644 $(DOCS)/completions/_zoomrecon $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_zoomrecon
+	install -D -m 0644 $(DOCS)/completions/zoomrecon.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/zoomrecon.fish
+
+clean: ## Remove bin/, dist/ and build/ (generated docs)
+	rm -rf bin dist build

@@ -117,6 +117,7 @@ run "zoomrecon config check" to see the effective values.`,
 		newUnmuteCmd(e, load),
 		newConfigCmd(e, load),
 		newVersionCmd(e),
+		newGenDocsCmd(e),
 	)
 	return root
 }
