@@ -81,7 +81,7 @@ func (s *Store) PruneHistory(ctx context.Context, before time.Time, batch int) (
 		batch = DefaultPruneBatch
 	}
 	t := dbTime(before)
-	out := Pruned{}
+	out := Pruned{"meetings": 0, "participant_sessions": 0}
 	steps := []struct {
 		table string
 		query string
