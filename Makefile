@@ -18,7 +18,7 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 RACE    ?= $(if $(shell command -v $$($(GO) env CC) 2>/dev/null),-race,)
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint run demo serve bench-ingest bench-zoomapi bench-reconcile fuzz
+.PHONY: help build test lint run demo serve bench-ingest bench-zoomapi bench-reconcile bench-retention fuzz
 .PHONY: docs package package-check install clean
 
 help: ## List the targets
@@ -53,6 +53,9 @@ bench-zoomapi: ## Memory and allocations while listing 1,000 and 10,000 past mee
 
 bench-reconcile: ## Reconcile passes over 1,000 and 10,000 meetings, and a whole day of a Pro (300 users) and a Business (20,000 meetings) account against quota and budget
 	$(GO) test -run '^$$' -bench 'Pass10k|ReconcileADay' -benchtime=1x -benchmem -timeout 30m ./reconciler/
+
+bench-retention: ## 60 simulated days at 1/100 of a 600k-events/day account on SQLite: file size per day with 30d retention vs. never pruned
+	$(GO) run ./cmd/retentionbench
 
 fuzz: ## Fuzz the webhook handler for FUZZTIME (default 60s)
 	$(GO) test ./webhook -run '^$$' -fuzz FuzzHandler -fuzztime $(or $(FUZZTIME),60s)

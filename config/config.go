@@ -25,6 +25,14 @@ type Config struct {
 	WebhookReplayWindow time.Duration
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string
+	// EventRetention is how long raw webhook events are kept; 0 keeps them
+	// for ever. The events table is also the deduplication ledger, so it is
+	// at least WebhookReplayWindow.
+	EventRetention time.Duration
+	// HistoryRetention is how long meetings, participant sessions, resolved
+	// discrepancies and delivered alerts are kept; 0 keeps them for ever.
+	// Open discrepancies and pending alerts are kept whatever their age.
+	HistoryRetention time.Duration
 
 	Zoom      ZoomConfig
 	Reconcile ReconcileConfig
@@ -223,6 +231,10 @@ var keys = []key{
 		field: durationField(func(c *Config) *time.Duration { return &c.WebhookReplayWindow })},
 	{env: "ZOOMRECON_LOG_LEVEL", yaml: "log_level", def: "info",
 		field: stringField(func(c *Config) *string { return &c.LogLevel }, parseLogLevel)},
+	{env: "ZOOMRECON_EVENT_RETENTION", yaml: "event_retention", def: "30d",
+		field: retentionField(func(c *Config) *time.Duration { return &c.EventRetention })},
+	{env: "ZOOMRECON_HISTORY_RETENTION", yaml: "history_retention", def: "400d",
+		field: retentionField(func(c *Config) *time.Duration { return &c.HistoryRetention })},
 
 	{env: "ZOOM_ACCOUNT_ID", yaml: "zoom.account_id",
 		field: stringField(func(c *Config) *string { return &c.Zoom.AccountID }, anyString)},
@@ -320,6 +332,11 @@ func durationField(ptr func(*Config) *time.Duration) field {
 	return binding[time.Duration]{ptr, parseDuration, formatDuration}
 }
 
+// retentionField is a duration that also takes "forever" (or 0), stored as 0.
+func retentionField(ptr func(*Config) *time.Duration) field {
+	return binding[time.Duration]{ptr, parseRetention, formatRetention}
+}
+
 // secretList is a []Secret field. From the environment (or a single YAML
 // string) it takes comma-separated items, so tokens can be rotated in one
 // variable.
@@ -356,6 +373,19 @@ func formatDuration(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+// formatRetention prints a retention as written: whole days as 30d, and 0 as
+// forever.
+func formatRetention(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "forever"
+	case d%(24*time.Hour) == 0:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	default:
+		return formatDuration(d)
+	}
 }
 
 // maskDatabaseURL shows a database URL with any password replaced by xxxxx.

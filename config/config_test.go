@@ -62,6 +62,8 @@ func defaults() Config {
 		WebhookPath:         "/webhooks/zoom",
 		WebhookReplayWindow: 24 * time.Hour,
 		LogLevel:            "info",
+		EventRetention:      30 * 24 * time.Hour,
+		HistoryRetention:    400 * 24 * time.Hour,
 		Zoom: ZoomConfig{
 			APIBaseURL:     "https://api.zoom.us/v2",
 			OAuthTokenURL:  "https://zoom.us/oauth/token",
@@ -222,6 +224,16 @@ slack:
 			},
 		},
 		{
+			name: "RetentionInHoursAndForever",
+			env:  map[string]string{"ZOOMRECON_EVENT_RETENTION": "720h", "ZOOMRECON_HISTORY_RETENTION": "forever"},
+			want: func(c *Config) { c.EventRetention, c.HistoryRetention = 720*time.Hour, 0 },
+		},
+		{
+			name: "EventRetentionEqualToReplayWindow",
+			env:  map[string]string{"ZOOMRECON_EVENT_RETENTION": "1d", "ZOOMRECON_HISTORY_RETENTION": "0"},
+			want: func(c *Config) { c.EventRetention, c.HistoryRetention = 24*time.Hour, 0 },
+		},
+		{
 			name: "SlackWebhook",
 			env:  map[string]string{"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T1/B1/abc"},
 			want: func(c *Config) { c.Slack.WebhookURL = "https://hooks.slack.com/services/T1/B1/abc" },
@@ -367,6 +379,23 @@ func TestLoadProblems(t *testing.T) {
 				`Zoom's retries may carry their first attempt's timestamp, and refusing one loses that event for good; use at least 1h30m, e.g. 24h`},
 		},
 		{
+			name: "EventRetentionShorterThanReplayWindow",
+			env:  map[string]string{"ZOOMRECON_EVENT_RETENTION": "12h"},
+			want: []string{`ZOOMRECON_EVENT_RETENTION: "12h" is shorter than ZOOMRECON_WEBHOOK_REPLAY_WINDOW (24h): ` +
+				`stored events are what deduplication remembers, and it must remember at least the replay window ` +
+				`or a replayed delivery counts as new; use at least 24h, e.g. 30d`},
+		},
+		{
+			name: "EventRetentionNotADuration",
+			env:  map[string]string{"ZOOMRECON_EVENT_RETENTION": "a month"},
+			want: []string{`ZOOMRECON_EVENT_RETENTION: "a month" must be a positive duration such as 720h or 30d, or forever`},
+		},
+		{
+			name: "HistoryRetentionNegative",
+			env:  map[string]string{"ZOOMRECON_HISTORY_RETENTION": "-1h"},
+			want: []string{`ZOOMRECON_HISTORY_RETENTION: "-1h" must be a positive duration such as 720h or 400d, or forever`},
+		},
+		{
 			name: "BudgetNeitherCallsNorShare",
 			env:  map[string]string{"ZOOM_API_DAILY_BUDGET": "lots"},
 			want: []string{`ZOOM_API_DAILY_BUDGET: "lots" must be a number of calls a day or a percentage of the plan's daily quota, e.g. 10% or 3000`},
@@ -481,7 +510,7 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name:  "UnknownTopLevelYAMLKey",
 			files: map[string]string{"config.yaml": "listen: :8080\n"},
-			want:  []string{`$DIR/config.yaml: line 1: unknown key "listen"; known keys: database_url, listen_addr, webhook_path, webhook_replay_window, log_level, zoom, reconcile, slack`},
+			want:  []string{`$DIR/config.yaml: line 1: unknown key "listen"; known keys: database_url, listen_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, zoom, reconcile, slack`},
 		},
 		{
 			name:  "DuplicateYAMLKey",
@@ -524,7 +553,7 @@ slak:
 				"SLACK_BOT_TOKEN":              "xoxb-1",
 			},
 			want: []string{
-				`$DIR/config.yaml: line 5: unknown key "slak"; known keys: database_url, listen_addr, webhook_path, webhook_replay_window, log_level, zoom, reconcile, slack`,
+				`$DIR/config.yaml: line 5: unknown key "slak"; known keys: database_url, listen_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, zoom, reconcile, slack`,
 				`ZOOMRECON_DATABASE_URL: unknown scheme "mysql"; use sqlite:PATH (e.g. sqlite:zoomrecon.db) or postgres://USER@HOST:5432/DB`,
 				`ZOOMRECON_LOG_LEVEL (yaml log_level): "loud" must be one of debug, info, warn, error, e.g. info`,
 				`ZOOMRECON_RECONCILE_INTERVAL: "0s" must be a positive duration, e.g. 5m`,
@@ -596,6 +625,8 @@ func TestEntries(t *testing.T) {
 		{"ZOOMRECON_WEBHOOK_PATH", "webhook_path", "/webhooks/zoom", "default"},
 		{"ZOOMRECON_WEBHOOK_REPLAY_WINDOW", "webhook_replay_window", "24h", "default"},
 		{"ZOOMRECON_LOG_LEVEL", "log_level", "warn", "yaml"},
+		{"ZOOMRECON_EVENT_RETENTION", "event_retention", "30d", "default"},
+		{"ZOOMRECON_HISTORY_RETENTION", "history_retention", "400d", "default"},
 		{"ZOOM_ACCOUNT_ID", "zoom.account_id", "acct", "env"},
 		{"ZOOM_CLIENT_ID", "zoom.client_id", "cid", "env"},
 		{"ZOOM_CLIENT_SECRET", "zoom.client_secret", "<redacted>", "credentials"},

@@ -101,6 +101,16 @@ func (c *Config) check(failed map[string]bool) []Problem {
 			formatDuration(c.WebhookReplayWindow), formatDuration(c.Reconcile.ZoomRetryHorizon), formatDuration(c.Reconcile.ZoomRetryHorizon))})
 	}
 
+	// The events table is the deduplication ledger: an event pruned while
+	// Zoom may still replay it inside the window would be taken as new.
+	if !anyFailed("ZOOMRECON_EVENT_RETENTION", "ZOOMRECON_WEBHOOK_REPLAY_WINDOW") &&
+		c.EventRetention != 0 && c.EventRetention < c.WebhookReplayWindow {
+		problems = append(problems, Problem{Key: "ZOOMRECON_EVENT_RETENTION", Message: fmt.Sprintf(
+			"%q is shorter than ZOOMRECON_WEBHOOK_REPLAY_WINDOW (%s): stored events are what deduplication remembers, "+
+				"and it must remember at least the replay window or a replayed delivery counts as new; use at least %s, e.g. 30d",
+			formatRetention(c.EventRetention), formatDuration(c.WebhookReplayWindow), formatDuration(c.WebhookReplayWindow))})
+	}
+
 	s := c.Slack
 	switch {
 	case anyFailed("SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "SLACK_CHANNEL"):
@@ -180,6 +190,19 @@ func parseDuration(s, eg string) (time.Duration, error) {
 	}
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("%q must be a positive duration, e.g. %s", s, eg)
+	}
+	return d, nil
+}
+
+// parseRetention is parseDuration that also accepts "forever" and 0, both
+// meaning nothing is deleted.
+func parseRetention(s, eg string) (time.Duration, error) {
+	if s == "forever" || s == "0" {
+		return 0, nil
+	}
+	d, err := parseDuration(s, eg)
+	if err != nil {
+		return 0, fmt.Errorf("%q must be a positive duration such as 720h or %s, or forever", s, eg)
 	}
 	return d, nil
 }

@@ -99,7 +99,7 @@ func newProvider(db *sql.DB, dialect Dialect, logger *slog.Logger) (*goose.Provi
 	switch dialect {
 	case SQLite:
 		gd = goose.DialectSQLite3
-		opts = append(opts, goose.WithGoMigrations(sqliteRelax()))
+		opts = append(opts, goose.WithGoMigrations(sqliteRelax(), sqliteIncrementalVacuum()))
 	case Postgres:
 		gd = goose.DialectPostgres
 		// Several replicas may start at once; an advisory lock lets one migrate

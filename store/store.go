@@ -197,6 +197,12 @@ func sqliteDSN(path string, readOnly bool) string {
 		// SQLite creates them, empty, beside it when serve is not running.
 		q.Set("mode", "ro")
 	} else {
+		// Pruning frees pages; INCREMENTAL lets ReclaimSpace hand them back
+		// to the file system in small steps. The mode can only change before
+		// the first table is created (or by a VACUUM, which migration 9 runs
+		// on older files), so it comes first; on a file that has tables it is
+		// a no-op.
+		q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
 		q.Add("_pragma", "journal_mode(WAL)") // readers never block the writer, and commits are cheap appends
 	}
 	q.Add("_pragma", "busy_timeout(10000)") // wait for the write lock instead of failing with SQLITE_BUSY

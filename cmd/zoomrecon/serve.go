@@ -117,6 +117,8 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 		logger.Warn("could not read when Slack last accepted an alert; its gauge starts at 0", slog.Any("error", err))
 	}
 
+	ret := newRetention(cfg, e, st, logger, reg)
+
 	// Listen before serving so a bind error is returned here and READY=1 means
 	// a live listener.
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -138,6 +140,9 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	loops.Go(func() { up.run(loopCtx) })
 	if loop != nil {
 		loops.Go(func() { _ = loop.Run(loopCtx) })
+	}
+	if ret != nil {
+		loops.Go(func() { ret.run(loopCtx) })
 	}
 	if interval, ok := watchdogInterval(e); ok {
 		loops.Go(func() { watchdog(loopCtx, interval, st, e.notify) })
