@@ -46,3 +46,8 @@ bench-reconcile: ## Reconcile passes over 1,000 and 10,000 meetings, and a whole
 
 fuzz: ## Fuzz the webhook handler for FUZZTIME (default 60s)
 	$(GO) test ./webhook -run '^$$' -fuzz FuzzHandler -fuzztime $(or $(FUZZTIME),60s)
+
+.PHONY: check-deploy
+check-deploy: ## promtool check and unit-test deploy/prometheus/zoomrecon.rules.yml (needs promtool: apt-get install prometheus)
+	promtool check rules deploy/prometheus/zoomrecon.rules.yml
+	cd deploy/prometheus && promtool test rules zoomrecon.rules.test.yml
