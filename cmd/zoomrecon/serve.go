@@ -32,8 +32,9 @@ func newServeCmd(e env, load func() (*config.Config, error)) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the daemon: migrate the database, then serve HTTP until stopped",
 		Long: `Run zoomrecon as a daemon. It applies pending migrations, listens on
-ZOOMRECON_LISTEN_ADDR and serves /healthz, /readyz and /metrics, and stops
-cleanly on SIGTERM or SIGINT.`,
+ZOOMRECON_LISTEN_ADDR and serves /healthz, /readyz and /metrics (on
+ZOOMRECON_METRICS_ADDR instead when it is set), and stops cleanly on SIGTERM
+or SIGINT.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := load()
