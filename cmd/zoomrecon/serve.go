@@ -81,6 +81,7 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	}
 
 	reg := newRegistry()
+	reg.MustRegister(newOpenDiscrepancies(st, logger))
 	// The operator endpoints; with ZOOMRECON_METRICS_ADDR set they get their
 	// own listener, so the one exposed to Zoom serves only the webhook path.
 	ops := http.NewServeMux()
