@@ -90,3 +90,8 @@ install: build docs ## Install under DESTDIR/PREFIX (default /usr/local): binary
 
 clean: ## Remove bin/, dist/ and build/ (generated docs)
 	rm -rf bin dist build
+
+.PHONY: check-deploy
+check-deploy: ## promtool check and unit-test deploy/prometheus/zoomrecon.rules.yml (needs promtool: apt-get install prometheus)
+	promtool check rules deploy/prometheus/zoomrecon.rules.yml
+	cd deploy/prometheus && promtool test rules zoomrecon.rules.test.yml

@@ -15,6 +15,10 @@ type Config struct {
 	DatabaseURL Secret
 	// ListenAddr is the host:port the HTTP server binds, e.g. ":8080".
 	ListenAddr string
+	// MetricsAddr, when set, is a second host:port serving /metrics, /healthz
+	// and /readyz, so the ListenAddr exposed to Zoom serves only WebhookPath.
+	// Empty (the default) serves them all on ListenAddr.
+	MetricsAddr string
 	// WebhookPath is the path Zoom posts events to, e.g. "/webhooks/zoom".
 	WebhookPath string
 	// WebhookReplayWindow is how far an authentically signed delivery's
@@ -225,6 +229,8 @@ var keys = []key{
 		field: secretField(func(c *Config) *Secret { return &c.DatabaseURL }, checkDatabaseURL, maskDatabaseURL)},
 	{env: "ZOOMRECON_LISTEN_ADDR", yaml: "listen_addr", def: ":8080",
 		field: stringField(func(c *Config) *string { return &c.ListenAddr }, parseListenAddr)},
+	{env: "ZOOMRECON_METRICS_ADDR", yaml: "metrics_addr", example: ":9090",
+		field: stringField(func(c *Config) *string { return &c.MetricsAddr }, parseOptionalListenAddr)},
 	{env: "ZOOMRECON_WEBHOOK_PATH", yaml: "webhook_path", def: "/webhooks/zoom",
 		field: stringField(func(c *Config) *string { return &c.WebhookPath }, parseWebhookPath)},
 	{env: "ZOOMRECON_WEBHOOK_REPLAY_WINDOW", yaml: "webhook_replay_window", def: "24h",

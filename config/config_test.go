@@ -426,6 +426,11 @@ func TestLoadProblems(t *testing.T) {
 			want: []string{`ZOOMRECON_LISTEN_ADDR: "localhost:http" must be host:port with a numeric port, e.g. :8080 or 127.0.0.1:8080`},
 		},
 		{
+			name: "MetricsAddrWithoutPort",
+			env:  map[string]string{"ZOOMRECON_METRICS_ADDR": "localhost"},
+			want: []string{`ZOOMRECON_METRICS_ADDR: "localhost" must be host:port with a numeric port, e.g. :9090 or 127.0.0.1:9090`},
+		},
+		{
 			name: "WebhookPathWithoutSlash",
 			env:  map[string]string{"ZOOMRECON_WEBHOOK_PATH": "webhooks/zoom"},
 			want: []string{`ZOOMRECON_WEBHOOK_PATH: "webhooks/zoom" must be a URL path starting with /, e.g. /webhooks/zoom`},
@@ -510,7 +515,7 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name:  "UnknownTopLevelYAMLKey",
 			files: map[string]string{"config.yaml": "listen: :8080\n"},
-			want:  []string{`$DIR/config.yaml: line 1: unknown key "listen"; known keys: database_url, listen_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, zoom, reconcile, slack`},
+			want:  []string{`$DIR/config.yaml: line 1: unknown key "listen"; known keys: database_url, listen_addr, metrics_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, zoom, reconcile, slack`},
 		},
 		{
 			name:  "DuplicateYAMLKey",
@@ -553,7 +558,7 @@ slak:
 				"SLACK_BOT_TOKEN":              "xoxb-1",
 			},
 			want: []string{
-				`$DIR/config.yaml: line 5: unknown key "slak"; known keys: database_url, listen_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, zoom, reconcile, slack`,
+				`$DIR/config.yaml: line 5: unknown key "slak"; known keys: database_url, listen_addr, metrics_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, zoom, reconcile, slack`,
 				`ZOOMRECON_DATABASE_URL: unknown scheme "mysql"; use sqlite:PATH (e.g. sqlite:zoomrecon.db) or postgres://USER@HOST:5432/DB`,
 				`ZOOMRECON_LOG_LEVEL (yaml log_level): "loud" must be one of debug, info, warn, error, e.g. info`,
 				`ZOOMRECON_RECONCILE_INTERVAL: "0s" must be a positive duration, e.g. 5m`,
@@ -622,6 +627,7 @@ func TestEntries(t *testing.T) {
 	want := []Entry{
 		{"ZOOMRECON_DATABASE_URL", "database_url", "postgres://zr:xxxxx@db:5432/zr?sslmode=disable", "env"},
 		{"ZOOMRECON_LISTEN_ADDR", "listen_addr", ":8080", "default"},
+		{"ZOOMRECON_METRICS_ADDR", "metrics_addr", "", "default"},
 		{"ZOOMRECON_WEBHOOK_PATH", "webhook_path", "/webhooks/zoom", "default"},
 		{"ZOOMRECON_WEBHOOK_REPLAY_WINDOW", "webhook_replay_window", "24h", "default"},
 		{"ZOOMRECON_LOG_LEVEL", "log_level", "warn", "yaml"},

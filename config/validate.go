@@ -151,6 +151,14 @@ func parseListenAddr(s, eg string) (string, error) {
 	return s, nil
 }
 
+// parseOptionalListenAddr is parseListenAddr where empty means "not set".
+func parseOptionalListenAddr(s, eg string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	return parseListenAddr(s, eg)
+}
+
 func parseWebhookPath(s, eg string) (string, error) {
 	// cmd builds a ServeMux pattern from it, where a space or query would break.
 	if !strings.HasPrefix(s, "/") || strings.ContainsAny(s, " \t?#") {

@@ -34,6 +34,9 @@ type env struct {
 	notify func(state string)
 	// onListen is told the HTTP server's address once it listens.
 	onListen func(addr net.Addr)
+	// onMetricsListen, if set, is told the operator server's address
+	// (ZOOMRECON_METRICS_ADDR) once it listens.
+	onMetricsListen func(addr net.Addr)
 	// afterPass is told each scheduled reconcile pass's outcome; tests wait on it.
 	afterPass func(reconciler.Result, error)
 	now       func() time.Time

@@ -32,8 +32,9 @@ func newServeCmd(e env, load func() (*config.Config, error)) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the daemon: migrate the database, then serve HTTP until stopped",
 		Long: `Run zoomrecon as a daemon. It applies pending migrations, listens on
-ZOOMRECON_LISTEN_ADDR and serves /healthz, /readyz and /metrics, and stops
-cleanly on SIGTERM or SIGINT.`,
+ZOOMRECON_LISTEN_ADDR and serves /healthz, /readyz and /metrics (on
+ZOOMRECON_METRICS_ADDR instead when it is set), and stops cleanly on SIGTERM
+or SIGINT.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := load()
@@ -80,13 +81,21 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	}
 
 	reg := newRegistry()
+	reg.MustRegister(newOpenDiscrepancies(st, logger))
+	// The operator endpoints; with ZOOMRECON_METRICS_ADDR set they get their
+	// own listener, so the one exposed to Zoom serves only the webhook path.
+	ops := http.NewServeMux()
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	opsRoutes := ops
+	if cfg.MetricsAddr == "" {
+		opsRoutes = mux
+	}
+	opsRoutes.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /readyz", readyHandler(st, up, logger))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	opsRoutes.Handle("GET /readyz", readyHandler(st, up, logger))
+	opsRoutes.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	hook := newWebhookHandler(ctx, cfg, st, e, logger, reg)
 	mux.Handle(cfg.WebhookPath, hook)
 
@@ -121,6 +130,35 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 
 	// Listen before serving so a bind error is returned here and READY=1 means
 	// a live listener.
+	var opsSrv *http.Server
+	if cfg.MetricsAddr != "" {
+		opsLn, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("ZOOMRECON_METRICS_ADDR: %w", err)
+		}
+		if e.onMetricsListen != nil {
+			e.onMetricsListen(opsLn.Addr())
+		}
+		logger.InfoContext(ctx, "serving /metrics, /healthz and /readyz", "addr", opsLn.Addr().String())
+		opsSrv = &http.Server{
+			Handler: ops, ReadHeaderTimeout: srv.ReadHeaderTimeout, ReadTimeout: srv.ReadTimeout,
+			WriteTimeout: srv.WriteTimeout, IdleTimeout: srv.IdleTimeout, ErrorLog: srv.ErrorLog,
+		}
+		opsDone := make(chan struct{})
+		go func() {
+			defer close(opsDone)
+			if err := opsSrv.Serve(opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("metrics server", slog.Any("error", err))
+			}
+		}()
+		defer func() {
+			// Last, so /metrics and /readyz answer while the rest shuts down.
+			shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			_ = opsSrv.Shutdown(shutCtx)
+			<-opsDone
+		}()
+	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("ZOOMRECON_LISTEN_ADDR: %w", err)

@@ -19,7 +19,7 @@ import (
 )
 
 // TestMetricsTellTheTruth scrapes /metrics as Prometheus would, and checks
-// that the README's alerts fire when they should and only then: a pass that
+// that deploy/prometheus/zoomrecon.rules.yml's alerts can fire when they should and only then: a pass that
 // could not reach Zoom counts as failed, every result series exists from the
 // start, and the gauges of history (the last webhook, the last successful
 // pass) survive a restart instead of starting at 0.
