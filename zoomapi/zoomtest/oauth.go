@@ -49,6 +49,14 @@ func (s *Server) ExpireTokens() {
 	for _, t := range s.tokens {
 		t.expired = true
 	}
+	s.wsRecheck()
+}
+
+// wsRecheck makes open WebSocket connections check their tokens again.
+func (s *Server) wsRecheck() {
+	if s.wsHub != nil {
+		s.wsHub.recheckAll()
+	}
 }
 
 // TokenErrorStyle is how the API answers a request whose access token is
@@ -106,6 +114,7 @@ func (s *Server) SetAppDisabled(disabled bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.appDisabled = disabled
+	s.wsRecheck()
 }
 
 // handleToken is POST /oauth/token on the "zoom.us" server (§1, §9 OAuth):
@@ -172,6 +181,7 @@ func (s *Server) issueLocked() tokenAnswer {
 		for _, t := range s.tokens {
 			t.revoked = true
 		}
+		s.wsRecheck()
 	}
 	for k, t := range s.tokens { // forget tokens long dead
 		if now.Sub(t.expires) > time.Hour {

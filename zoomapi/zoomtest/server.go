@@ -134,6 +134,11 @@ type Server struct {
 	oauthAddr       string
 	apiAddr         string
 	routes          []*route
+	wsSubscription  string
+	wsDefaultMode   bool
+	wsHeartbeat     time.Duration
+	wsHub           *wsHub           // nil without WithWebSocketSubscription
+	ws              *httptest.Server // the WebSocket host ("ws.zoom.us"), if wsHub
 
 	oauth, api *httptest.Server
 	hooks      *emitter
@@ -184,6 +189,7 @@ func New(opts ...Option) *Server {
 		pageTTL:        15 * time.Minute,
 		heavyPageSize:  defaultHeavyPageSize,
 		webhookTimeout: 3 * time.Second,
+		wsHeartbeat:    30 * time.Second,
 		scopes:         slices.Clone(defaultScopes),
 		tokens:         map[string]*accessToken{},
 		pages:          map[string]*cursor{},
@@ -210,6 +216,14 @@ func New(opts ...Option) *Server {
 	}
 	s.routes = routes()
 	s.hooks = newEmitter(s.now, s.logger, s.webhookClient, s.webhookTimeout, s.creds.ClientID)
+	if s.wsSubscription != "" {
+		s.wsHub = &wsHub{now: s.now, subscription: s.wsSubscription, heartbeat: s.wsHeartbeat, check: s.wsRefusal, live: map[*wsConn]struct{}{}}
+		s.hooks.ws = s.wsHub.deliver
+		if s.wsDefaultMode {
+			s.hooks.mode.Store(int32(DeliverWebSocket))
+		}
+		s.ws = start("", s.wsHub)
+	}
 
 	oauthMux := http.NewServeMux()
 	oauthMux.HandleFunc("/oauth/token", s.handleToken)
@@ -235,11 +249,16 @@ func start(addr string, h http.Handler) *httptest.Server {
 }
 
 // Close stops the webhook emitter (pending deliveries and retries are
-// abandoned), then both servers. Slow fault responses end at once.
+// abandoned), closes WebSocket connections, then the servers. Slow fault responses end at once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		s.hooks.close()
+		if s.wsHub != nil {
+			// Ends every connection first: httptest waits for their handlers.
+			s.wsHub.close()
+			s.ws.Close()
+		}
 		s.api.Close()
 		s.oauth.Close()
 	})

@@ -315,8 +315,12 @@ type emitter struct {
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
 	keyOrder atomic.Int32 // a BodyKeyOrder; read while building bodies, under other locks
-	wake     chan struct{}
-	rearm    chan struct{} // restarts the revalidation timer
+	mode     atomic.Int32 // a DeliveryMode
+	// ws sends an event to the WebSocket subscription; nil without one.
+	// Set before the first emit.
+	ws    func(event string, body []byte)
+	wake  chan struct{}
+	rearm chan struct{} // restarts the revalidation timer
 
 	mu           sync.Mutex // guards everything below
 	target       string
@@ -433,6 +437,16 @@ func (e *emitter) emit(event string, build func(numeric bool) []byte) {
 	}
 	if a.NumericID {
 		body = build(true)
+	}
+	// The WebSocket route gets the same bytes (§11: content is the body a
+	// webhook carries). Rules shape webhook delivery only (drops,
+	// duplicates, delays), except NumericID, which shapes the body.
+	mode := DeliveryMode(e.mode.Load())
+	if e.ws != nil && mode != DeliverWebhook {
+		e.ws(event, body)
+	}
+	if mode == DeliverWebSocket && e.ws != nil {
+		return
 	}
 
 	e.mu.Lock()
