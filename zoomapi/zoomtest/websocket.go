@@ -218,6 +218,9 @@ func (h *wsHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	h.mu.Lock()
 	rec := &WebSocketConnection{ID: len(h.connections) + 1, At: h.now(), Refusal: refusal}
+	if refusal != "" {
+		rec.Ended = WSEndedRefused // recorded before the client can see it
+	}
 	h.connections = append(h.connections, rec)
 	closed := h.closed
 	h.mu.Unlock()
@@ -229,7 +232,6 @@ func (h *wsHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if refusal != "" {
 		_ = writeWS(ctx, ws, wsMessage{Module: "build_connection", Success: new(false), Content: refusal})
 		_ = ws.Close(websocket.StatusPolicyViolation, refusal)
-		h.finish(rec, WSEndedRefused)
 		return
 	}
 	if err := writeWS(ctx, ws, wsMessage{Module: "build_connection", Success: new(true), Content: wsMsgConnected}); err != nil {
