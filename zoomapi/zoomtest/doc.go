@@ -44,6 +44,31 @@
 // webhook delays, retries and revalidations wait in real time, so tests
 // compress them (SetRetrySchedule, SetRevalidationInterval, Action.Delay).
 //
+// # WebSocket event subscription
+//
+// WithWebSocketSubscription(id) adds a third host standing in for
+// ws.zoom.us (§11). WebSocketURL is the URL the Marketplace shows,
+// ws://<host>/ws?subscriptionId=<id>; a client appends
+// &access_token=<token>, a token from the fake's own OAuth endpoint. The
+// host answers every connection with {"module":"build_connection",
+// "success":true|false,"content":<message>}; a wrong subscription ID or a
+// missing, unknown, revoked or expired token gets success:false and a 1008
+// close. Each {"module":"heartbeat"} is answered with
+// {"module":"heartbeat","success":true,...}; a connection that sends none
+// within the heartbeat timeout (30s, WithWebSocketHeartbeatTimeout) is
+// closed. A second connection to the subscription closes the first with
+// 1001. Events arrive as {"module":"message","content":"<event JSON>"},
+// the exact bytes the webhook of the same event carries; an event that
+// happens with no connection open is lost, never retried or replayed.
+// SetDeliveryMode picks webhook, WebSocket (the default once a
+// subscription is set) or both; webhook Rules other than NumericID shape
+// only the webhook route. DropWebSocket fails the network under a client,
+// and WebSocketConnected, WebSocketConnections and WebSocketDeliveries
+// report what happened. Assumptions where §11 is silent [U]: Zoom's
+// message texts and close codes, and that an open connection whose token
+// expires or is revoked is ended with success:false (checked at each
+// heartbeat and at once on ExpireTokens, SetAppDisabled or revocation).
+//
 // Zoom's rules behind each behaviour are cited from zoom-platform.md (a copy
 // sits in testdata/zoom) by section; §9 is the checklist this package follows.
 package zoomtest
