@@ -1,6 +1,7 @@
 package zoomtest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -32,11 +33,11 @@ const (
 // ({"module":...,"success":...}) but not Zoom's texts or close codes, so
 // these are assumptions [U]: a client must read success, never the text.
 const (
-	wsMsgConnected      = "Connection established"
-	wsMsgBadSubscriptio = "Invalid subscriptionId"
-	wsMsgBadToken       = "Invalid access token."
-	wsMsgExpiredToken   = "Access token is expired."
-	wsMsgHeartbeat      = "heartbeat"
+	wsMsgConnected       = "Connection established"
+	wsMsgBadSubscription = "Invalid subscriptionId"
+	wsMsgBadToken        = "Invalid access token."
+	wsMsgExpiredToken    = "Access token is expired."
+	wsMsgHeartbeat       = "heartbeat"
 )
 
 // Reasons a WebSocket connection ended, in WebSocketConnection.Ended.
@@ -129,11 +130,17 @@ type wsConn struct {
 	recheck chan struct{}
 	queue   []*WebSocketDelivery // guarded by wsHub.mu
 	end     string               // set under wsHub.mu by others: replaced, dropped, closed
+	// cancel aborts the socket's reads and writes at once, for a drop or
+	// the Server's Close, so neither waits on a client that stopped reading.
+	cancel context.CancelFunc
 }
 
 func (h *wsHub) endConnLocked(c *wsConn, why string) {
 	if c.end == "" {
 		c.end = why
+	}
+	if why == WSEndedDropped || why == WSEndedClosed {
+		c.cancel()
 	}
 	if h.cur == c {
 		h.cur = nil
@@ -211,7 +218,7 @@ func (h *wsHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	token := q.Get("access_token")
 	refusal := ""
 	if q.Get("subscriptionId") != h.subscription || h.subscription == "" {
-		refusal = wsMsgBadSubscriptio
+		refusal = wsMsgBadSubscription
 	} else {
 		refusal = h.check(token)
 	}
@@ -238,7 +245,9 @@ func (h *wsHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.finish(rec, WSEndedClient)
 		return
 	}
-	c := &wsConn{rec: rec, token: token, beat: make(chan struct{}, 1), wake: make(chan struct{}, 1), recheck: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c := &wsConn{cancel: cancel, rec: rec, token: token, beat: make(chan struct{}, 1), wake: make(chan struct{}, 1), recheck: make(chan struct{}, 1)}
 	h.mu.Lock()
 	rec.Accepted = true
 	if h.closed {
@@ -262,7 +271,6 @@ func (h *wsHub) finish(rec *WebSocketConnection, why string) {
 
 // run serves an accepted connection until it ends, and says why.
 func (h *wsHub) run(ctx context.Context, ws *websocket.Conn, c *wsConn) (ended string) {
-	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
 		h.mu.Lock()
@@ -273,7 +281,7 @@ func (h *wsHub) run(ctx context.Context, ws *websocket.Conn, c *wsConn) (ended s
 		}
 		c.queue = nil
 		h.mu.Unlock()
-		cancel()
+		c.cancel()
 		ws.CloseNow()
 		wg.Wait()
 	}()
@@ -308,7 +316,10 @@ func (h *wsHub) run(ctx context.Context, ws *websocket.Conn, c *wsConn) (ended s
 	for {
 		select {
 		case <-readerDone:
-			return WSEndedClient
+			h.mu.Lock()
+			end := c.end // a drop or Close cancels reads too
+			h.mu.Unlock()
+			return cmp.Or(end, WSEndedClient)
 		case <-timer.C:
 			_ = ws.Close(websocket.StatusPolicyViolation, "heartbeat timeout")
 			return WSEndedHeartbeat
@@ -331,9 +342,9 @@ func (h *wsHub) run(ctx context.Context, ws *websocket.Conn, c *wsConn) (ended s
 		c.queue = nil
 		h.mu.Unlock()
 		switch end {
-		case WSEndedDropped:
+		case WSEndedDropped, WSEndedClosed:
 			return end // CloseNow in the defer: no close frame, as a network failure
-		case WSEndedReplaced, WSEndedClosed:
+		case WSEndedReplaced:
 			_ = ws.Close(websocket.StatusGoingAway, end)
 			return end
 		}
