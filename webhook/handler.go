@@ -295,3 +295,35 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// Ingest stores one event that arrived by another authenticated route than a
+// signed delivery (Zoom's WebSocket event subscription, zoom-platform.md §11)
+// exactly as ServeHTTP stores a verified body: same parsing, same
+// deduplication key, same group commit, same state. It returns once the event
+// is committed, reporting whether it was new; ctx's deadline, if sooner than
+// twice CommitTimeout, bounds the wait.
+func (h *Handler) Ingest(ctx context.Context, body []byte, receivedAt time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	env := parseEnvelope(body)
+	item, unapplied := ingestFor(env, body, receivedAt)
+	wait := 2 * h.cfg.CommitTimeout
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(d))
+	}
+	res, err := h.committer.submit(item, wait)
+	if err != nil {
+		return false, fmt.Errorf("store %s event: %w", env.Event, err)
+	}
+	if !res.inserted {
+		return false, nil
+	}
+	h.metrics.lastEvent.Set(float64(receivedAt.UnixNano()) / 1e9)
+	if unapplied = cmp.Or(unapplied, res.unapplied); unapplied != "" {
+		h.metrics.unapplied.Inc()
+		h.logger.WarnContext(ctx, "event stored but its state not applied",
+			"event_type", env.Event, "meeting_uuid", item.Event.MeetingUUID, "reason", unapplied)
+	}
+	return true, nil
+}

@@ -159,3 +159,11 @@ func (t *tokenCache) wrapErr(err error) error {
 	}
 	return &TokenError{Err: err}
 }
+
+// AccessToken returns a valid Server-to-Server OAuth access token, the cached
+// one unless it is due for renewal. Zoom's WebSocket event subscription takes
+// it as a query parameter (zoom-platform.md §11). It is a secret: never log it.
+func (c *Client) AccessToken(ctx context.Context) (string, error) {
+	tok, _, err := c.tokens.get(ctx)
+	return tok, err
+}
