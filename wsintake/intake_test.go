@@ -151,7 +151,6 @@ func (b *bundle) metric(name string) float64 {
 	return -1
 }
 
-
 func TestIntake(t *testing.T) {
 	for _, be := range storetest.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
