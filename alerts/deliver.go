@@ -16,7 +16,7 @@ type group struct {
 	// silence is set for alerts folded into a silence whose own message went
 	// out in an earlier pass: they follow it up, in its thread when the bot
 	// can.
-	silence *store.SilenceAlert
+	silence *store.CauseAlert
 }
 
 func (g group) ids() []int64 {
@@ -157,7 +157,7 @@ func (s *Sender) load(ctx context.Context, msgs []store.OutboxMessage) ([]alert,
 //   - more than DigestThreshold alerts of one kind become one digest;
 //   - the rest go one by one.
 func (s *Sender) plan(ctx context.Context, alerts []alert, now time.Time) ([]group, map[time.Time][]int64, error) {
-	var silences []store.SilenceAlert
+	var silences []store.CauseAlert
 	if slices.ContainsFunc(alerts, func(a alert) bool { return a.missed() || a.folds() }) {
 		var err error
 		if silences, err = s.st.OpenCauseAlerts(ctx); err != nil {
@@ -250,7 +250,7 @@ func (s *Sender) plan(ctx context.Context, alerts []alert, now time.Time) ([]gro
 // meeting's host whose stretch began by then; for a silence, an older one
 // still open. Only a cause whose own alert can still be delivered explains
 // anything.
-func explainedBy(a alert, silences []store.SilenceAlert) *store.SilenceAlert {
+func explainedBy(a alert, silences []store.CauseAlert) *store.CauseAlert {
 	isSilence := a.kind() == store.KindWebhookSilence
 	if !a.missed() && !isSilence {
 		return nil

@@ -226,27 +226,16 @@ func (s *Store) execIn(ctx context.Context, tx *sqlx.Tx, query string, ids []int
 	return n, nil
 }
 
-// SilenceAlert is an open discrepancy of a kind that folds the missed alerts
+// CauseAlert is an open discrepancy of a kind that folds the missed alerts
 // it explains (KindInfo.Folds: a webhook silence, a host kind) with the alert
 // queued for it.
-type SilenceAlert struct {
+type CauseAlert struct {
 	Discrepancy
 	// Alert is its first outbox message; nil when none was queued.
 	Alert *OutboxMessage
 	// Since, for a host kind, is when the first meeting of its stretch
 	// started (that meeting is its MeetingUUID); nil for other kinds.
 	Since *time.Time
-}
-
-// CauseAlert names what SilenceAlert has become: any open cause that folds
-// the alerts it explains.
-type CauseAlert = SilenceAlert
-
-// OpenSilenceAlerts lists the open webhook_silence discrepancies, oldest
-// first, each with its alert, so a sender can fold the alerts a silence
-// explains into it.
-func (s *Store) OpenSilenceAlerts(ctx context.Context) ([]SilenceAlert, error) {
-	return s.openCauses(ctx, []Kind{KindWebhookSilence})
 }
 
 // OpenCauseAlerts lists the open discrepancies of every kind that folds the
@@ -262,7 +251,7 @@ func (s *Store) OpenCauseAlerts(ctx context.Context) ([]CauseAlert, error) {
 	return s.openCauses(ctx, kinds)
 }
 
-func (s *Store) openCauses(ctx context.Context, kinds []Kind) ([]SilenceAlert, error) {
+func (s *Store) openCauses(ctx context.Context, kinds []Kind) ([]CauseAlert, error) {
 	query, args, err := sqlx.In(`
 SELECT d.*, m.start_time AS since FROM discrepancies d LEFT JOIN meetings m ON m.uuid = d.meeting_uuid AND d.meeting_uuid <> ''
 WHERE d.resolved_at IS NULL AND d.kind IN (?) ORDER BY d.detected_at, d.id`, kinds)
@@ -291,13 +280,13 @@ WHERE d.resolved_at IS NULL AND d.kind IN (?) ORDER BY d.detected_at, d.id`, kin
 	if err := s.db.SelectContext(ctx, &msgs, s.q(query), args...); err != nil {
 		return nil, fmt.Errorf("open causes: %w", err)
 	}
-	out := make([]SilenceAlert, 0, len(ds))
+	out := make([]CauseAlert, 0, len(ds))
 	for _, k := range kinds {
 		for _, d := range ds {
 			if d.Kind != k {
 				continue
 			}
-			c := SilenceAlert{Discrepancy: d.Discrepancy, Since: d.Since}
+			c := CauseAlert{Discrepancy: d.Discrepancy, Since: d.Since}
 			for _, m := range msgs {
 				if m.DiscrepancyID != nil && *m.DiscrepancyID == d.ID {
 					c.Alert = &m

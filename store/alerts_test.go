@@ -163,7 +163,7 @@ func testFailAndReleaseAlerts(t *testing.T, st *store.Store) {
 
 func testOpenSilenceAlerts(t *testing.T, st *store.Store) {
 	ctx := context.Background()
-	got, err := st.OpenSilenceAlerts(ctx)
+	got, err := st.OpenCauseAlerts(ctx)
 	require.NoError(t, err)
 	require.Empty(t, got)
 
@@ -176,7 +176,7 @@ func testOpenSilenceAlerts(t *testing.T, st *store.Store) {
 	require.NoError(t, err)
 	recordAlerted(t, st, missedEnd(1))
 
-	got, err = st.OpenSilenceAlerts(ctx)
+	got, err = st.OpenCauseAlerts(ctx)
 	require.NoError(t, err)
 	require.Len(t, got, 2, "open silences only")
 	require.Equal(t, openID, got[0].ID)

@@ -257,20 +257,6 @@ func userName(e env) string {
 
 func orDash(s string) string { return cmp.Or(s, "-") }
 
-// openReadOnly opens the database for a command that only looks, refusing
-// one that does not exist or is not migrated.
-func openReadOnly(ctx context.Context, cfg *config.Config) (*store.Store, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{ReadOnly: true})
-	if err != nil {
-		return nil, databaseError(err)
-	}
-	if err := st.Ready(ctx); err != nil {
-		_ = st.Close()
-		return nil, databaseError(err)
-	}
-	return st, nil
-}
-
 // openWritable opens the database for a command that records what a person
 // did. It neither creates nor migrates one: a mistyped path must not become
 // an empty database that knows no discrepancy.

@@ -151,3 +151,17 @@ func databaseError(err error) error {
 	}
 	return fmt.Errorf("ZOOMRECON_DATABASE_URL: %s", strings.ReplaceAll(err.Error(), "\n", " "))
 }
+
+// openReadOnly opens the database for a command that only looks, refusing
+// one that does not exist or is not migrated.
+func openReadOnly(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{ReadOnly: true})
+	if err != nil {
+		return nil, databaseError(err)
+	}
+	if err := st.Ready(ctx); err != nil {
+		_ = st.Close()
+		return nil, databaseError(err)
+	}
+	return st, nil
+}

@@ -178,14 +178,11 @@ type discrepancyView struct {
 func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) (statusReport, error) {
 	// status only looks: it must not create a database where there is none,
 	// nor migrate or write one.
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{ReadOnly: true})
+	st, err := openReadOnly(ctx, cfg)
 	if err != nil {
-		return statusReport{}, databaseError(err)
+		return statusReport{}, err
 	}
 	defer st.Close()
-	if err := st.Ready(ctx); err != nil {
-		return statusReport{}, databaseError(err)
-	}
 	rep := statusReport{Since: since.UTC(), Discrepancies: []discrepancyView{}, Refusals: []refusalView{}}
 	switch last, err := st.LastEventReceivedAt(ctx); {
 	case err == nil:
