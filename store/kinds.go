@@ -37,6 +37,11 @@ const (
 	// KindHostEventsMissing is one host's last meetings producing no webhook
 	// at all while other hosts' arrive.
 	KindHostEventsMissing Kind = "host_events_missing"
+	// KindWebSocketDisconnected is the WebSocket event subscription
+	// disconnected for longer than the configured time while zoomrecon was
+	// trying to reconnect: Zoom delivers nothing meanwhile and never resends
+	// it (zoom-platform.md §11).
+	KindWebSocketDisconnected Kind = "websocket_disconnected"
 )
 
 // ResolutionReason says why a discrepancy closed. The values are stored in
@@ -61,6 +66,9 @@ const (
 	// ResolvedHostEventsFlowing: a webhook the host's meetings had been
 	// losing arrived for one of them.
 	ResolvedHostEventsFlowing ResolutionReason = "host_events_flowing"
+	// ResolvedReconnected: the WebSocket event subscription is connected
+	// again.
+	ResolvedReconnected ResolutionReason = "reconnected"
 )
 
 // resolutionTexts say each reason in words, for alerts and reports.
@@ -71,6 +79,7 @@ var resolutionTexts = map[ResolutionReason]string{
 	ResolvedValidationAnswered: "zoomrecon answered Zoom's next URL validation",
 	ResolvedBackfilled:         "zoomrecon backfilled it from Zoom's API; no action needed",
 	ResolvedHostEventsFlowing:  "the host's webhooks are arriving again",
+	ResolvedReconnected:        "the WebSocket event subscription is connected again",
 }
 
 // Text says why a discrepancy closed, in words: "the webhook arrived late".
@@ -109,12 +118,16 @@ const (
 	// SignalValidationAnswered is an endpoint.url_validation the receiver
 	// answered.
 	SignalValidationAnswered Signal = "url_validation_answered"
+	// SignalWebSocketConnected is no webhook: the WebSocket event
+	// subscription connected (Store.WebSocketUp).
+	SignalWebSocketConnected Signal = "websocket_connected"
 )
 
 // Event is the webhook event that carries s about an instance of type typ:
 // "webinar.ended" for SignalEnded and TypeWebinar. An instance of unknown
 // type is a meeting. It is empty for the signals that are not about one
-// instance (SignalAnyEvent, SignalValidationAnswered).
+// instance (SignalAnyEvent, SignalValidationAnswered,
+// SignalWebSocketConnected).
 func (s Signal) Event(typ MeetingType) string {
 	switch s {
 	case SignalStarted, SignalEnded, SignalJoined, SignalLeft:
@@ -176,6 +189,8 @@ func (i KindInfo) Event(typ MeetingType) string {
 var kindTable = []KindInfo{
 	{Kind: KindURLValidationRefused, Urgent: true, Account: true,
 		ResolvedBy: SignalValidationAnswered, ResolvedAs: ResolvedValidationAnswered},
+	{Kind: KindWebSocketDisconnected, Urgent: true, Account: true,
+		ResolvedBy: SignalWebSocketConnected, ResolvedAs: ResolvedReconnected},
 	{Kind: KindWebhookSilence, Urgent: true, Account: true, Folds: true,
 		ResolvedBy: SignalAnyEvent, ResolvedAs: ResolvedEventsFlowing},
 	// Only Zoom can say a meeting ended: by its meeting.ended arriving, or

@@ -27,6 +27,8 @@ func TestKinds(t *testing.T) {
 	want := map[store.Kind]facts{
 		store.KindURLValidationRefused: {urgent: true, account: true,
 			resolvedBy: store.SignalValidationAnswered, resolvedAs: store.ResolvedValidationAnswered},
+		store.KindWebSocketDisconnected: {urgent: true, account: true,
+			resolvedBy: store.SignalWebSocketConnected, resolvedAs: store.ResolvedReconnected},
 		store.KindWebhookSilence: {urgent: true, account: true, folds: true,
 			resolvedBy: store.SignalAnyEvent, resolvedAs: store.ResolvedEventsFlowing},
 		store.KindStaleMeeting: {urgent: true, meetingEvent: "meeting.ended", webinarEvent: "webinar.ended",
@@ -48,7 +50,7 @@ func TestKinds(t *testing.T) {
 	}
 	kinds := store.Kinds()
 	require.Equal(t, []store.Kind{
-		store.KindURLValidationRefused, store.KindWebhookSilence, store.KindStaleMeeting,
+		store.KindURLValidationRefused, store.KindWebSocketDisconnected, store.KindWebhookSilence, store.KindStaleMeeting,
 		store.KindHostEventsMissing, store.KindHostEndedMissing, store.KindMissedMeetingStarted, store.KindMissedMeetingEnded,
 		store.KindMissedParticipantJoined, store.KindMissedParticipantLeft,
 	}, kinds, "report order")

@@ -104,6 +104,9 @@ DELETE FROM discrepancies WHERE id IN (
 		{"reconcile_runs", `
 DELETE FROM reconcile_runs WHERE id IN (
     SELECT id FROM reconcile_runs WHERE started_at < ? AND finished_at IS NOT NULL ORDER BY id LIMIT ?)`, []any{t, batch}},
+		{"websocket_gaps", `
+DELETE FROM websocket_gaps WHERE id IN (
+    SELECT id FROM websocket_gaps WHERE ended_at < ? ORDER BY id LIMIT ?)`, []any{t, batch}},
 	}
 	for _, st := range steps {
 		n, err := s.pruneLoop(ctx, batch, st.query, st.args...)
