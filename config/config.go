@@ -37,6 +37,10 @@ type Config struct {
 	// discrepancies and delivered alerts are kept; 0 keeps them for ever.
 	// Open discrepancies and pending alerts are kept whatever their age.
 	HistoryRetention time.Duration
+	// WebSocketAlertAfter is how long the WebSocket event subscription may
+	// stay disconnected, while zoomrecon tries to reconnect, before an urgent
+	// websocket_disconnected alert is raised.
+	WebSocketAlertAfter time.Duration
 
 	Zoom      ZoomConfig
 	Reconcile ReconcileConfig
@@ -56,6 +60,14 @@ type ZoomConfig struct {
 	// WebhookSecretTokens verify webhook signatures. There are several while
 	// a token is being rotated.
 	WebhookSecretTokens []Secret
+	// WebSocketSubscriptionID, when set, turns on the WebSocket intake: the
+	// ID of an event subscription whose method is WebSockets (Zoom shows it
+	// in the subscription's URL, zoom-platform.md §11). It needs the
+	// Server-to-Server OAuth credentials, whose token opens the connection.
+	WebSocketSubscriptionID string
+	// WebSocketURL is Zoom's WebSocket host, without the query, e.g.
+	// "wss://ws.zoom.us/ws".
+	WebSocketURL string
 	// APIBaseURL is the REST API root, e.g. "https://api.zoom.us/v2".
 	APIBaseURL string
 	// OAuthTokenURL is the token endpoint, e.g. "https://zoom.us/oauth/token".
@@ -144,14 +156,27 @@ func (c *Config) ZoomConfigured() bool {
 	return c.Zoom.AccountID != "" && c.Zoom.ClientID != "" && c.Zoom.ClientSecret != ""
 }
 
+// WebSocketConfigured reports whether events are received over the WebSocket
+// event subscription.
+func (c *Config) WebSocketConfigured() bool { return c.Zoom.WebSocketSubscriptionID != "" }
+
+// WebSocketOnly reports whether the WebSocket is the only route Zoom's events
+// take to zoomrecon: no webhook secret is set. Then nothing is ever retried
+// (Zoom neither retries nor replays WebSocket events), and what happened
+// while the connection was down is certainly lost.
+func (c *Config) WebSocketOnly() bool {
+	return c.WebSocketConfigured() && len(c.Zoom.WebhookSecretTokens) == 0
+}
+
 // Warnings lists the settings that are valid but leave zoomrecon unable to do
 // part of its job, each naming the keys to set. serve logs them at start and
 // config check prints them, from this one list, so the two never disagree.
 func (c *Config) Warnings() []string {
 	var out []string
-	if len(c.Zoom.WebhookSecretTokens) == 0 {
+	if len(c.Zoom.WebhookSecretTokens) == 0 && !c.WebSocketConfigured() {
 		out = append(out, "ZOOM_WEBHOOK_SECRET_TOKEN is not set: every webhook delivery will be refused with 401; "+
-			"set it to the Secret Token of your Zoom app's event subscription")
+			"set it to the Secret Token of your Zoom app's event subscription, "+
+			"or receive events over a WebSocket subscription instead (ZOOM_WEBSOCKET_SUBSCRIPTION_ID)")
 	}
 	// Validation already refuses some of the three without the others.
 	if !c.ZoomConfigured() {
@@ -241,6 +266,8 @@ var keys = []key{
 		field: retentionField(func(c *Config) *time.Duration { return &c.EventRetention })},
 	{env: "ZOOMRECON_HISTORY_RETENTION", yaml: "history_retention", def: "400d",
 		field: retentionField(func(c *Config) *time.Duration { return &c.HistoryRetention })},
+	{env: "ZOOMRECON_WEBSOCKET_ALERT_AFTER", yaml: "websocket_alert_after", def: "5m",
+		field: durationField(func(c *Config) *time.Duration { return &c.WebSocketAlertAfter })},
 
 	{env: "ZOOM_ACCOUNT_ID", yaml: "zoom.account_id",
 		field: stringField(func(c *Config) *string { return &c.Zoom.AccountID }, anyString)},
@@ -250,6 +277,10 @@ var keys = []key{
 		field: secretField(func(c *Config) *Secret { return &c.Zoom.ClientSecret }, anySecret, Secret.String)},
 	{env: "ZOOM_WEBHOOK_SECRET_TOKEN", yaml: "zoom.webhook_secret_tokens", secret: true,
 		field: secretList(func(c *Config) *[]Secret { return &c.Zoom.WebhookSecretTokens })},
+	{env: "ZOOM_WEBSOCKET_SUBSCRIPTION_ID", yaml: "zoom.websocket_subscription_id", example: "AbCdEfGhIjKlMnOpQrStUv",
+		field: stringField(func(c *Config) *string { return &c.Zoom.WebSocketSubscriptionID }, parseSubscriptionID)},
+	{env: "ZOOM_WEBSOCKET_URL", yaml: "zoom.websocket_url", def: "wss://ws.zoom.us/ws",
+		field: stringField(func(c *Config) *string { return &c.Zoom.WebSocketURL }, parseWebSocketURL)},
 	{env: "ZOOM_API_BASE_URL", yaml: "zoom.api_base_url", def: "https://api.zoom.us/v2",
 		field: stringField(func(c *Config) *string { return &c.Zoom.APIBaseURL }, parseHTTPURL)},
 	{env: "ZOOM_OAUTH_TOKEN_URL", yaml: "zoom.oauth_token_url", def: "https://zoom.us/oauth/token",

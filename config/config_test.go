@@ -64,7 +64,9 @@ func defaults() Config {
 		LogLevel:            "info",
 		EventRetention:      30 * 24 * time.Hour,
 		HistoryRetention:    400 * 24 * time.Hour,
+		WebSocketAlertAfter: 5 * time.Minute,
 		Zoom: ZoomConfig{
+			WebSocketURL:   "wss://ws.zoom.us/ws",
 			APIBaseURL:     "https://api.zoom.us/v2",
 			OAuthTokenURL:  "https://zoom.us/oauth/token",
 			APIRateLimit:   10,
@@ -93,9 +95,10 @@ func revealed(c Config) string {
 	for i, s := range c.Zoom.WebhookSecretTokens {
 		tokens[i] = s.Reveal()
 	}
-	return fmt.Sprintf("db=%q listen=%q path=%q log=%q zoom={%q %q %q %q %q %q} reconcile=%+v slack={%q %q %q %q}",
-		c.DatabaseURL.Reveal(), c.ListenAddr, c.WebhookPath, c.LogLevel,
-		c.Zoom.AccountID, c.Zoom.ClientID, c.Zoom.ClientSecret.Reveal(), tokens, c.Zoom.APIBaseURL, c.Zoom.OAuthTokenURL,
+	return fmt.Sprintf("db=%q listen=%q path=%q log=%q ws_alert=%s zoom={%q %q %q %q %q %q %q %q} reconcile=%+v slack={%q %q %q %q}",
+		c.DatabaseURL.Reveal(), c.ListenAddr, c.WebhookPath, c.LogLevel, c.WebSocketAlertAfter,
+		c.Zoom.AccountID, c.Zoom.ClientID, c.Zoom.ClientSecret.Reveal(), tokens,
+		c.Zoom.WebSocketSubscriptionID, c.Zoom.WebSocketURL, c.Zoom.APIBaseURL, c.Zoom.OAuthTokenURL,
 		c.Reconcile, c.Slack.WebhookURL.Reveal(), c.Slack.BotToken.Reveal(), c.Slack.Channel, c.Slack.APIURL)
 }
 
@@ -234,6 +237,25 @@ slack:
 			want: func(c *Config) { c.EventRetention, c.HistoryRetention = 24*time.Hour, 0 },
 		},
 		{
+			name: "WebSocketOnly",
+			env: map[string]string{"ZOOM_WEBSOCKET_SUBSCRIPTION_ID": "AbC-d_1", "ZOOM_WEBSOCKET_URL": "ws://127.0.0.1:9/ws",
+				"ZOOMRECON_WEBSOCKET_ALERT_AFTER": "90s", "ZOOM_ACCOUNT_ID": "a", "ZOOM_CLIENT_ID": "c", "ZOOM_CLIENT_SECRET": "s"},
+			want: func(c *Config) {
+				c.Zoom.WebSocketSubscriptionID, c.Zoom.WebSocketURL, c.WebSocketAlertAfter = "AbC-d_1", "ws://127.0.0.1:9/ws", 90*time.Second
+				c.Zoom.AccountID, c.Zoom.ClientID, c.Zoom.ClientSecret = "a", "c", "s"
+			},
+		},
+		{
+			// Zoom shows the whole URL; the ID is what zoomrecon keeps.
+			name: "WebSocketSubscriptionFromZoomsURL",
+			env: map[string]string{"ZOOM_WEBSOCKET_SUBSCRIPTION_ID": "wss://ws.zoom.us/ws?subscriptionId=XyZ123",
+				"ZOOM_ACCOUNT_ID": "a", "ZOOM_CLIENT_ID": "c", "ZOOM_CLIENT_SECRET": "s"},
+			want: func(c *Config) {
+				c.Zoom.WebSocketSubscriptionID = "XyZ123"
+				c.Zoom.AccountID, c.Zoom.ClientID, c.Zoom.ClientSecret = "a", "c", "s"
+			},
+		},
+		{
 			name: "SlackWebhook",
 			env:  map[string]string{"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T1/B1/abc"},
 			want: func(c *Config) { c.Slack.WebhookURL = "https://hooks.slack.com/services/T1/B1/abc" },
@@ -341,6 +363,26 @@ func TestLoadProblems(t *testing.T) {
 			name: "PostgresWithoutSlashes",
 			env:  map[string]string{"ZOOMRECON_DATABASE_URL": "postgres:zr:pw@db"},
 			want: []string{`ZOOMRECON_DATABASE_URL: is not a valid postgres URL; use sqlite:PATH (e.g. sqlite:zoomrecon.db) or postgres://USER@HOST:5432/DB`},
+		},
+		{
+			name: "WebSocketWithoutCredentials",
+			env:  map[string]string{"ZOOM_WEBSOCKET_SUBSCRIPTION_ID": "abc"},
+			want: []string{`ZOOM_WEBSOCKET_SUBSCRIPTION_ID: needs ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET: ` +
+				`Zoom opens the WebSocket only with the Server-to-Server OAuth app's access token; set them to the credentials of the app that owns the subscription`},
+		},
+		{
+			name: "WebSocketBadSubscriptionAndURL",
+			env: map[string]string{"ZOOM_WEBSOCKET_SUBSCRIPTION_ID": "a b", "ZOOM_WEBSOCKET_URL": "https://ws.zoom.us/ws",
+				"ZOOM_ACCOUNT_ID": "a", "ZOOM_CLIENT_ID": "c", "ZOOM_CLIENT_SECRET": "s"},
+			want: []string{
+				`ZOOM_WEBSOCKET_SUBSCRIPTION_ID: "a b" must be the subscriptionId Zoom shows in the event subscription's WebSocket URL, e.g. AbCdEfGhIjKlMnOpQrStUv`,
+				`ZOOM_WEBSOCKET_URL: "https://ws.zoom.us/ws" must be an absolute wss:// URL, e.g. wss://ws.zoom.us/ws`,
+			},
+		},
+		{
+			name: "WebSocketURLWithQuery",
+			env:  map[string]string{"ZOOM_WEBSOCKET_URL": "wss://ws.zoom.us/ws?subscriptionId=x"},
+			want: []string{`ZOOM_WEBSOCKET_URL: "wss://ws.zoom.us/ws?subscriptionId=x" must have no query: zoomrecon adds subscriptionId and access_token itself; use e.g. wss://ws.zoom.us/ws`},
 		},
 		{
 			name: "MalformedDuration",
@@ -510,12 +552,12 @@ func TestLoadProblems(t *testing.T) {
 			name:  "UnknownYAMLKey",
 			files: map[string]string{"config.yaml": "zoom:\n  account_id: a\n  acount_id: b\n"},
 			env:   map[string]string{"ZOOM_CLIENT_ID": "c", "ZOOM_CLIENT_SECRET": "s"},
-			want:  []string{`$DIR/config.yaml: line 3: unknown key "zoom.acount_id"; known keys under zoom: account_id, client_id, client_secret, webhook_secret_tokens, api_base_url, oauth_token_url, api_rate_limit, api_daily_budget, resource_intensive_per_minute, minute_limit_wait`},
+			want:  []string{`$DIR/config.yaml: line 3: unknown key "zoom.acount_id"; known keys under zoom: account_id, client_id, client_secret, webhook_secret_tokens, websocket_subscription_id, websocket_url, api_base_url, oauth_token_url, api_rate_limit, api_daily_budget, resource_intensive_per_minute, minute_limit_wait`},
 		},
 		{
 			name:  "UnknownTopLevelYAMLKey",
 			files: map[string]string{"config.yaml": "listen: :8080\n"},
-			want:  []string{`$DIR/config.yaml: line 1: unknown key "listen"; known keys: database_url, listen_addr, metrics_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, zoom, reconcile, slack`},
+			want:  []string{`$DIR/config.yaml: line 1: unknown key "listen"; known keys: database_url, listen_addr, metrics_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, websocket_alert_after, zoom, reconcile, slack`},
 		},
 		{
 			name:  "DuplicateYAMLKey",
@@ -558,7 +600,7 @@ slak:
 				"SLACK_BOT_TOKEN":              "xoxb-1",
 			},
 			want: []string{
-				`$DIR/config.yaml: line 5: unknown key "slak"; known keys: database_url, listen_addr, metrics_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, zoom, reconcile, slack`,
+				`$DIR/config.yaml: line 5: unknown key "slak"; known keys: database_url, listen_addr, metrics_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, websocket_alert_after, zoom, reconcile, slack`,
 				`ZOOMRECON_DATABASE_URL: unknown scheme "mysql"; use sqlite:PATH (e.g. sqlite:zoomrecon.db) or postgres://USER@HOST:5432/DB`,
 				`ZOOMRECON_LOG_LEVEL (yaml log_level): "loud" must be one of debug, info, warn, error, e.g. info`,
 				`ZOOMRECON_RECONCILE_INTERVAL: "0s" must be a positive duration, e.g. 5m`,
@@ -633,10 +675,13 @@ func TestEntries(t *testing.T) {
 		{"ZOOMRECON_LOG_LEVEL", "log_level", "warn", "yaml"},
 		{"ZOOMRECON_EVENT_RETENTION", "event_retention", "30d", "default"},
 		{"ZOOMRECON_HISTORY_RETENTION", "history_retention", "400d", "default"},
+		{"ZOOMRECON_WEBSOCKET_ALERT_AFTER", "websocket_alert_after", "5m", "default"},
 		{"ZOOM_ACCOUNT_ID", "zoom.account_id", "acct", "env"},
 		{"ZOOM_CLIENT_ID", "zoom.client_id", "cid", "env"},
 		{"ZOOM_CLIENT_SECRET", "zoom.client_secret", "<redacted>", "credentials"},
 		{"ZOOM_WEBHOOK_SECRET_TOKEN", "zoom.webhook_secret_tokens", "<redacted>,<redacted>", "env"},
+		{"ZOOM_WEBSOCKET_SUBSCRIPTION_ID", "zoom.websocket_subscription_id", "", "default"},
+		{"ZOOM_WEBSOCKET_URL", "zoom.websocket_url", "wss://ws.zoom.us/ws", "default"},
 		{"ZOOM_API_BASE_URL", "zoom.api_base_url", "https://api.zoom.us/v2", "default"},
 		{"ZOOM_OAUTH_TOKEN_URL", "zoom.oauth_token_url", "https://zoom.us/oauth/token", "default"},
 		{"ZOOM_API_RATE_LIMIT", "zoom.api_rate_limit", "10", "default"},
@@ -860,7 +905,8 @@ func TestWarnings(t *testing.T) {
 	t.Parallel()
 	const (
 		token = "ZOOM_WEBHOOK_SECRET_TOKEN is not set: every webhook delivery will be refused with 401; " +
-			"set it to the Secret Token of your Zoom app's event subscription"
+			"set it to the Secret Token of your Zoom app's event subscription, " +
+			"or receive events over a WebSocket subscription instead (ZOOM_WEBSOCKET_SUBSCRIPTION_ID)"
 		zoom = "ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET are not set: " +
 			"nothing checks the webhooks against Zoom's API or backfills what they missed; " +
 			"set them to your Server-to-Server OAuth app's credentials"
@@ -899,6 +945,11 @@ func TestWarnings(t *testing.T) {
 			env["ZOOM_WEBHOOK_SECRET_TOKEN"] = " , "
 			return env
 		}(), want: []string{token}},
+		{name: "WebSocketInsteadOfWebhooks", env: func() map[string]string {
+			env := without("ZOOM_WEBHOOK_SECRET_TOKEN")
+			env["ZOOM_WEBSOCKET_SUBSCRIPTION_ID"] = "sub"
+			return env
+		}(), want: nil},
 		{name: "NoZoomCredentials", env: without("ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET"), want: []string{zoom}},
 		{name: "NoSlackRoute", env: without("SLACK_WEBHOOK_URL"), want: []string{slack}},
 		{name: "NothingSet", env: map[string]string{},

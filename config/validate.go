@@ -90,6 +90,12 @@ func (c *Config) check(failed map[string]bool) []Problem {
 		}
 	}
 
+	// The WebSocket is opened with the S2S token (zoom-platform.md §11).
+	if c.WebSocketConfigured() && !c.ZoomConfigured() && !anyFailed("ZOOM_WEBSOCKET_SUBSCRIPTION_ID", "ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET") {
+		problems = append(problems, Problem{Key: "ZOOM_WEBSOCKET_SUBSCRIPTION_ID", Message: "needs ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET: " +
+			"Zoom opens the WebSocket only with the Server-to-Server OAuth app's access token; set them to the credentials of the app that owns the subscription"})
+	}
+
 	// Zoom never retries a refused delivery (zoom-platform.md §3) and may sign
 	// its retries with the first attempt's timestamp: a window shorter than
 	// its retry schedule would lose those retries for good.
@@ -163,6 +169,38 @@ func parseWebhookPath(s, eg string) (string, error) {
 	// cmd builds a ServeMux pattern from it, where a space or query would break.
 	if !strings.HasPrefix(s, "/") || strings.ContainsAny(s, " \t?#") {
 		return "", fmt.Errorf("%q must be a URL path starting with /, e.g. %s", s, eg)
+	}
+	return s, nil
+}
+
+// parseSubscriptionID takes the ID Zoom shows in the subscription's WebSocket
+// URL, or the whole URL, from which it takes the subscriptionId parameter.
+func parseSubscriptionID(s, eg string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	if u, err := url.Parse(s); err == nil && (u.Scheme == "wss" || u.Scheme == "ws" || u.Scheme == "https") {
+		if id := u.Query().Get("subscriptionId"); id != "" {
+			s = id
+		}
+	}
+	if strings.ContainsAny(s, " \t/?&=#:") {
+		return "", fmt.Errorf("%q must be the subscriptionId Zoom shows in the event subscription's WebSocket URL, e.g. %s", s, eg)
+	}
+	return s, nil
+}
+
+// parseWebSocketURL takes Zoom's WebSocket host, without the query the
+// intake adds.
+func parseWebSocketURL(s, eg string) (string, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("is not a valid URL; use an absolute wss URL, e.g. %s", eg)
+	case (u.Scheme != "wss" && u.Scheme != "ws") || u.Host == "":
+		return "", fmt.Errorf("%q must be an absolute wss:// URL, e.g. %s", u.Redacted(), eg)
+	case u.RawQuery != "":
+		return "", fmt.Errorf("%q must have no query: zoomrecon adds subscriptionId and access_token itself; use e.g. %s", u.Redacted(), eg)
 	}
 	return s, nil
 }
