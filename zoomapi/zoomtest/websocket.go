@@ -49,6 +49,7 @@ const (
 	WSEndedDropped      = "dropped"       // DropWebSocket: the network failed, no close frame
 	WSEndedClient       = "client"        // the client closed it or went away
 	WSEndedClosed       = "closed"        // the Server closed
+	WSEndedUnavailable  = "unavailable"   // SetWebSocketOutage: the upgrade was answered 503
 )
 
 // WebSocketConnection is one connection to the WebSocket host, accepted or not.
@@ -119,6 +120,7 @@ type wsHub struct {
 	connections []*WebSocketConnection
 	deliveries  []*WebSocketDelivery
 	closed      bool
+	outage      bool
 }
 
 // wsConn is one open connection. Its loop (serve) owns the socket.
@@ -209,6 +211,14 @@ func (h *wsHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	h.mu.Lock()
+	if h.outage {
+		h.connections = append(h.connections, &WebSocketConnection{ID: len(h.connections) + 1, At: h.now(), Ended: WSEndedUnavailable})
+		h.mu.Unlock()
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	h.mu.Unlock()
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered the failed upgrade
@@ -405,6 +415,23 @@ func (s *Server) SetDeliveryMode(m DeliveryMode) { s.hooks.mode.Store(int32(m)) 
 // DropWebSocket ends the open WebSocket connection as a network failure
 // would, without a close frame. It reports whether one was open.
 func (s *Server) DropWebSocket() bool { return s.wsHub != nil && s.wsHub.drop() }
+
+// SetWebSocketOutage starts or ends an outage of the WebSocket host: while
+// it lasts, the open connection is dropped as by DropWebSocket and every
+// new one is answered 503 before the upgrade, so events happening meanwhile
+// are lost. What Zoom answers in an outage is not documented [U]; a client
+// must only treat any failed upgrade as "try again later".
+func (s *Server) SetWebSocketOutage(on bool) {
+	if s.wsHub == nil {
+		panic("zoomtest: SetWebSocketOutage: no WithWebSocketSubscription")
+	}
+	s.wsHub.mu.Lock()
+	defer s.wsHub.mu.Unlock()
+	s.wsHub.outage = on
+	if on && s.wsHub.cur != nil {
+		s.wsHub.endConnLocked(s.wsHub.cur, WSEndedDropped)
+	}
+}
 
 // WebSocketConnected reports whether a connection is open and answered
 // success:true.

@@ -363,3 +363,32 @@ func TestWebSocketWebhookModeSendsNothingOverSocket(t *testing.T) {
 	require.Equal(t, "heartbeat", c.next(t).Module, "no event frame before the heartbeat answer")
 	require.Empty(t, s.WebSocketDeliveries())
 }
+
+func TestWebSocketOutage(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, zoomtest.WithWebSocketSubscription(wsSubscription))
+	c := connected(t, s)
+	s.SetWebSocketOutage(true)
+	require.Equal(t, websocket.StatusCode(-1), c.closed(t), "the outage drops the open connection without a close frame")
+	waitFor(t, "disconnected", func() bool { return !s.WebSocketConnected() })
+
+	u, err := url.Parse(s.WebSocketURL())
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("access_token", token(t, s))
+	u.RawQuery = q.Encode()
+	_, resp, err := websocket.Dial(ctxTimeout(t), u.String(), nil)
+	require.Error(t, err, "no upgrade during the outage")
+	require.NotNil(t, resp)
+	require.Equal(t, 503, resp.StatusCode)
+	require.Equal(t, zoomtest.WSEndedUnavailable, lastConnection(s).Ended)
+
+	uuid := s.StartMeeting(zoomtest.MeetingSpec{}) // during the outage: lost
+	s.SetWebSocketOutage(false)
+	again := connected(t, s)
+	s.EndMeeting(uuid, time.Time{})
+	requireEvent(t, again.next(t), "meeting.ended")
+	ds := s.WebSocketDeliveries()
+	require.True(t, ds[0].Lost)
+	require.True(t, ds[1].Sent)
+}
