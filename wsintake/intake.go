@@ -1,9 +1,14 @@
-// Package wsintake receives Zoom's events over a WebSocket event
-// subscription (zoom-platform.md §11): it connects out to Zoom with a
-// Server-to-Server OAuth token, keeps the connection alive with heartbeats,
-// hands every event to the same ingest path webhooks use, and reconnects with
-// backoff when the connection ends. Zoom neither retries nor replays events
-// sent while the connection is down.
+// Package wsintake receives Zoom's events over a WebSocket event subscription
+// (zoom-platform.md §11): it connects out to Zoom with a Server-to-Server
+// OAuth token, keeps the connection alive with heartbeats, hands every event
+// to the same ingest path webhooks use, and reconnects with backoff when the
+// connection ends.
+//
+// Zoom neither retries nor replays events sent while the connection is down,
+// so every disconnection is recorded as a gap (store.WebSocketGap) that the
+// reconciler fills from the REST API, and a long one raises an urgent alert.
+// Zoom allows one connection per subscription: among replicas, only the one
+// holding the subscription's lease in the database connects.
 package wsintake
 
 import (
@@ -14,18 +19,20 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/url"
-	"strings"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zoomrecon/zoomrecon/store"
 )
 
 // Tokens gives the access token a connection is opened with.
 type Tokens interface {
-	// AccessToken returns a valid S2S OAuth access token.
-	AccessToken(ctx context.Context) (string, error)
+	// AccessToken returns a valid S2S OAuth access token and when it is
+	// due for renewal.
+	AccessToken(ctx context.Context) (string, time.Time, error)
+	// ForgetAccessToken drops token, which Zoom refused, from any cache.
+	ForgetAccessToken(token string)
 }
 
 // Ingester stores an event durably, deduplicated, with its state.
@@ -34,15 +41,35 @@ type Ingester interface {
 	Ingest(ctx context.Context, body []byte, receivedAt time.Time) (bool, error)
 }
 
+// Ledger records who holds the subscription and when it was not connected
+// (store.Store).
+type Ledger interface {
+	HoldWebSocket(ctx context.Context, sub string, by int64, now time.Time, lease time.Duration) (bool, error)
+	ReleaseWebSocket(ctx context.Context, sub string, by int64) error
+	WebSocketDown(ctx context.Context, sub string, by int64, at time.Time, cause string) (store.WebSocketGap, error)
+	WebSocketUp(ctx context.Context, sub string, by int64, at time.Time) (*store.WebSocketGap, error)
+	RaiseWebSocketDisconnected(ctx context.Context, gap store.WebSocketGap, detail string, now time.Time, alert *store.OutboxMessage) (bool, error)
+}
+
 // Config tunes the intake. Zero values mean the defaults.
 type Config struct {
 	// URL is Zoom's WebSocket host, without query. Default wss://ws.zoom.us/ws.
 	URL string
 	// SubscriptionID is the event subscription's ID; required.
 	SubscriptionID string
+	// RunID is the serve run (store uptime ID) that holds the subscription
+	// while this intake is connected.
+	RunID int64
 	// HeartbeatInterval is how often a heartbeat is sent; Zoom drops a
-	// connection without one every 30 s (§11). Default 30s.
+	// connection without one every 30 s (§11). Default 25s, inside Zoom's 30.
 	HeartbeatInterval time.Duration
+	// Lease is how long a claim on the subscription lasts without renewal;
+	// it is renewed at every heartbeat, and another replica takes over once
+	// it runs out. Default 3 heartbeats, at least 30s.
+	Lease time.Duration
+	// AlertAfter is how long a disconnection lasts, counted from when this
+	// intake began trying, before it raises websocket_disconnected. Default 5m.
+	AlertAfter time.Duration
 	// ConnectTimeout bounds dialling and waiting for build_connection.
 	// Default 15s.
 	ConnectTimeout time.Duration
@@ -55,12 +82,21 @@ type Config struct {
 	MaxMessageBytes int64
 	// IngestTimeout bounds storing one event. Default 10s.
 	IngestTimeout time.Duration
+	// OnConnected, if set, is called after every connection that ended a
+	// gap, with the gap: the reconciler checks its window at once.
+	OnConnected func(gap store.WebSocketGap)
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
 
 // DefaultURL is Zoom's WebSocket host (§11).
 const DefaultURL = "wss://ws.zoom.us/ws"
+
+// Causes of a gap, as recorded.
+const (
+	causeStarted = "zoomrecon started"
+	causeStopped = "zoomrecon stopped"
+)
 
 // RefusedError is a build_connection answered with success:false.
 type RefusedError struct {
@@ -73,28 +109,49 @@ func (e *RefusedError) Error() string {
 		"; check ZOOM_WEBSOCKET_SUBSCRIPTION_ID and the app's S2S credentials"
 }
 
+// errLostHold ends a connection whose claim another replica took.
+var errLostHold = errors.New("another zoomrecon holds the websocket subscription now")
+
 // Intake is the WebSocket event receiver.
 type Intake struct {
 	cfg     Config
 	tokens  Tokens
 	ingest  Ingester
+	ledger  Ledger
 	logger  *slog.Logger
 	metrics *metrics
+
+	// heldAt is when the claim was last renewed; touched by Run's goroutine only.
+	heldAt time.Time
+	// gap is the open gap as recorded, nil while connected or not recorded.
+	gap *store.WebSocketGap
+	// pending is the earliest moment the next gap must cover: set when the
+	// database could not record a gap, or when an event could not be
+	// stored (the gap must include it).
+	pending *time.Time
+	// trying is when this intake began trying to connect in the current gap.
+	trying time.Time
+	// lastErr is why the last attempt or connection failed.
+	lastErr error
 }
 
 type metrics struct {
 	connected  prometheus.Gauge
+	holder     prometheus.Gauge
 	reconnects prometheus.Counter
+	gapSeconds prometheus.Counter
 	events     prometheus.Counter
 }
 
 // New returns the intake; it registers its metrics on reg.
-func New(cfg Config, tokens Tokens, ingest Ingester, logger *slog.Logger, reg prometheus.Registerer) *Intake {
+func New(cfg Config, tokens Tokens, ingest Ingester, ledger Ledger, logger *slog.Logger, reg prometheus.Registerer) *Intake {
 	if cfg.SubscriptionID == "" {
 		panic("wsintake: New without a SubscriptionID")
 	}
 	cfg.URL = cmp.Or(cfg.URL, DefaultURL)
-	cfg.HeartbeatInterval = cmp.Or(cfg.HeartbeatInterval, 30*time.Second)
+	cfg.HeartbeatInterval = cmp.Or(cfg.HeartbeatInterval, 25*time.Second)
+	cfg.Lease = cmp.Or(cfg.Lease, max(3*cfg.HeartbeatInterval, 30*time.Second))
+	cfg.AlertAfter = cmp.Or(cfg.AlertAfter, 5*time.Minute)
 	cfg.ConnectTimeout = cmp.Or(cfg.ConnectTimeout, 15*time.Second)
 	cfg.MinBackoff = cmp.Or(cfg.MinBackoff, time.Second)
 	cfg.MaxBackoff = max(cmp.Or(cfg.MaxBackoff, 2*time.Minute), cfg.MinBackoff)
@@ -106,46 +163,228 @@ func New(cfg Config, tokens Tokens, ingest Ingester, logger *slog.Logger, reg pr
 	m := &metrics{
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "zoomrecon_websocket_connected",
-			Help: "1 while the WebSocket event subscription is connected and answered, else 0.",
+			Help: "1 while this replica's WebSocket event subscription is connected and answered, else 0.",
+		}),
+		holder: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zoomrecon_websocket_holder",
+			Help: "1 while this replica holds the WebSocket event subscription (Zoom allows one connection), else 0.",
 		}),
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "zoomrecon_websocket_reconnects_total",
 			Help: "WebSocket connections that ended or failed and were retried; events sent meanwhile are lost.",
+		}),
+		gapSeconds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "zoomrecon_websocket_gap_seconds_total",
+			Help: "Seconds the WebSocket event subscription was not connected, counted as each gap ends on this replica.",
 		}),
 		events: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "zoomrecon_websocket_events_total",
 			Help: "Events received over the WebSocket event subscription, duplicates included.",
 		}),
 	}
-	reg.MustRegister(m.connected, m.reconnects, m.events)
-	return &Intake{cfg: cfg, tokens: tokens, ingest: ingest, logger: logger.With("component", "wsintake"), metrics: m}
+	reg.MustRegister(m.connected, m.holder, m.reconnects, m.gapSeconds, m.events)
+	return &Intake{cfg: cfg, tokens: tokens, ingest: ingest, ledger: ledger,
+		logger: logger.With("component", "wsintake", "subscription_id", cfg.SubscriptionID), metrics: m}
 }
 
-// Run connects and receives until ctx is cancelled, reconnecting with
-// exponential backoff and jitter. It returns nil on cancellation.
+// Run holds the subscription, connects and receives until ctx is cancelled,
+// reconnecting with exponential backoff and jitter. It returns nil on
+// cancellation, after recording that zoomrecon stopped and giving up its
+// claim, so another replica may take over at once.
 func (in *Intake) Run(ctx context.Context) error {
+	defer in.stop()
+	cause := causeStarted
 	failures := 0
-	for {
+	for ctx.Err() == nil {
+		if !in.hold(ctx) {
+			in.metrics.holder.Set(0)
+			in.gap, in.pending = nil, nil
+			cause = causeStarted
+			if !sleep(ctx, in.cfg.Lease/3) {
+				break
+			}
+			continue
+		}
+		in.metrics.holder.Set(1)
+		if in.gap == nil {
+			if in.pending == nil {
+				in.trying = in.cfg.Now()
+			}
+			in.down(ctx, in.cfg.Now(), cause)
+		}
+		in.alertIfDue(ctx)
+
 		established, err := in.session(ctx)
 		in.metrics.connected.Set(0)
 		if ctx.Err() != nil {
-			return nil
+			break
 		}
+		if errors.Is(err, errLostHold) {
+			in.logger.WarnContext(ctx, "websocket subscription taken over by another zoomrecon; this one stands by")
+			in.heldAt = time.Time{}
+			continue
+		}
+		in.lastErr = err
 		if established {
 			failures = 0
+			cause = errorText(err)
+			in.trying = in.cfg.Now()
+			in.down(ctx, in.trying, cause)
 		}
 		delay := in.backoff(failures)
 		failures++
 		in.metrics.reconnects.Inc()
 		in.logger.WarnContext(ctx, "websocket event subscription disconnected; events Zoom sends until it reconnects are lost",
 			slog.Any("error", err), slog.Duration("retry_in", delay))
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
+		if !in.wait(ctx, delay) {
+			break
 		}
+	}
+	return nil
+}
+
+// hold claims or renews the subscription. A database failure keeps a claim
+// until its lease would have run out: by then another replica may hold it.
+func (in *Intake) hold(ctx context.Context) bool {
+	now := in.cfg.Now()
+	hctx, cancel := context.WithTimeout(ctx, in.cfg.Lease/3)
+	held, err := in.ledger.HoldWebSocket(hctx, in.cfg.SubscriptionID, in.cfg.RunID, now, in.cfg.Lease)
+	cancel()
+	switch {
+	case err != nil && ctx.Err() == nil:
+		in.logger.WarnContext(ctx, "could not renew the claim on the websocket subscription", slog.Any("error", err))
+		return !in.heldAt.IsZero() && now.Before(in.heldAt.Add(in.cfg.Lease))
+	case err != nil:
+		return false
+	case held:
+		in.heldAt = now
+	default:
+		in.heldAt = time.Time{}
+	}
+	return held
+}
+
+// down records that the subscription is not connected since at (or since
+// pending, if earlier), keeping a gap already open. If the database fails,
+// the start is kept in pending and recorded by the next down or up.
+func (in *Intake) down(ctx context.Context, at time.Time, cause string) {
+	if in.pending != nil && in.pending.Before(at) {
+		at = *in.pending
+	}
+	gap, err := in.ledger.WebSocketDown(ctx, in.cfg.SubscriptionID, in.cfg.RunID, at, cause)
+	if err != nil {
+		if ctx.Err() == nil {
+			in.logger.ErrorContext(ctx, "could not record the websocket disconnection; will retry", slog.Any("error", err))
+		}
+		in.pending = &at
+		return
+	}
+	in.gap, in.pending = &gap, nil
+}
+
+// up records that the subscription connected at at, ending the open gap.
+func (in *Intake) up(ctx context.Context, at time.Time) {
+	if in.gap == nil {
+		in.down(ctx, at, causeStarted) // a gap the database did not take yet
+	}
+	closed, err := in.ledger.WebSocketUp(ctx, in.cfg.SubscriptionID, in.cfg.RunID, at)
+	if err != nil {
+		if ctx.Err() == nil {
+			in.logger.ErrorContext(ctx, "could not record the websocket connection; the gap stays open until the next one", slog.Any("error", err))
+		}
+		return
+	}
+	in.gap, in.pending, in.lastErr = nil, nil, nil
+	if closed == nil {
+		return
+	}
+	length := closed.EndedAt.Sub(closed.StartedAt)
+	in.metrics.gapSeconds.Add(max(0, length.Seconds()))
+	in.logger.InfoContext(ctx, "websocket event subscription connected; the reconciler checks the gap",
+		slog.Time("gap_from", closed.StartedAt), slog.Duration("gap", length.Round(time.Millisecond)), slog.String("gap_cause", closed.Cause))
+	if in.cfg.OnConnected != nil {
+		in.cfg.OnConnected(*closed)
+	}
+}
+
+// alertIfDue raises websocket_disconnected when the open gap has lasted
+// AlertAfter since this intake began trying. A restart of zoomrecon itself
+// is not counted: its own monitoring says it was down.
+func (in *Intake) alertIfDue(ctx context.Context) {
+	due := in.alertDue()
+	now := in.cfg.Now()
+	if due.IsZero() || now.Before(due) {
+		return
+	}
+	detail := "not connected since " + in.gap.StartedAt.UTC().Format(time.RFC3339) + ": " + in.gap.Cause
+	if in.lastErr != nil && in.lastErr.Error() != in.gap.Cause {
+		detail += "; last attempt: " + in.lastErr.Error()
+	}
+	payload, _ := json.Marshal(struct {
+		Kind       store.Kind `json:"kind"`
+		Detail     string     `json:"detail"`
+		DetectedAt time.Time  `json:"detected_at"`
+	}{store.KindWebSocketDisconnected, detail, now.UTC()})
+	raised, err := in.ledger.RaiseWebSocketDisconnected(ctx, *in.gap, detail, now,
+		&store.OutboxMessage{Kind: store.KindWebSocketDisconnected, Payload: string(payload), CreatedAt: now})
+	switch {
+	case err != nil && ctx.Err() == nil:
+		in.logger.ErrorContext(ctx, "could not raise the websocket_disconnected alert", slog.Any("error", err))
+	case raised:
+		in.logger.ErrorContext(ctx, "websocket event subscription disconnected for too long; alert raised",
+			slog.Time("since", in.gap.StartedAt), slog.Duration("alert_after", in.cfg.AlertAfter))
+	}
+}
+
+// alertDue is when the open gap calls for the alert; zero when no gap is
+// open.
+func (in *Intake) alertDue() time.Time {
+	if in.gap == nil {
+		return time.Time{}
+	}
+	since := in.gap.StartedAt
+	if in.trying.After(since) {
+		since = in.trying
+	}
+	return since.Add(in.cfg.AlertAfter)
+}
+
+// wait sleeps d before the next attempt, renewing the claim and raising the
+// alert when due meanwhile. It reports false if ctx ended.
+func (in *Intake) wait(ctx context.Context, d time.Duration) bool {
+	end := in.cfg.Now().Add(d)
+	for {
+		step := end.Sub(in.cfg.Now())
+		if step <= 0 {
+			return true
+		}
+		step = min(step, in.cfg.Lease/3)
+		if due := in.alertDue(); !due.IsZero() && due.After(in.cfg.Now()) {
+			step = min(step, due.Sub(in.cfg.Now()))
+		}
+		if !sleep(ctx, step) {
+			return false
+		}
+		in.hold(ctx)
+		in.alertIfDue(ctx)
+	}
+}
+
+// stop records that zoomrecon stopped (a gap that begins now, known
+// exactly) and gives up the claim.
+func (in *Intake) stop() {
+	in.metrics.connected.Set(0)
+	in.metrics.holder.Set(0)
+	if in.heldAt.IsZero() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if in.gap == nil {
+		in.down(ctx, in.cfg.Now(), causeStopped)
+	}
+	if err := in.ledger.ReleaseWebSocket(ctx, in.cfg.SubscriptionID, in.cfg.RunID); err != nil {
+		in.logger.WarnContext(ctx, "could not release the websocket subscription; another replica takes it when the lease ends", slog.Any("error", err))
 	}
 }
 
@@ -163,158 +402,22 @@ func (in *Intake) backoff(failures int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// frame is one message from Zoom (§11).
-type frame struct {
-	Module  string `json:"module"`
-	Success *bool  `json:"success"`
-	Content string `json:"content"`
-}
-
-// session runs one connection until it ends; established reports whether
-// Zoom accepted it.
-func (in *Intake) session(ctx context.Context) (established bool, err error) {
-	token, err := in.tokens.AccessToken(ctx)
-	if err != nil {
-		return false, err
-	}
-	u, err := url.Parse(in.cfg.URL)
-	if err != nil {
-		return false, fmt.Errorf("websocket url: %w", err)
-	}
-	q := u.Query()
-	q.Set("subscriptionId", in.cfg.SubscriptionID)
-	q.Set("access_token", token)
-	u.RawQuery = q.Encode()
-
-	dialCtx, cancel := context.WithTimeoutCause(ctx, in.cfg.ConnectTimeout, errors.New("websocket connect timed out"))
-	defer cancel()
-	conn, _, err := websocket.Dial(dialCtx, u.String(), nil)
-	if err != nil {
-		return false, redact(fmt.Errorf("dial websocket: %w", err), token)
-	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(in.cfg.MaxMessageBytes)
-
-	f, err := readFrame(dialCtx, conn)
-	if err != nil {
-		if dialCtx.Err() != nil {
-			err = context.Cause(dialCtx)
-		}
-		return false, fmt.Errorf("waiting for build_connection: %w", err)
-	}
-	if f.Module != "build_connection" {
-		return false, fmt.Errorf("websocket: first message is %q, not build_connection", f.Module)
-	}
-	if f.Success == nil || !*f.Success {
-		return false, &RefusedError{Message: f.Content}
-	}
-	in.metrics.connected.Set(1)
-	in.logger.InfoContext(ctx, "websocket event subscription connected", "subscription_id", in.cfg.SubscriptionID)
-
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	beatErr := make(chan error, 1)
-	go func() { beatErr <- in.heartbeat(ctx, conn) }()
-	err = in.receive(ctx, conn)
-	stop()
-	if berr := <-beatErr; berr != nil && ctx.Err() == nil {
-		err = errors.Join(err, berr)
-	}
-	return true, err
-}
-
-// heartbeat sends {"module":"heartbeat"} every HeartbeatInterval until ctx
-// ends or a write fails.
-func (in *Intake) heartbeat(ctx context.Context, conn *websocket.Conn) error {
-	t := time.NewTicker(in.cfg.HeartbeatInterval)
+// sleep waits d or until ctx ends, and reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		wctx, cancel := context.WithTimeout(ctx, in.cfg.HeartbeatInterval)
-		err := conn.Write(wctx, websocket.MessageText, []byte(`{"module":"heartbeat"}`))
-		cancel()
-		if err != nil {
-			if ctx.Err() == nil {
-				// Unblock the reader: the connection is unusable.
-				conn.CloseNow()
-			}
-			return fmt.Errorf("send heartbeat: %w", err)
-		}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
-// receive reads messages until the connection ends.
-func (in *Intake) receive(ctx context.Context, conn *websocket.Conn) error {
-	for {
-		f, err := readFrame(ctx, conn)
-		if err != nil {
-			return fmt.Errorf("read websocket: %w", err)
-		}
-		switch f.Module {
-		case "message":
-			in.metrics.events.Inc()
-			in.store(ctx, []byte(f.Content))
-		case "build_connection":
-			if f.Success != nil && !*f.Success {
-				return &RefusedError{Message: f.Content}
-			}
-		case "heartbeat":
-			in.logger.DebugContext(ctx, "websocket heartbeat answered")
-		default:
-			in.logger.DebugContext(ctx, "unknown websocket message", "module", f.Module)
-		}
+// errorText is err's text for a gap's cause.
+func errorText(err error) string {
+	if err == nil {
+		return "closed"
 	}
-}
-
-// store hands one event to the ingest path, retrying a few times: Zoom will
-// not send it again.
-func (in *Intake) store(ctx context.Context, body []byte) {
-	receivedAt := in.cfg.Now()
-	var err error
-	for attempt := range 3 {
-		if attempt > 0 {
-			t := time.NewTimer(in.backoff(attempt - 1))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		}
-		ictx, cancel := context.WithTimeout(ctx, in.cfg.IngestTimeout)
-		_, err = in.ingest.Ingest(ictx, body, receivedAt)
-		cancel()
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-	}
-	in.logger.ErrorContext(ctx, "websocket event not stored; Zoom does not resend it", slog.Any("error", err))
-}
-
-func readFrame(ctx context.Context, conn *websocket.Conn) (frame, error) {
-	_, data, err := conn.Read(ctx)
-	if err != nil {
-		return frame{}, err
-	}
-	var f frame
-	if err := json.Unmarshal(data, &f); err != nil {
-		return frame{}, fmt.Errorf("websocket message is not JSON: %w", err)
-	}
-	return f, nil
-}
-
-// redact removes the token, which travels in the URL, from an error.
-func redact(err error, token string) error {
-	if token == "" {
-		return err
-	}
-	s := err.Error()
-	for _, t := range []string{token, url.QueryEscape(token)} {
-		s = strings.ReplaceAll(s, t, "<redacted>")
-	}
-	return errors.New(s)
+	return fmt.Sprint(err)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -64,12 +65,18 @@ func (c *countingIngester) Ingest(ctx context.Context, body []byte, at time.Time
 }
 
 type bundle struct {
-	zoom    *zoomtest.Server
-	store   *store.Store
-	ingest  *countingIngester
-	reg     *prometheus.Registry
-	logs    *lockedBuffer
-	stopped chan struct{}
+	zoom   *zoomtest.Server
+	store  *store.Store
+	ingest *countingIngester
+	client *zoomapi.Client
+	logger *slog.Logger
+	logs   *lockedBuffer
+	url    string
+	// The first intake's, as run by start.
+	reg         *prometheus.Registry
+	connected   chan store.WebSocketGap
+	stopped     chan struct{}
+	cancelFirst context.CancelFunc
 }
 
 // start runs an intake against a fake Zoom, storing into a real webhook
@@ -93,30 +100,99 @@ func start(t *testing.T, dbURL string, cfg wsintake.Config, opts ...zoomtest.Opt
 	require.NoError(t, err)
 
 	u := zoom.WebSocketURL()
-	cfg.URL = u[:strings.Index(u, "?")]
+	b := &bundle{zoom: zoom, store: st, ingest: &countingIngester{next: h}, client: client, logger: logger, logs: logs,
+		url: u[:strings.Index(u, "?")], connected: make(chan store.WebSocketGap, 16)}
+	b.reg, b.stopped, b.cancelFirst = b.run(t, cfg)
+	return b
+}
+
+// run starts one more intake, as another serve run would, and returns its
+// registry, a channel closed when Run returned, and a function that stops it.
+func (b *bundle) run(t *testing.T, cfg wsintake.Config) (*prometheus.Registry, chan struct{}, context.CancelFunc) {
+	t.Helper()
+	runID, err := b.store.StartUptime(context.Background(), store.RunIdentity{}, nil, time.Now(), time.Hour)
+	require.NoError(t, err)
+	cfg.URL = b.url
+	cfg.RunID = runID
 	if cfg.SubscriptionID == "" {
 		cfg.SubscriptionID = subscription
 	}
 	cfg.MinBackoff = max(cfg.MinBackoff, 10*time.Millisecond)
 	cfg.MaxBackoff = max(cfg.MaxBackoff, 100*time.Millisecond)
-	ci := &countingIngester{next: h}
+	if cfg.OnConnected == nil {
+		cfg.OnConnected = func(g store.WebSocketGap) { b.connected <- g }
+	}
 	reg := prometheus.NewRegistry()
-	in := wsintake.New(cfg, client, ci, logger, reg)
+	in := wsintake.New(cfg, b.client, b.ingest, b.store, b.logger, reg)
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &bundle{zoom: zoom, store: st, ingest: ci, reg: reg, logs: logs, stopped: make(chan struct{})}
+	stopped := make(chan struct{})
 	go func() {
-		defer close(b.stopped)
+		defer close(stopped)
 		require.NoError(t, in.Run(ctx))
 	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-b.stopped:
+		case <-stopped:
 		case <-time.After(10 * time.Second):
 			t.Error("Run did not return after cancellation")
 		}
 	})
-	return b
+	return reg, stopped, cancel
+}
+
+// gaps returns the subscription's gaps as of now.
+func (b *bundle) gaps(t *testing.T) []store.Span {
+	t.Helper()
+	spans, err := b.store.WebSocketGaps(context.Background(), subscription, time.Now().Add(-time.Hour), time.Now(), time.Hour)
+	require.NoError(t, err)
+	return spans
+}
+
+// nextGap waits for OnConnected.
+func (b *bundle) nextGap(t *testing.T) store.WebSocketGap {
+	t.Helper()
+	select {
+	case g := <-b.connected:
+		return g
+	case <-time.After(15 * time.Second):
+		t.Fatal("no connection ended a gap within the deadline")
+	}
+	return store.WebSocketGap{}
+}
+
+// stopFirst stops the intake start ran.
+func (b *bundle) stopFirst(t *testing.T) {
+	t.Helper()
+	b.cancelFirst()
+	select {
+	case <-b.stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancellation")
+	}
+}
+
+// dialOther opens the subscription as another client would, and returns a
+// channel closed when that connection ends.
+func dialOther(t *testing.T, b *bundle) chan struct{} {
+	t.Helper()
+	tok, _, err := b.client.AccessToken(context.Background())
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	conn, _, err := websocket.Dial(ctx, b.url+"?subscriptionId="+subscription+"&access_token="+tok, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.CloseNow() })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if _, _, err := conn.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	return done
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -137,8 +213,10 @@ func (b *bundle) events(t *testing.T) int64 {
 	return n
 }
 
-func (b *bundle) metric(name string) float64 {
-	mfs, _ := b.reg.Gather()
+func (b *bundle) metric(name string) float64 { return metric(b.reg, name) }
+
+func metric(reg *prometheus.Registry, name string) float64 {
+	mfs, _ := reg.Gather()
 	for _, mf := range mfs {
 		if mf.GetName() == name {
 			m := mf.GetMetric()[0]
@@ -196,6 +274,151 @@ func TestIntake(t *testing.T) {
 				b.zoom.StartMeeting(zoomtest.MeetingSpec{Start: time.Now().UTC().Truncate(time.Second)})
 				waitFor(t, "the later event stored", func() bool { return b.ingest.done.Load() == 1 })
 				require.Equal(t, int64(1), b.events(t))
+			})
+
+			t.Run("RecordsEveryGapAndReportsItsEnd", func(t *testing.T) {
+				t.Parallel()
+				before := time.Now()
+				b := start(t, be.URL(t), wsintake.Config{})
+				first := b.nextGap(t)
+				require.Equal(t, "zoomrecon started", first.Cause, "the time before the first connection is a gap too")
+				require.False(t, first.StartedAt.Before(before.Truncate(time.Microsecond)))
+
+				dropped := time.Now()
+				require.True(t, b.zoom.DropWebSocket())
+				g := b.nextGap(t)
+				require.Contains(t, g.Cause, "read websocket")
+				require.False(t, g.StartedAt.Before(dropped.Truncate(time.Microsecond)), "the gap starts at the drop")
+				require.True(t, g.EndedAt.After(g.StartedAt))
+				spans := b.gaps(t)
+				require.Len(t, spans, 2)
+				require.True(t, spans[1].From.Equal(g.StartedAt) && spans[1].To.Equal(*g.EndedAt))
+				require.Positive(t, b.metric("zoomrecon_websocket_gap_seconds_total"))
+			})
+
+			t.Run("ALongDisconnectionRaisesAnAlertResolvedOnReconnect", func(t *testing.T) {
+				t.Parallel()
+				b := start(t, be.URL(t), wsintake.Config{AlertAfter: 200 * time.Millisecond})
+				b.nextGap(t)
+				b.zoom.SetWebSocketOutage(true)
+				open := func() []store.Discrepancy {
+					ds, err := b.store.OpenDiscrepancies(context.Background())
+					require.NoError(t, err)
+					return ds
+				}
+				waitFor(t, "the alert", func() bool { return len(open()) == 1 })
+				d := open()[0]
+				require.Equal(t, store.KindWebSocketDisconnected, d.Kind)
+				require.Contains(t, d.Detail, "read websocket")
+				require.Contains(t, d.Detail, "last attempt", "the detail says why reconnecting fails")
+				require.Equal(t, 1, strings.Count(b.logs.String(), "alert raised"), "one alert per gap")
+
+				b.zoom.SetWebSocketOutage(false)
+				g := b.nextGap(t)
+				require.Equal(t, d.Subject, g.StartedAt.UTC().Format(time.RFC3339Nano), "the alert names its gap")
+				require.Empty(t, open(), "reconnecting resolves it")
+			})
+
+			t.Run("AShortDisconnectionRaisesNoAlert", func(t *testing.T) {
+				t.Parallel()
+				b := start(t, be.URL(t), wsintake.Config{AlertAfter: time.Minute})
+				b.nextGap(t)
+				require.True(t, b.zoom.DropWebSocket())
+				b.nextGap(t)
+				ds, err := b.store.OpenDiscrepancies(context.Background())
+				require.NoError(t, err)
+				require.Empty(t, ds)
+			})
+
+			t.Run("OneReplicaHoldsTheSubscription", func(t *testing.T) {
+				t.Parallel()
+				b := start(t, be.URL(t), wsintake.Config{HeartbeatInterval: 50 * time.Millisecond})
+				b.nextGap(t)
+				reg2, stopped2, _ := b.run(t, wsintake.Config{HeartbeatInterval: 50 * time.Millisecond})
+				waitFor(t, "the second stands by", func() bool { return metric(reg2, "zoomrecon_websocket_holder") == 0 })
+				require.Equal(t, 1.0, b.metric("zoomrecon_websocket_holder"))
+				// Several leases' worth of heartbeats: the second never connects.
+				waitFor(t, "heartbeats", func() bool { return strings.Count(b.logs.String(), "websocket heartbeat answered") >= 10 })
+				require.Len(t, b.zoom.WebSocketConnections(), 1)
+				require.Equal(t, 0.0, metric(reg2, "zoomrecon_websocket_connected"))
+				select {
+				case <-stopped2:
+					t.Fatal("the standby stopped")
+				default:
+				}
+			})
+
+			t.Run("AStoppedHolderHandsOverAtOnce", func(t *testing.T) {
+				t.Parallel()
+				// A long lease: the handover must not wait for it.
+				b := start(t, be.URL(t), wsintake.Config{HeartbeatInterval: 50 * time.Millisecond, Lease: time.Hour})
+				b.nextGap(t)
+				reg2, _, _ := b.run(t, wsintake.Config{HeartbeatInterval: 50 * time.Millisecond})
+				waitFor(t, "the second stands by", func() bool { return metric(reg2, "zoomrecon_websocket_holder") == 0 })
+
+				// A holder that stops records when and gives up its claim.
+				b.stopFirst(t)
+				g := b.nextGap(t)
+				require.Equal(t, "zoomrecon stopped", g.Cause)
+				waitFor(t, "the second holds and is connected", func() bool {
+					return metric(reg2, "zoomrecon_websocket_holder") == 1 && metric(reg2, "zoomrecon_websocket_connected") == 1
+				})
+			})
+
+			t.Run("ASecondConnectionIsAnsweredByReconnecting", func(t *testing.T) {
+				t.Parallel()
+				b := start(t, be.URL(t), wsintake.Config{})
+				b.nextGap(t)
+				// Someone else (another app instance) opens the subscription.
+				other := dialOther(t, b)
+				waitFor(t, "ours replaced", func() bool { return b.zoom.WebSocketConnections()[0].Ended == zoomtest.WSEndedReplaced })
+				g := b.nextGap(t)
+				require.Contains(t, g.Cause, "read websocket")
+				<-other // ours took it back
+				cs := b.zoom.WebSocketConnections()
+				require.Len(t, cs, 3)
+				require.Equal(t, zoomtest.WSEndedReplaced, cs[1].Ended)
+			})
+
+			t.Run("AMissedHeartbeatIsAGap", func(t *testing.T) {
+				t.Parallel()
+				// Zoom's deadline passes before our heartbeat: dropped.
+				b := start(t, be.URL(t), wsintake.Config{HeartbeatInterval: time.Hour}, zoomtest.WithWebSocketHeartbeatTimeout(100*time.Millisecond))
+				b.nextGap(t)
+				g := b.nextGap(t)
+				require.Contains(t, g.Cause, "read websocket")
+				require.Equal(t, zoomtest.WSEndedHeartbeat, b.zoom.WebSocketConnections()[0].Ended)
+			})
+
+			t.Run("AnExpiredTokenIsReplacedAfterZoomRefusesIt", func(t *testing.T) {
+				t.Parallel()
+				b := start(t, be.URL(t), wsintake.Config{HeartbeatInterval: 50 * time.Millisecond})
+				b.nextGap(t)
+				b.zoom.ExpireTokens()
+				g := b.nextGap(t)
+				require.Contains(t, g.Cause, "refused")
+				cs := b.zoom.WebSocketConnections()
+				require.Equal(t, zoomtest.WSEndedTokenExpired, cs[0].Ended)
+				require.True(t, cs[len(cs)-1].Accepted, "the next connection has a new token")
+			})
+
+			t.Run("RenewsTheTokenWithoutAGap", func(t *testing.T) {
+				t.Parallel()
+				// Tokens of 2 s are renewed at 90 % of their life; the fake
+				// checks a connection's token at every heartbeat.
+				b := start(t, be.URL(t), wsintake.Config{HeartbeatInterval: 50 * time.Millisecond}, zoomtest.WithTokenLifetime(2*time.Second))
+				b.nextGap(t)
+				waitFor(t, "two renewals", func() bool {
+					cs := b.zoom.WebSocketConnections()
+					return len(cs) >= 3 && cs[0].Ended != "" && cs[1].Ended != ""
+				})
+				for _, c := range b.zoom.WebSocketConnections()[:2] {
+					require.True(t, c.Accepted)
+					require.Equal(t, zoomtest.WSEndedReplaced, c.Ended, "replaced by the renewal, never expired: %+v\n%s", b.zoom.WebSocketConnections(), b.logs.String())
+				}
+				require.Len(t, b.gaps(t), 1, "only the start's gap")
+				b.zoom.StartMeeting(zoomtest.MeetingSpec{Start: time.Now().UTC().Truncate(time.Second)})
+				waitFor(t, "an event after renewals stored", func() bool { return b.ingest.done.Load() == 1 })
 			})
 
 			t.Run("RetriesARefusalAndLogsZoomsMessage", func(t *testing.T) {

@@ -127,6 +127,26 @@ func (t *tokenCache) invalidate(gen uint64) {
 	}
 }
 
+// renewAtOf returns when the token of generation gen is due for renewal; the
+// zero time if it is no longer the cached one (due at once).
+func (t *tokenCache) renewAtOf(gen uint64) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.gen != gen {
+		return time.Time{}
+	}
+	return t.renewAt
+}
+
+// forget drops token if it is the cached one.
+func (t *tokenCache) forget(token string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if token != "" && t.token == token {
+		t.token = ""
+	}
+}
+
 // wrapErr turns a token failure into an error that carries Zoom's reason
 // but nothing of the request: *oauth2.RetrieveError keeps the response,
 // whose request holds the Basic credentials, so it is not wrapped.
@@ -161,9 +181,21 @@ func (t *tokenCache) wrapErr(err error) error {
 }
 
 // AccessToken returns a valid Server-to-Server OAuth access token, the cached
-// one unless it is due for renewal. Zoom's WebSocket event subscription takes
-// it as a query parameter (zoom-platform.md §11). It is a secret: never log it.
-func (c *Client) AccessToken(ctx context.Context) (string, error) {
-	tok, _, err := c.tokens.get(ctx)
-	return tok, err
+// one unless it is due for renewal, and when it will be: a holder of the
+// token, such as Zoom's WebSocket event subscription, which takes it as a
+// query parameter (zoom-platform.md §11), should get a new one by then. It
+// is a secret: never log it.
+func (c *Client) AccessToken(ctx context.Context) (string, time.Time, error) {
+	tok, gen, err := c.tokens.get(ctx)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return tok, c.tokens.renewAtOf(gen), nil
+}
+
+// ForgetAccessToken drops token from the cache if it is the cached one, so
+// the next call fetches a new one: Zoom refused it somewhere the client does
+// not see (the WebSocket's build_connection).
+func (c *Client) ForgetAccessToken(token string) {
+	c.tokens.forget(token)
 }
