@@ -200,7 +200,8 @@ func (in *Intake) Run(ctx context.Context) error {
 			in.metrics.holder.Set(0)
 			in.gap, in.pending = nil, nil
 			cause = causeStarted
-			if !sleep(ctx, in.cfg.Lease/3) {
+			// A holder that stops releases its claim: notice soon.
+			if !sleep(ctx, min(in.cfg.Lease/3, in.cfg.HeartbeatInterval, 5*time.Second)) {
 				break
 			}
 			continue
