@@ -30,8 +30,9 @@ type LoopConfig struct {
 
 // Loop runs scheduled passes.
 type Loop struct {
-	cfg LoopConfig
-	r   *Reconciler
+	cfg  LoopConfig
+	r    *Reconciler
+	kick chan struct{}
 }
 
 // NewLoop returns a Loop that runs r's passes on cfg's schedule.
@@ -45,7 +46,7 @@ func NewLoop(cfg LoopConfig, r *Reconciler) *Loop {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Logger = cfg.Logger.With("component", "reconcile_loop")
-	return &Loop{cfg: cfg, r: r}
+	return &Loop{cfg: cfg, r: r, kick: make(chan struct{}, 1)}
 }
 
 // Window is the span the next scheduled pass covers: the lookback, cut at
@@ -59,8 +60,18 @@ func (l *Loop) Window() Window {
 	return Window{Since: since, Until: now}
 }
 
+// Kick asks for a pass now rather than at the next scheduled time: the
+// WebSocket reconnected, and what it missed is known lost. A kick during a
+// pass runs one more after it; kicks do not queue up beyond that.
+func (l *Loop) Kick() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
 // Run runs a pass after a short random stagger, then every interval with
-// jitter, one at a time, until ctx ends. A pass in progress stops between
+// jitter, and at once when kicked, one at a time, until ctx ends. A pass in progress stops between
 // meetings when ctx ends. A failed pass is logged and the loop goes on.
 func (l *Loop) Run(ctx context.Context) error {
 	// Replicas started together should not ask Zoom at the same instant.
@@ -71,6 +82,8 @@ func (l *Loop) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
+		case <-l.kick:
+			timer.Stop()
 		}
 		// A listing that does not fit three quarters of the interval goes on
 		// in the next pass.

@@ -60,6 +60,37 @@ func TestLoop(t *testing.T) {
 		}
 	})
 
+	t.Run("AKickRunsAPassAtOnce", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, storetest.SQLiteURL(t))
+		passes := make(chan error, 10)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		loop := reconciler.NewLoop(reconciler.LoopConfig{
+			// The first pass comes after a stagger of up to 5 s, the next an
+			// hour later: only the kicks bring the passes the test waits for.
+			Interval: time.Hour, FirstStart: b.since, NowFunc: b.clk.Now,
+			AfterPassFunc: func(_ reconciler.Result, err error) {
+				if ctx.Err() == nil {
+					passes <- err
+				}
+			},
+		}, b.r)
+		done := make(chan error, 1)
+		go func() { done <- loop.Run(ctx) }()
+		for range 2 {
+			loop.Kick()
+			select {
+			case err := <-passes:
+				require.NoError(t, err)
+			case <-time.After(4 * time.Second):
+				t.Fatal("no pass within 4s of a kick")
+			}
+		}
+		cancel()
+		require.NoError(t, <-done)
+	})
+
 	t.Run("StopsMidPassOnShutdown", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, storetest.SQLiteURL(t))

@@ -67,6 +67,7 @@ type Store interface {
 	LastSuccess(ctx context.Context) (time.Time, error)
 	HostMeetings(ctx context.Context, since time.Time) ([]store.HostMeeting, error)
 	OpenHostCause(ctx context.Context, k store.Kind, host string) (store.Discrepancy, error)
+	WebSocketGaps(ctx context.Context, sub string, after, now time.Time) ([]store.Span, error)
 }
 
 // Config tunes a Reconciler. Zero values take the defaults.
@@ -105,6 +106,12 @@ type Config struct {
 	// HostCauseWindow is how far back a host's meetings are looked at for
 	// that. Default 24h.
 	HostCauseWindow time.Duration
+	// WebSocketOnly names the WebSocket event subscription when it is the
+	// only route Zoom's events take (no webhooks): Zoom never retries them,
+	// so the retry windows do not apply, and an event that happened while
+	// the subscription was disconnected (a gap) is certainly lost, with no
+	// grace to wait. Empty when webhooks are received.
+	WebSocketOnly string
 	// DailyBudget gives the most Heavy and Resource-intensive calls a day
 	// for a plan's daily quota (zoom-platform.md §6), which every app on the
 	// account shares. Default: a tenth of it.
@@ -272,6 +279,9 @@ type pass struct {
 	deferred map[string]time.Time
 	// windows are the spans in which Zoom was told to retry its webhooks.
 	windows []store.Span
+	// gaps are the spans in which the WebSocket subscription, the only
+	// route, was disconnected: what happened then never arrives.
+	gaps []store.Span
 	// partial says a listing failed part-way: no silence is concluded.
 	partial bool
 	// failure is the first error that keeps the pass from checking at all:
@@ -411,7 +421,12 @@ func (p *pass) run(ctx context.Context) error {
 		after = h
 	}
 	var err error
-	if p.windows, err = p.st.RetryWindows(ctx, after.Add(-deliveryLag), p.now, 2*p.cfg.HeartbeatInterval); err != nil {
+	if sub := p.cfg.WebSocketOnly; sub != "" {
+		// Nothing is retried over a WebSocket (zoom-platform.md §11).
+		if p.gaps, err = p.st.WebSocketGaps(ctx, sub, p.opts.Window.Since.Add(-deliveryLag), p.now); err != nil {
+			return err
+		}
+	} else if p.windows, err = p.st.RetryWindows(ctx, after.Add(-deliveryLag), p.now, 2*p.cfg.HeartbeatInterval); err != nil {
 		return err
 	}
 	listed, keepListing := p.list(ctx)
@@ -475,7 +490,12 @@ func (p *pass) run(ctx context.Context) error {
 	}
 	// Meetings that ended and whose attendance is not yet confirmed. Read
 	// after the steps above, which may have just ended some.
-	ended, err := p.st.EndedUnverified(ctx, p.now.Add(-p.cfg.MissedGrace), p.now)
+	// Within the grace only a WebSocket gap can settle one (overdue).
+	endedBefore := p.now.Add(-p.cfg.MissedGrace)
+	if len(p.gaps) > 0 {
+		endedBefore = p.now
+	}
+	ended, err := p.st.EndedUnverified(ctx, endedBefore, p.now)
 	if err != nil {
 		return err
 	}

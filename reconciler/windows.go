@@ -10,10 +10,14 @@ import (
 const deliveryLag = 30 * time.Second
 
 // overdue reports whether no webhook can still come for an event Zoom saw at
-// some time in [from, to]: the grace has passed since to and, if Zoom was
-// told to retry in that time (zoomrecon down or answering 503), its retry
-// schedule is over too.
+// some time in [from, to]: the WebSocket, the only route, was cut off since
+// to, or the grace has passed since to and, if Zoom was told to retry in
+// that time (zoomrecon down or answering 503), its retry schedule is over
+// too.
 func (p *pass) overdue(from, to time.Time) bool {
+	if p.cutOff(to) {
+		return true
+	}
 	if p.now.Before(to.Add(p.cfg.MissedGrace)) {
 		return false
 	}
@@ -32,13 +36,33 @@ func (p *pass) overdue(from, to time.Time) bool {
 	return true
 }
 
-// answering reports whether zoomrecon was up and storing webhooks when Zoom
-// first tried to deliver what happened at t.
+// answering reports whether zoomrecon was up and storing webhooks (or
+// connected to the WebSocket) when Zoom first tried to deliver what
+// happened at t.
 func (p *pass) answering(t time.Time) bool {
+	for _, g := range p.gaps {
+		if !t.Before(g.From.Add(-deliveryLag)) && t.Before(g.To) {
+			return false
+		}
+	}
 	for _, w := range p.windows {
 		if !t.Before(w.From.Add(-deliveryLag)) && t.Before(w.To) {
 			return false
 		}
 	}
 	return true
+}
+
+// cutOff reports whether the WebSocket subscription, the only route, was
+// disconnected at some moment after t (or is now). Zoom sends an event
+// within seconds of it (§3) and never replays one after a reconnection
+// (§11): an event of t or before that has not arrived by then never will.
+// Before the disconnection it had time to arrive; during it, it was lost.
+func (p *pass) cutOff(t time.Time) bool {
+	for _, g := range p.gaps {
+		if g.To.After(t) {
+			return true
+		}
+	}
+	return false
 }

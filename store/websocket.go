@@ -15,6 +15,11 @@ import (
 // stretch in which it was not connected. Zoom neither retries nor replays what
 // it sent meanwhile, so each gap is a fact the reconciler acts on.
 
+// WebSocketSeenWithin is how often a connected holder confirms its
+// connection alive (HoldWebSocket) at the least: one silent longer is taken
+// for dead, and what came after its last confirmation for lost.
+const WebSocketSeenWithin = time.Minute
+
 // WebSocketGap is a stretch in which the subscription was not connected.
 type WebSocketGap struct {
 	ID             int64      `db:"id"`
@@ -206,10 +211,10 @@ func (s *Store) RaiseWebSocketDisconnected(ctx context.Context, gap WebSocketGap
 
 // WebSocketGaps returns the spans overlapping [after, now] in which sub was
 // not connected: the recorded gaps, an open one ending at now, and, when the
-// holder on record was connected but has not confirmed it since now-stale
-// (it died, and no run has taken over yet), the span from its last
-// confirmation to now.
-func (s *Store) WebSocketGaps(ctx context.Context, sub string, after, now time.Time, stale time.Duration) ([]Span, error) {
+// holder on record was connected but has not confirmed it within
+// WebSocketSeenWithin (it died, and no run has taken over yet), the span
+// from its last confirmation to now.
+func (s *Store) WebSocketGaps(ctx context.Context, sub string, after, now time.Time) ([]Span, error) {
 	var gaps []WebSocketGap
 	err := s.db.SelectContext(ctx, &gaps, s.q(`
 SELECT id, subscription_id, started_at, ended_at, cause FROM websocket_gaps
@@ -230,7 +235,7 @@ SELECT seen_at FROM websocket_state WHERE subscription_id = ? AND connected_sinc
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("websocket gaps: %w", err)
 		}
-		if seen != nil && seen.Before(now.Add(-stale)) {
+		if seen != nil && seen.Before(now.Add(-WebSocketSeenWithin)) {
 			out = append(out, Span{From: *seen, To: now})
 		}
 	}

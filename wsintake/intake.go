@@ -149,7 +149,9 @@ func New(cfg Config, tokens Tokens, ingest Ingester, ledger Ledger, logger *slog
 		panic("wsintake: New without a SubscriptionID")
 	}
 	cfg.URL = cmp.Or(cfg.URL, DefaultURL)
-	cfg.HeartbeatInterval = cmp.Or(cfg.HeartbeatInterval, 25*time.Second)
+	// The claim is renewed at each heartbeat, which is how the store knows
+	// the connection was alive.
+	cfg.HeartbeatInterval = min(cmp.Or(cfg.HeartbeatInterval, 25*time.Second), store.WebSocketSeenWithin/2)
 	cfg.Lease = cmp.Or(cfg.Lease, max(3*cfg.HeartbeatInterval, 30*time.Second))
 	cfg.AlertAfter = cmp.Or(cfg.AlertAfter, 5*time.Minute)
 	cfg.ConnectTimeout = cmp.Or(cfg.ConnectTimeout, 15*time.Second)

@@ -144,7 +144,7 @@ func (b *bundle) run(t *testing.T, cfg wsintake.Config) (*prometheus.Registry, c
 // gaps returns the subscription's gaps as of now.
 func (b *bundle) gaps(t *testing.T) []store.Span {
 	t.Helper()
-	spans, err := b.store.WebSocketGaps(context.Background(), subscription, time.Now().Add(-time.Hour), time.Now(), time.Hour)
+	spans, err := b.store.WebSocketGaps(context.Background(), subscription, time.Now().Add(-time.Hour), time.Now())
 	require.NoError(t, err)
 	return spans
 }
