@@ -313,27 +313,37 @@ func unescape(s string) string {
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
-// TestSingleAlertWithLongDetailFits sends one alert whose detail is 5,000
-// characters: its sections stay within Slack's limits, the cut detail
-// keeps its start, and what to check next survives.
+// TestSingleAlertWithLongDetailFits sends one alert of every kind whose
+// detail is 5,000 characters (an error that ended a WebSocket may be long):
+// its sections stay within Slack's limits, the cut detail keeps its start,
+// and what to check next survives whole.
 func TestSingleAlertWithLongDetailFits(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
 	detail := strings.Repeat("a&<🎉", 1250)
-	cases := []struct {
+	type testCase struct {
 		name     string
+		kind     store.Kind
 		resolved bool
-	}{{name: "Open"}, {name: "Resolved", resolved: true}}
+	}
+	var cases []testCase
+	for _, k := range store.Kinds() {
+		cases = append(cases, testCase{name: string(k) + "/Open", kind: k}, testCase{name: string(k) + "/Resolved", kind: k, resolved: true})
+	}
 	for _, tc := range cases {
 		d := store.AlertDetail{
-			Discrepancy: store.Discrepancy{ID: 1, Kind: store.KindStaleMeeting, MeetingUUID: "uuid==", Detail: detail, DetectedAt: at},
+			Discrepancy: store.Discrepancy{ID: 1, Kind: tc.kind, MeetingUUID: "uuid==", Detail: detail, DetectedAt: at},
 			MeetingID:   81234567891, Topic: nasty(0), HostID: "host-ana",
+		}
+		if tc.kind.Info().Account {
+			d.MeetingUUID, d.MeetingID, d.Topic, d.Subject = "", 0, "", at.Add(-time.Hour).Format(time.RFC3339Nano)
 		}
 		if tc.resolved {
 			r := at.Add(time.Minute)
-			d.ResolvedAt, d.Resolution = &r, store.KindStaleMeeting.Info().ResolvedAs
+			d.ResolvedAt, d.Resolution = &r, tc.kind.Info().ResolvedAs
 		}
-		w := send(t, renderSingle(alert{d: d, hasD: true}, nil, 10))
+		a := alert{d: d, hasD: true}
+		w := send(t, renderSingle(a, nil, 10))
 		requireWithinLimits(t, tc.name, w)
 		var what string
 		for _, b := range w.Blocks {
@@ -345,7 +355,7 @@ func TestSingleAlertWithLongDetailFits(t *testing.T) {
 		require.True(t, strings.HasSuffix(what, "…"), "%s: the detail is cut", tc.name)
 		require.Greater(t, slackUnits(what), maxSection-10, "%s: the cut uses the room there is", tc.name)
 		require.Contains(t, jsonOf(w), "*Check next:*", "%s", tc.name)
-		require.Contains(t, w.Text, "Check next: ", "%s: text", tc.name)
+		require.Contains(t, w.Text, "Check next: "+nextText([]alert{a}), "%s: text", tc.name)
 	}
 }
 

@@ -185,6 +185,8 @@ func meeting(kind store.Kind, n int) seed {
 		return silence(t0.Add(-40 * time.Minute))
 	case store.KindURLValidationRefused:
 		return validationRefused(t0.Add(-2 * time.Minute))
+	case store.KindWebSocketDisconnected:
+		return webSocketDisconnected(t0.Add(-7 * time.Minute))
 	}
 	return s
 }
@@ -203,6 +205,17 @@ func validationRefused(at time.Time) seed {
 	return seed{
 		Kind: store.KindURLValidationRefused, Subject: at.UTC().Format(time.RFC3339Nano),
 		Detail:     "Zoom's URL validation at " + at.UTC().Format("2006-01-02 15:04:05 UTC") + " was refused with 401: signature matches no configured secret token",
+		DetectedAt: t0,
+	}
+}
+
+// webSocketDisconnected returns a seed of a WebSocket event subscription
+// disconnected since since, as the intake records it: its detail is the
+// error that ended the connection.
+func webSocketDisconnected(since time.Time) seed {
+	return seed{
+		Kind: store.KindWebSocketDisconnected, Subject: since.UTC().Format(time.RFC3339Nano),
+		Detail:     "failed to get reader: failed to read frame header: EOF",
 		DetectedAt: t0,
 	}
 }

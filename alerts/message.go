@@ -96,8 +96,9 @@ func (a alert) participant() string {
 }
 
 // silenceStart is when the stretch an account-level alert is about began (a
-// webhook_silence's quiet, a url_validation_refused's refusals): the
-// discrepancy is named by it, in its subject.
+// webhook_silence's quiet, a url_validation_refused's refusals, a
+// websocket_disconnected's disconnection): the discrepancy is named by it, in
+// its subject.
 func (a alert) silenceStart() time.Time {
 	if t, err := time.Parse(time.RFC3339Nano, a.d.Subject); err == nil {
 		return t
@@ -270,6 +271,20 @@ var kindTexts = map[store.Kind]kindText{
 		next: "Check that ZOOM_WEBHOOK_SECRET_TOKEN is the Secret Token the app's event subscription shows now (it may have been regenerated; " +
 			"list both while rotating: new,old), and that nothing in front of zoomrecon alters Zoom's requests. " +
 			"If the subscription was already disabled, re-enable it in the Zoom Marketplace (toggle it, validate, save).",
+	},
+	store.KindWebSocketDisconnected: {
+		title:    "WebSocket event subscription disconnected",
+		since:    "Disconnected since",
+		headline: "zoomrecon's WebSocket connection to Zoom's event subscription has stayed down past ZOOMRECON_WEBSOCKET_ALERT_AFTER while zoomrecon keeps trying to reconnect; Zoom delivers no event while it is down and never resends one.",
+		resolved: "zoomrecon is receiving Zoom's events again: {why}. It had been disconnected since {since}; zoomrecon now backfills that gap from Zoom's API.",
+		listed:   "WebSocket disconnected since ",
+		kept: "nothing is lost for good: zoomrecon keeps trying to reconnect, and once connected it backfills from Zoom's API " +
+			"what happened during the disconnection.",
+		next: "Check zoomrecon's logs for why the connection ended or cannot reopen; " +
+			"that outbound connections to ws.zoom.us on port 443 are allowed (network, proxy, firewall); " +
+			"that ZOOM_WEBSOCKET_SUBSCRIPTION_ID is the subscription's current ID, and the app's event subscription still uses the WebSockets method and is enabled; " +
+			"that the Server-to-Server OAuth app is still activated and ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET are still valid; " +
+			"and Zoom's status page.",
 	},
 	store.KindWebhookSilence: {
 		title:    "Zoom has stopped sending webhooks",

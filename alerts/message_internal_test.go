@@ -42,8 +42,20 @@ func TestEveryKindReads(t *testing.T) {
 	}
 	unknown := store.Kind("missed_recording_completed")
 	for _, k := range append(store.Kinds(), unknown) {
-		_, worded := kindTexts[k]
+		kt, worded := kindTexts[k]
 		require.Equal(t, k != unknown, worded, "%s: every kind has its wording", k)
+		if worded {
+			// genericText's would say nothing about the kind.
+			for field, s := range map[string]string{"title": kt.title, "headline": kt.headline, "kept": kt.kept, "next": kt.next} {
+				require.NotEmpty(t, s, "%s: %s is the kind's own", k, field)
+			}
+		}
+		if k.Info().Account {
+			// genericText has none: facts and lists would show the stretch's start unlabelled.
+			for field, s := range map[string]string{"since": kt.since, "listed": kt.listed, "resolved": kt.resolved} {
+				require.NotEmpty(t, s, "%s: an account kind says when its stretch began (%s)", k, field)
+			}
+		}
 		for _, typ := range []store.MeetingType{store.TypeMeeting, store.TypeWebinar, ""} {
 			t.Run(string(k)+"/"+string(typ), func(t *testing.T) {
 				t.Parallel()

@@ -91,6 +91,17 @@ func TestMessages(t *testing.T) {
 			},
 			head: ":rotating_light: Zoom's URL validation was refused",
 		},
+		{
+			name: "WebSocketDisconnectedIsUrgent", kind: store.KindWebSocketDisconnected,
+			want: []string{
+				"URGENT: zoomrecon's WebSocket connection to Zoom's event subscription has stayed down past ZOOMRECON_WEBSOCKET_ALERT_AFTER",
+				"never resends one. Failed to get reader: failed to read frame header: EOF.",
+				"Disconnected since: 2026-11-23 14:53:00 UTC", "Detected: 2026-11-23 15:00:00 UTC",
+				"Backfilled: nothing is lost for good: zoomrecon keeps trying to reconnect, and once connected it backfills from Zoom's API",
+				"Check next: Check zoomrecon's logs", "ws.zoom.us on port 443", "ZOOM_WEBSOCKET_SUBSCRIPTION_ID", "WebSockets method", "Zoom's status page.",
+			},
+			head: ":rotating_light: WebSocket event subscription disconnected",
+		},
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
@@ -542,34 +553,39 @@ func TestResolutionFollowsUpWebhooks(t *testing.T) {
 			missedEnd := meeting(store.KindMissedMeetingEnded, 1)
 			stale := meeting(store.KindStaleMeeting, 2)
 			refused := meeting(store.KindURLValidationRefused, 3)
+			disconnected := meeting(store.KindWebSocketDisconnected, 4)
 			b.seed(t, missedEnd)
 			b.seed(t, stale)
 			b.seed(t, refused)
+			b.seed(t, disconnected)
 			pass(t, sender)
-			require.Len(t, b.slack.Accepted(), 3)
+			require.Len(t, b.slack.Accepted(), 4)
 
 			b.clock.Advance(time.Minute)
 			b.resolve(t, missedEnd, store.ResolvedLateWebhook, b.clock.Now())
 			b.resolve(t, stale, store.ResolvedEnded, b.clock.Now())
 			b.resolve(t, refused, store.ResolvedValidationAnswered, b.clock.Now())
+			b.resolve(t, disconnected, store.ResolvedReconnected, b.clock.Now())
 			res := pass(t, sender)
-			require.Equal(t, 3, res.Announced)
+			require.Equal(t, 4, res.Announced)
 			got := b.slack.Accepted()
-			require.Len(t, got, 5, "one follow-up for each urgent one")
+			require.Len(t, got, 7, "one follow-up for each urgent one")
 			var texts []string
-			for _, m := range got[3:] {
+			for _, m := range got[4:] {
 				texts = append(texts, m.Text)
 			}
 			require.ElementsMatch(t, []string{
 				"RESOLVED: “Weekly sync 2” (meeting ID 81234567892) is no longer stuck: the meeting ended (2026-11-23 15:01:00 UTC).",
 				"RESOLVED: Zoom's URL validation is answered again: zoomrecon answered Zoom's next URL validation (2026-11-23 15:01:00 UTC). Validations had been refused since 2026-11-23 14:58:00 UTC.",
+				"RESOLVED: zoomrecon is receiving Zoom's events again: the WebSocket event subscription is connected again (2026-11-23 15:01:00 UTC). " +
+					"It had been disconnected since 2026-11-23 14:53:00 UTC; zoomrecon now backfills that gap from Zoom's API.",
 			}, texts)
 
 			b.clock.Advance(time.Minute)
 			res = pass(t, sender)
 			require.Zero(t, res.Announced)
-			require.Len(t, b.slack.Requests(), 5)
-			require.Equal(t, 2.0, metric(t, b.reg, "zoomrecon_alerts_resolutions_announced_total", "how", "follow_up"))
+			require.Len(t, b.slack.Requests(), 7)
+			require.Equal(t, 3.0, metric(t, b.reg, "zoomrecon_alerts_resolutions_announced_total", "how", "follow_up"))
 			require.Equal(t, 1.0, metric(t, b.reg, "zoomrecon_alerts_resolutions_announced_total", "how", "none"))
 		})
 	}
