@@ -21,11 +21,11 @@ const wsSub = "wsSub1"
 func TestWebSocketGaps(t *testing.T) {
 	t.Parallel()
 	cases := map[string]func(t *testing.T, dbURL string){
-		"WhatHappenedInAGapIsMissedAtOnce":          testGapMissedAtOnce,
-		"OutsideAGapTheGraceStillHolds":             testGraceOutsideGap,
-		"NoRetryHorizonForZoomrecon'sOwnDowntime":   testNoRetryHorizonOverWebSocket,
-		"AnOpenGapAndADeadHoldersSilenceCountToo":   testOpenAndStaleGaps,
-		"WithWebhooksToo,AGapIsNoLoss":              testGapWithWebhooksIsNoLoss,
+		"WhatHappenedInAGapIsMissedAtOnce":         testGapMissedAtOnce,
+		"OutsideAGapTheGraceStillHolds":            testGraceOutsideGap,
+		"NoRetryHorizonForZoomrecon'sOwnDowntime":  testNoRetryHorizonOverWebSocket,
+		"AnOpenGapAndADeadHoldersSilenceCountToo":  testOpenAndStaleGaps,
+		"WithWebhooksToo,AGapIsNoLoss":             testGapWithWebhooksIsNoLoss,
 		"TheGapIsNotZoom'sSilenceButTheReceiver's": testGapIsNotSilence,
 	}
 	runOnEveryBackend(t, cases)

@@ -15,12 +15,12 @@ import (
 func TestWebSocketRecord(t *testing.T) {
 	t.Parallel()
 	cases := map[string]func(t *testing.T, st *store.Store){
-		"OneRunHoldsTheSubscription":            testOneHolder,
-		"AGapRunsFromDisconnectToReconnect":     testGapFromDownToUp,
+		"OneRunHoldsTheSubscription":             testOneHolder,
+		"AGapRunsFromDisconnectToReconnect":      testGapFromDownToUp,
 		"ADeadHoldersGapStartsAtItsLastSighting": testDeadHolderGap,
-		"TheFirstStartOpensAGap":                testFirstStartGap,
-		"TheAlarmIsRaisedOnceAndResolvedOnUp":   testWebSocketAlarm,
-		"StatusCountsGapsAndTheirTime":          testWebSocketStatus,
+		"TheFirstStartOpensAGap":                 testFirstStartGap,
+		"TheAlarmIsRaisedOnceAndResolvedOnUp":    testWebSocketAlarm,
+		"StatusCountsGapsAndTheirTime":           testWebSocketStatus,
 	}
 	runOnEveryBackend(t, cases)
 }
