@@ -221,14 +221,17 @@ func TestDeployMetricNamesExist(t *testing.T) {
 // stored and a pass has checked it, and returns the metric names it serves.
 func exportedNames(t *testing.T, dbURL string) map[string]bool {
 	t.Helper()
-	zoom := zoomtest.New()
+	// Both routes, so the WebSocket's metrics are there too.
+	zoom := zoomtest.New(zoomtest.WithWebSocketSubscription("lint"))
 	t.Cleanup(zoom.Close)
+	zoom.SetDeliveryMode(zoomtest.DeliverBoth)
 	creds := zoom.Credentials()
 	passes := &passLog{}
 	srv := startServe(t, map[string]string{
 		"ZOOMRECON_DATABASE_URL": dbURL, "ZOOM_WEBHOOK_SECRET_TOKEN": crashSecret,
 		"ZOOM_ACCOUNT_ID": creds.AccountID, "ZOOM_CLIENT_ID": creds.ClientID, "ZOOM_CLIENT_SECRET": creds.ClientSecret,
 		"ZOOM_API_BASE_URL": zoom.APIURL(), "ZOOM_OAUTH_TOKEN_URL": zoom.TokenURL(),
+		"ZOOM_WEBSOCKET_SUBSCRIPTION_ID": "lint", "ZOOM_WEBSOCKET_URL": strings.Split(zoom.WebSocketURL(), "?")[0],
 		"ZOOMRECON_RECONCILE_INTERVAL": "200ms", "ZOOMRECON_MISSED_GRACE": "1s",
 		"ZOOM_RESOURCE_INTENSIVE_PER_MINUTE": "6000",
 	}, passes.hook)

@@ -19,6 +19,9 @@ type daemonFacts struct {
 	// WebhookSecrets is how many Secret Tokens the receiver verifies with;
 	// 0 means every delivery is refused.
 	WebhookSecrets int `json:"webhook_secrets"`
+	// WebSocketSubscription is the WebSocket event subscription received
+	// from, if any.
+	WebSocketSubscription string `json:"websocket_subscription_id,omitempty"`
 	// Reconciling says whether the reconciler runs: it needs the Zoom
 	// app's credentials.
 	Reconciling       bool   `json:"reconciling"`
@@ -30,13 +33,14 @@ type daemonFacts struct {
 
 func newDaemonFacts(cfg *config.Config, dialect string) daemonFacts {
 	f := daemonFacts{
-		Version:        buildVersion(),
-		AlertRoute:     cfg.SlackMode(),
-		ListenAddr:     cfg.ListenAddr,
-		WebhookPath:    cfg.WebhookPath,
-		WebhookSecrets: len(cfg.Zoom.WebhookSecretTokens),
-		Reconciling:    cfg.ZoomConfigured(),
-		Database:       dialect,
+		Version:               buildVersion(),
+		AlertRoute:            cfg.SlackMode(),
+		ListenAddr:            cfg.ListenAddr,
+		WebhookPath:           cfg.WebhookPath,
+		WebhookSecrets:        len(cfg.Zoom.WebhookSecretTokens),
+		WebSocketSubscription: cfg.Zoom.WebSocketSubscriptionID,
+		Reconciling:           cfg.ZoomConfigured(),
+		Database:              dialect,
 	}
 	if f.AlertRoute == "bot" {
 		f.SlackChannel = cfg.Slack.Channel

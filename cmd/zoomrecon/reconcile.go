@@ -134,6 +134,8 @@ func newReconciler(cfg *config.Config, e env, st *store.Store, zc *zoomapi.Clien
 		RetryHorizon: cfg.Reconcile.ZoomRetryHorizon, HeartbeatInterval: heartbeatInterval(cfg),
 		HostCauseMinMeetings: cfg.Reconcile.HostCauseMinMeetings, HostCauseWindow: cfg.Reconcile.HostCauseWindow,
 		DailyBudget: cfg.Zoom.APIDailyBudget.Of,
+		// Empty unless the WebSocket is the only route events take.
+		WebSocketOnly: webSocketOnly(cfg),
 		NowFunc:     e.now, Logger: logger, Registerer: reg,
 	}, st, zc)
 }
@@ -289,4 +291,13 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// webSocketOnly is the subscription ID when events come only over the
+// WebSocket, so its gaps are certain loss; empty otherwise.
+func webSocketOnly(cfg *config.Config) string {
+	if cfg.WebSocketOnly() {
+		return cfg.Zoom.WebSocketSubscriptionID
+	}
+	return ""
 }

@@ -44,6 +44,9 @@ type env struct {
 	// retries (1 s doubling to 30 s), so a test of a failing Zoom does not
 	// wait out a minute of it.
 	zoomRetryWait time.Duration
+	// wsHeartbeat, when set, replaces the WebSocket's heartbeat interval
+	// (25 s), which also renews the claim on the subscription.
+	wsHeartbeat time.Duration
 }
 
 func newEnv() env {

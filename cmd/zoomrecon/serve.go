@@ -21,6 +21,8 @@ import (
 	"github.com/zoomrecon/zoomrecon/reconciler"
 	"github.com/zoomrecon/zoomrecon/store"
 	"github.com/zoomrecon/zoomrecon/webhook"
+	"github.com/zoomrecon/zoomrecon/wsintake"
+	"github.com/zoomrecon/zoomrecon/zoomapi"
 )
 
 // shutdownTimeout bounds how long in-flight requests may take to finish once
@@ -96,8 +98,12 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	})
 	opsRoutes.Handle("GET /readyz", readyHandler(st, up, logger))
 	opsRoutes.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// The handler also stores what the WebSocket brings; its route is only
+	// served when webhooks are to be received.
 	hook := newWebhookHandler(ctx, cfg, st, e, logger, reg)
-	mux.Handle(cfg.WebhookPath, hook)
+	if !cfg.WebSocketOnly() {
+		mux.Handle(cfg.WebhookPath, hook)
+	}
 
 	srv := &http.Server{
 		Handler:           mux,
@@ -110,9 +116,18 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	}
 	// Built before listening: they seed their gauges, which the first scrape
 	// must already see.
-	loop, err := newReconcileLoop(ctx, cfg, e, st, firstStart, logger, reg)
+	// One client, so the reconciler and the WebSocket share its token.
+	zc, err := newZoomClient(cfg, e, logger, reg)
 	if err != nil && !errors.Is(err, errNoZoomCredentials) { // missing credentials were warned about above
 		logger.Warn("reconciler disabled: webhooks are received, but nothing checks them against Zoom's API", slog.Any("reason", err))
+	}
+	var loop *reconciler.Loop
+	if zc != nil {
+		loop = newReconcileLoop(ctx, cfg, e, st, zc, firstStart, logger, reg)
+	}
+	var intake *wsintake.Intake
+	if cfg.WebSocketConfigured() && zc != nil { // config refuses a subscription without credentials
+		intake = newWebSocketIntake(cfg, e, zc, hook, st, up.id, loop, logger, reg)
 	}
 	sender, err := alerts.New(alerts.Config{
 		WebhookURL: cfg.Slack.WebhookURL.Reveal(), BotToken: cfg.Slack.BotToken.Reveal(),
@@ -178,6 +193,9 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	loops.Go(func() { up.run(loopCtx) })
 	if loop != nil {
 		loops.Go(func() { _ = loop.Run(loopCtx) })
+	}
+	if intake != nil {
+		loops.Go(func() { _ = intake.Run(loopCtx) })
 	}
 	if ret != nil {
 		loops.Go(func() { ret.run(loopCtx) })
@@ -295,12 +313,23 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// newReconcileLoop builds the scheduled sweep, or says why there is none.
-func newReconcileLoop(ctx context.Context, cfg *config.Config, e env, st *store.Store, firstStart time.Time, logger *slog.Logger, reg prometheus.Registerer) (*reconciler.Loop, error) {
-	zc, err := newZoomClient(cfg, e, logger, reg)
-	if err != nil {
-		return nil, err
+// newWebSocketIntake builds the receiver of the WebSocket event
+// subscription. Each reconnection runs a reconcile pass at once: what Zoom
+// sent meanwhile is lost and only the API can fill it.
+func newWebSocketIntake(cfg *config.Config, e env, zc *zoomapi.Client, hook *webhook.Handler, st *store.Store, runID int64,
+	loop *reconciler.Loop, logger *slog.Logger, reg prometheus.Registerer) *wsintake.Intake {
+	wc := wsintake.Config{
+		URL: cfg.Zoom.WebSocketURL, SubscriptionID: cfg.Zoom.WebSocketSubscriptionID, RunID: runID,
+		AlertAfter: cfg.WebSocketAlertAfter, HeartbeatInterval: e.wsHeartbeat, Now: e.now,
 	}
+	if loop != nil {
+		wc.OnConnected = func(store.WebSocketGap) { loop.Kick() }
+	}
+	return wsintake.New(wc, zc, hook, st, logger, reg)
+}
+
+// newReconcileLoop builds the scheduled sweep.
+func newReconcileLoop(ctx context.Context, cfg *config.Config, e env, st *store.Store, zc *zoomapi.Client, firstStart time.Time, logger *slog.Logger, reg prometheus.Registerer) *reconciler.Loop {
 	r := newReconciler(cfg, e, st, zc, logger, reg)
 	if err := r.SeedMetrics(ctx); err != nil && ctx.Err() == nil {
 		logger.Warn("could not read when the last reconcile pass succeeded; its gauge starts at 0", slog.Any("error", err))
@@ -308,7 +337,7 @@ func newReconcileLoop(ctx context.Context, cfg *config.Config, e env, st *store.
 	return reconciler.NewLoop(reconciler.LoopConfig{
 		Interval: cfg.Reconcile.Interval, Lookback: cfg.Reconcile.Lookback, FirstStart: firstStart,
 		NowFunc: e.now, Logger: logger, AfterPassFunc: e.afterPass,
-	}, r), nil
+	}, r)
 }
 
 // watchdogInterval reads the watchdog period systemd asks for (WatchdogSec=

@@ -77,6 +77,9 @@ type statusReport struct {
 	// Daemon is the zoomrecon serve that ran last against the database, as
 	// it recorded itself: its settings, not the shell's, which may differ.
 	Daemon daemonView `json:"daemon"`
+	// WebSocket is the event subscription's connection; absent when
+	// ZOOM_WEBSOCKET_SUBSCRIPTION_ID is not set.
+	WebSocket *websocketView `json:"websocket,omitempty"`
 	// Open counts the discrepancies a person should look at: open, not
 	// acknowledged, not muted. Acknowledged and Muted count the others
 	// still open.
@@ -205,6 +208,9 @@ func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) 
 	for _, r := range refusals {
 		rep.Refusals = append(rep.Refusals, refusalView{Reason: r.Reason, Count: r.Count, First: r.FirstAt.UTC(), Last: r.LastAt.UTC(),
 			Final: r.Reason != store.RefusalUnavailable})
+	}
+	if rep.WebSocket, err = websocketStatus(ctx, cfg, st, now); err != nil {
+		return statusReport{}, err
 	}
 	switch run, err := st.LastRun(ctx); {
 	case err == nil:
@@ -441,6 +447,7 @@ func printStatus(w io.Writer, rep statusReport, now time.Time) {
 		fmt.Fprintln(w, "Zoom API today:        no reconcile pass yet today")
 	}
 	printDaemon(w, rep.Daemon, now)
+	printWebSocket(w, rep.WebSocket, now)
 	a := rep.Alerts
 	fmt.Fprintf(w, "Alerts:                %s; %d pending, %d dead", routeText(a), a.Pending, a.Dead)
 	if a.OldestPending != nil {
