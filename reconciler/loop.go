@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/zoomrecon/zoomrecon/store"
@@ -33,6 +34,9 @@ type Loop struct {
 	cfg  LoopConfig
 	r    *Reconciler
 	kick chan struct{}
+
+	mu     sync.Mutex
+	kicked *time.Time // the earliest since of the kicks not yet run
 }
 
 // NewLoop returns a Loop that runs r's passes on cfg's schedule.
@@ -60,38 +64,81 @@ func (l *Loop) Window() Window {
 	return Window{Since: since, Until: now}
 }
 
-// Kick asks for a pass now rather than at the next scheduled time: the
-// WebSocket reconnected, and what it missed is known lost. A kick during a
-// pass runs one more after it; kicks do not queue up beyond that.
-func (l *Loop) Kick() {
+// Kick asks for a pass over the window from since to now at once, rather
+// than at the next scheduled time: the WebSocket reconnected, and what Zoom
+// sent since then is lost. That pass lists its window itself, whatever the
+// listing's schedule. Kicks during a pass are merged into one pass after it.
+func (l *Loop) Kick(since time.Time) {
+	l.mu.Lock()
+	if l.kicked == nil || since.Before(*l.kicked) {
+		l.kicked = &since
+	}
+	l.mu.Unlock()
 	select {
 	case l.kick <- struct{}{}:
 	default:
 	}
 }
 
+// takeKick returns the window kicks asked for, cut at the lookback and the
+// first start, and forgets them.
+func (l *Loop) takeKick() (Window, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.kicked == nil {
+		return Window{}, false
+	}
+	w := l.Window()
+	if l.kicked.After(w.Since) {
+		w.Since = *l.kicked
+	}
+	l.kicked = nil
+	return w, true
+}
+
+// kickRetry is how soon a kicked pass that found another replica
+// reconciling is tried again.
+const kickRetry = 5 * time.Second
+
 // Run runs a pass after a short random stagger, then every interval with
-// jitter, and at once when kicked, one at a time, until ctx ends. A pass in progress stops between
-// meetings when ctx ends. A failed pass is logged and the loop goes on.
+// jitter, and at once when kicked, one at a time, until ctx ends. A pass in
+// progress stops between meetings when ctx ends. A failed pass is logged and
+// the loop goes on.
 func (l *Loop) Run(ctx context.Context) error {
 	// Replicas started together should not ask Zoom at the same instant.
 	timer := time.NewTimer(jitter(min(l.cfg.Interval/10, 5*time.Second)))
 	defer timer.Stop()
 	for {
+		var (
+			opts PassOptions
+			gap  bool
+		)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
+			// A listing that does not fit three quarters of the interval
+			// goes on in the next pass.
+			opts = PassOptions{Window: l.Window(), Trigger: store.TriggerSchedule,
+				Deadline: l.cfg.NowFunc().Add(l.cfg.Interval * 3 / 4)}
 		case <-l.kick:
-			timer.Stop()
+			w, ok := l.takeKick()
+			if !ok {
+				continue
+			}
+			// Outside the schedule, as zoomrecon reconcile is: recorded as
+			// manual, and it lists its own window.
+			opts, gap = PassOptions{Window: w, Trigger: store.TriggerManual}, true
 		}
-		// A listing that does not fit three quarters of the interval goes on
-		// in the next pass.
-		deadline := l.cfg.NowFunc().Add(l.cfg.Interval * 3 / 4)
 		// The pass logs how it went.
-		res, err := l.r.Pass(ctx, PassOptions{Window: l.Window(), Trigger: store.TriggerSchedule, Deadline: deadline})
+		res, err := l.r.Pass(ctx, opts)
 		if errors.Is(err, ErrLocked) {
 			l.cfg.Logger.Debug("another replica is reconciling; skipped this pass")
+			if gap {
+				// The gap must still be checked: ask again shortly.
+				since := opts.Window.Since
+				time.AfterFunc(kickRetry, func() { l.Kick(since) })
+			}
 		}
 		if l.cfg.AfterPassFunc != nil {
 			l.cfg.AfterPassFunc(res, err)
@@ -99,7 +146,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		timer.Reset(l.cfg.Interval - l.cfg.Interval/10 + jitter(l.cfg.Interval/5))
+		if !gap {
+			timer.Reset(l.cfg.Interval - l.cfg.Interval/10 + jitter(l.cfg.Interval/5))
+		}
 	}
 }
 

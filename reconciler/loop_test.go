@@ -79,7 +79,7 @@ func TestLoop(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- loop.Run(ctx) }()
 		for range 2 {
-			loop.Kick()
+			loop.Kick(b.since)
 			select {
 			case err := <-passes:
 				require.NoError(t, err)

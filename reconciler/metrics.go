@@ -50,7 +50,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		lastSuccess: f.NewGauge(prometheus.GaugeOpts{
 			Name: "zoomrecon_reconcile_last_success_timestamp_seconds",
-			Help: "Unix time at which the last pass that checked every meeting finished.",
+			Help: "Unix time at which the last scheduled pass that checked every meeting finished.",
 		}),
 		path: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "zoomrecon_reconcile_listing_path",
@@ -68,7 +68,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-func (m *metrics) observe(res Result, err error) {
+func (m *metrics) observe(res Result, scheduled bool, err error) {
 	switch {
 	case errors.Is(err, ErrLocked):
 		m.passes.WithLabelValues(resultLocked).Inc()
@@ -77,7 +77,9 @@ func (m *metrics) observe(res Result, err error) {
 		return // stopped by shutdown: neither a failure nor a pass
 	}
 	m.passes.WithLabelValues(string(res.Outcome)).Inc()
-	if res.Outcome == store.RunOK && !res.DryRun {
+	// As store.LastSuccess: a pass over a chosen window (a WebSocket gap's)
+	// says nothing of the schedule's.
+	if res.Outcome == store.RunOK && !res.DryRun && scheduled {
 		m.lastSuccess.SetToCurrentTime()
 	}
 	m.duration.Observe(res.Duration.Seconds())

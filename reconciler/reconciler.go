@@ -217,8 +217,9 @@ type PassOptions struct {
 	Deadline time.Time
 }
 
-// scheduled says whether the pass is one of the loop's, which carry a
-// listing on from pass to pass.
+// scheduled says whether the pass is one of the loop's on its schedule,
+// which carry a listing on from pass to pass. The others (zoomrecon
+// reconcile, the loop's pass over a WebSocket gap) list their own window.
 func (o PassOptions) scheduled() bool { return o.Trigger == store.TriggerSchedule }
 
 // Progress is a pass's state for a progress display.
@@ -312,7 +313,7 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (Result, error)
 			return Result{}, err
 		}
 		if !ok {
-			r.metrics.observe(Result{}, ErrLocked)
+			r.metrics.observe(Result{}, false, ErrLocked)
 			return Result{}, ErrLocked
 		}
 		defer unlock()
@@ -366,7 +367,7 @@ func (r *Reconciler) Pass(ctx context.Context, opts PassOptions) (Result, error)
 	if res.Outcome != store.RunFailed {
 		res.Failure = "" // a partial pass's errors are listed in Errors
 	}
-	r.metrics.observe(res, err)
+	r.metrics.observe(res, opts.scheduled(), err)
 	p.logFinished(ctx, res, err)
 	return res, err
 }

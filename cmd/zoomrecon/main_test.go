@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	"testing"
 )
 
@@ -12,10 +13,18 @@ import (
 // need a real separate process (kill -9) run it without building anything.
 const mainEnv = "ZOOMRECON_TEST_RUN_MAIN"
 
+// wsHeartbeatEnv sets the child's env.wsHeartbeat.
+const wsHeartbeatEnv = "ZOOMRECON_TEST_WS_HEARTBEAT"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(mainEnv) == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-		code := run(ctx, os.Args[1:], newEnv())
+		e := newEnv()
+		// Knobs a test sets for the child's env, as testEnv does in-process.
+		if d, err := time.ParseDuration(os.Getenv(wsHeartbeatEnv)); err == nil {
+			e.wsHeartbeat = d
+		}
+		code := run(ctx, os.Args[1:], e)
 		stop()
 		os.Exit(code)
 	}

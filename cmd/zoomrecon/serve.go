@@ -323,7 +323,7 @@ func newWebSocketIntake(cfg *config.Config, e env, zc *zoomapi.Client, hook *web
 		AlertAfter: cfg.WebSocketAlertAfter, HeartbeatInterval: e.wsHeartbeat, Now: e.now,
 	}
 	if loop != nil {
-		wc.OnConnected = func(store.WebSocketGap) { loop.Kick() }
+		wc.OnConnected = func(gap store.WebSocketGap) { loop.Kick(gap.StartedAt) }
 	}
 	return wsintake.New(wc, zc, hook, st, logger, reg)
 }
