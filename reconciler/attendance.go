@@ -96,19 +96,19 @@ func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
 		case i < 0:
 			updates = sessionUpdates(m.UUID, z)
 			kind = store.KindMissedParticipantJoined
-			detail = fmt.Sprintf("Zoom reports %s joined at %s; no webhook mentioned this session", who.Display(), utc(z.JoinTime))
+			detail = fmt.Sprintf("Zoom reports %s joined at %s; no webhook mentioned this session", who.Display(), utc(z.JoinTime)) + p.lostNote(z.JoinTime)
 		case ours[i].JoinTime == nil && !z.JoinTime.IsZero():
 			used[i] = true
 			updates = []store.ParticipantUpdate{{MeetingUUID: m.UUID, Participant: sessionIdentity(ours[i], who),
 				JoinTime: z.JoinTime, Source: store.SourceReconciled}}
 			kind = store.KindMissedParticipantJoined
-			detail = fmt.Sprintf("Zoom reports %s joined at %s; participant_joined never arrived", who.Display(), utc(z.JoinTime))
+			detail = fmt.Sprintf("Zoom reports %s joined at %s; participant_joined never arrived", who.Display(), utc(z.JoinTime)) + p.lostNote(z.JoinTime)
 		case ours[i].LeaveTime == nil && !z.LeaveTime.IsZero():
 			used[i] = true
 			updates = []store.ParticipantUpdate{{MeetingUUID: m.UUID, Participant: sessionIdentity(ours[i], who),
 				LeaveTime: z.LeaveTime, Source: store.SourceReconciled}}
 			kind = store.KindMissedParticipantLeft
-			detail = fmt.Sprintf("Zoom reports %s left at %s; participant_left never arrived", who.Display(), utc(z.LeaveTime))
+			detail = fmt.Sprintf("Zoom reports %s left at %s; participant_left never arrived", who.Display(), utc(z.LeaveTime)) + p.lostNote(z.LeaveTime)
 		default:
 			used[i] = true
 			continue

@@ -41,6 +41,7 @@ func (p *pass) checkUnknown(ctx context.Context, z zoomMeeting) error {
 		update.EndTime, update.Ended = z.End, true
 		detail = fmt.Sprintf("Zoom reports it ran from %s to %s; no webhook ever mentioned it", utc(z.Start), utc(z.End))
 	}
+	detail += p.lostNote(z.Start)
 	var participants []store.ParticipantUpdate
 	if z.End.IsZero() && p.path == PathDashboard {
 		// Who is in it now; the rest arrives by webhook or by the attendance
@@ -96,7 +97,7 @@ func (p *pass) checkOpen(ctx context.Context, m store.Meeting, z zoomMeeting, li
 				EndTime: z.End, Ended: true, Source: store.SourceReconciled},
 			Discrepancy: &store.Discrepancy{Kind: store.KindMissedMeetingEnded, MeetingUUID: m.UUID,
 				Detail: fmt.Sprintf("Zoom reports it ended at %s; %s never arrived", utc(z.End),
-					store.KindMissedMeetingEnded.Info().Event(m.Type)),
+					store.KindMissedMeetingEnded.Info().Event(m.Type)) + p.lostNote(z.End),
 				DetectedAt: p.now, Backfilled: true},
 			Resolve: []store.Resolution{{Kind: store.KindStaleMeeting, MeetingUUID: m.UUID, Reason: store.ResolvedEnded}},
 		}
@@ -203,7 +204,7 @@ func (p *pass) checkLostStart(ctx context.Context, m store.Meeting, z zoomMeetin
 			StartTime: z.Start, Started: true, Source: store.SourceReconciled},
 		Discrepancy: &store.Discrepancy{Kind: store.KindMissedMeetingStarted, MeetingUUID: m.UUID,
 			Detail: fmt.Sprintf("Zoom reports it started at %s; %s never arrived, though other webhooks of it did",
-				utc(z.Start), store.KindMissedMeetingStarted.Info().Event(m.Type)),
+				utc(z.Start), store.KindMissedMeetingStarted.Info().Event(m.Type)) + p.lostNote(z.Start),
 			DetectedAt: p.now, Backfilled: true},
 	}, cmp.Or(m.MeetingID, z.ID), cmp.Or(m.Topic, z.Topic), "")
 }

@@ -78,8 +78,11 @@ func testGapMissedAtOnce(t *testing.T, dbURL string) {
 	b.deliver(t, uuid, lost{ended: true, leaves: map[string]bool{bob: true}})
 	b.clk.Advance(12 * time.Minute)
 	b.wsUp(t, id)
-	require.Equal(t, []string{"missed_meeting_ended In the gap "}, kinds(b.pass(t)),
+	b.clk.Advance(time.Second)
+	res := b.pass(t)
+	require.Equal(t, []string{"missed_meeting_ended In the gap "}, kinds(res),
 		"the pass right after reconnecting finds it, the grace not yet passed")
+	require.Contains(t, res.Discrepancies[0].Detail, "it happened while the WebSocket event subscription was disconnected (2026-11-23 09:19:00 UTC to 2026-11-23 09:31:00 UTC)")
 	require.Empty(t, kinds(b.pass(t)), "once")
 	// Bob's leave, lost with the end, is backfilled without an alert of its own.
 	sessions, err := b.st.Sessions(context.Background(), uuid)
@@ -103,7 +106,9 @@ func testGraceOutsideGap(t *testing.T, dbURL string) {
 	require.Empty(t, kinds(b.pass(t)), "it may still be on its way: the grace holds")
 	b.clk.Advance(grace)
 	b.alive(t, id)
-	require.Equal(t, []string{"missed_meeting_ended Connected "}, kinds(b.pass(t)))
+	res := b.pass(t)
+	require.Equal(t, []string{"missed_meeting_ended Connected "}, kinds(res))
+	require.NotContains(t, res.Discrepancies[0].Detail, "WebSocket", "Zoom lost it while connected")
 }
 
 func testNoRetryHorizonOverWebSocket(t *testing.T, dbURL string) {

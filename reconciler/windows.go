@@ -2,6 +2,8 @@ package reconciler
 
 import (
 	"time"
+
+	"github.com/zoomrecon/zoomrecon/store"
 )
 
 // deliveryLag is how long after an event Zoom's first attempt to deliver its
@@ -40,10 +42,8 @@ func (p *pass) overdue(from, to time.Time) bool {
 // connected to the WebSocket) when Zoom first tried to deliver what
 // happened at t.
 func (p *pass) answering(t time.Time) bool {
-	for _, g := range p.gaps {
-		if !t.Before(g.From.Add(-deliveryLag)) && t.Before(g.To) {
-			return false
-		}
+	if _, ok := p.gapAt(t); ok {
+		return false
 	}
 	for _, w := range p.windows {
 		if !t.Before(w.From.Add(-deliveryLag)) && t.Before(w.To) {
@@ -65,4 +65,32 @@ func (p *pass) cutOff(t time.Time) bool {
 		}
 	}
 	return false
+}
+
+// gapAt returns the WebSocket gap in which an event of t was lost: one that
+// began no more than deliveryLag after it (the event may still have been on
+// its way) and ended after it.
+func (p *pass) gapAt(t time.Time) (store.Span, bool) {
+	for _, g := range p.gaps {
+		if !t.Before(g.From.Add(-deliveryLag)) && t.Before(g.To) {
+			return g, true
+		}
+	}
+	return store.Span{}, false
+}
+
+// lostNote is what a discrepancy's detail adds about an event of t lost in a
+// WebSocket gap, so that nobody looks for it in Zoom's webhook logs; empty
+// otherwise.
+func (p *pass) lostNote(t time.Time) string {
+	g, ok := p.gapAt(t)
+	if !ok {
+		return ""
+	}
+	end := utc(g.To)
+	if !g.To.Before(p.now) {
+		end = "now"
+	}
+	return "; it happened while the WebSocket event subscription was disconnected (" + utc(g.From) + " to " + end +
+		"), and Zoom never resends what it sent then"
 }
