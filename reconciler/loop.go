@@ -89,8 +89,10 @@ func (l *Loop) takeKick() (Window, bool) {
 		return Window{}, false
 	}
 	w := l.Window()
-	if l.kicked.After(w.Since) {
-		w.Since = *l.kicked
+	// What Zoom saw just before the drop may have been on its way, and its
+	// listings give whole seconds.
+	if since := l.kicked.Add(-deliveryLag - zoomTimeStep); since.After(w.Since) {
+		w.Since = since
 	}
 	l.kicked = nil
 	return w, true

@@ -11,6 +11,11 @@ import (
 // have met the window.
 const deliveryLag = 30 * time.Second
 
+// zoomTimeStep is the precision of the times Zoom's API gives: whole
+// seconds, so an event it reports at t happened in [t, t+1s). A gap's edges
+// are known to the microsecond.
+const zoomTimeStep = time.Second
+
 // overdue reports whether no webhook can still come for an event Zoom saw at
 // some time in [from, to]: the WebSocket, the only route, was cut off since
 // to, or the grace has passed since to and, if Zoom was told to retry in
@@ -59,6 +64,7 @@ func (p *pass) answering(t time.Time) bool {
 // (§11): an event of t or before that has not arrived by then never will.
 // Before the disconnection it had time to arrive; during it, it was lost.
 func (p *pass) cutOff(t time.Time) bool {
+	t = t.Add(zoomTimeStep) // the latest it may have happened
 	for _, g := range p.gaps {
 		if g.To.After(t) {
 			return true
@@ -69,10 +75,10 @@ func (p *pass) cutOff(t time.Time) bool {
 
 // gapAt returns the WebSocket gap in which an event of t was lost: one that
 // began no more than deliveryLag after it (the event may still have been on
-// its way) and ended after it.
+// its way) and ended after it, whichever moment of Zoom's second t is.
 func (p *pass) gapAt(t time.Time) (store.Span, bool) {
 	for _, g := range p.gaps {
-		if !t.Before(g.From.Add(-deliveryLag)) && t.Before(g.To) {
+		if !t.Before(g.From.Add(-deliveryLag)) && t.Add(zoomTimeStep).Before(g.To) {
 			return g, true
 		}
 	}

@@ -14,7 +14,7 @@ func TestConfigCheckWarnings(t *testing.T) {
 	t.Parallel()
 	const (
 		token = "warning: ZOOM_WEBHOOK_SECRET_TOKEN is not set: every webhook delivery will be refused with 401; " +
-			"set it to the Secret Token of your Zoom app's event subscription, "+
+			"set it to the Secret Token of your Zoom app's event subscription, " +
 			"or receive events over a WebSocket subscription instead (ZOOM_WEBSOCKET_SUBSCRIPTION_ID)"
 		zoom = "warning: ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET are not set: " +
 			"nothing checks the webhooks against Zoom's API or backfills what they missed; " +

@@ -5,8 +5,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 )
 
 // mainEnv makes the test binary act as the zoomrecon binary, so tests that

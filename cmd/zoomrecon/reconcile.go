@@ -136,7 +136,7 @@ func newReconciler(cfg *config.Config, e env, st *store.Store, zc *zoomapi.Clien
 		DailyBudget: cfg.Zoom.APIDailyBudget.Of,
 		// Empty unless the WebSocket is the only route events take.
 		WebSocketOnly: webSocketOnly(cfg),
-		NowFunc:     e.now, Logger: logger, Registerer: reg,
+		NowFunc:       e.now, Logger: logger, Registerer: reg,
 	}, st, zc)
 }
 
