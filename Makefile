@@ -18,7 +18,7 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 RACE    ?= $(if $(shell command -v $$($(GO) env CC) 2>/dev/null),-race,)
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint run demo serve bench-ingest bench-zoomapi bench-reconcile bench-retention fuzz
+.PHONY: help build test lint run demo demo-websocket serve bench-ingest bench-zoomapi bench-reconcile bench-retention fuzz
 .PHONY: docs package package-check install clean
 
 help: ## List the targets
@@ -39,6 +39,9 @@ run: demo ## Same as demo: the whole daemon on SQLite against the bundled fake Z
 
 demo: build ## Serve on a fresh zoomrecon-demo.db against a bundled fake Zoom that loses webhooks; alerts print as Slack shows them
 	./$(BIN) demo
+
+demo-websocket: build ## The demo over the fake Zoom's WebSocket event subscription, losing events to its outages
+	./$(BIN) demo --websocket
 
 serve: build ## Serve for real: SQLite zoomrecon.db by default, Zoom credentials from the environment
 	./$(BIN) serve

@@ -31,7 +31,13 @@ const (
 	demoGrace        = 5 * time.Second
 	demoStaleAfter   = 2 * time.Minute
 	demoSilenceAfter = time.Minute
+	// demoWebSocketAlertAfter is how long the demo's WebSocket outages must
+	// last to raise their alert; they last longer.
+	demoWebSocketAlertAfter = 4 * time.Second
 )
+
+// demoSubscription is the fake Zoom's WebSocket event subscription.
+const demoSubscription = "demoWebSocketSubscription"
 
 // demoOptions are what the demo command takes from its flags, and the hooks
 // tests use.
@@ -39,6 +45,10 @@ type demoOptions struct {
 	// database is the demo's SQLite URL, sqlite:PATH; the file and its -wal
 	// and -shm are deleted at start.
 	database string
+	// websocket receives the events over the fake Zoom's WebSocket event
+	// subscription, with no webhook route, and loses them to outages of its
+	// WebSocket host.
+	websocket bool
 	// zoomReadyFunc, if set, is handed the fake Zoom once it runs; tests
 	// inject faults through it.
 	zoomReadyFunc func(*zoomtest.Server)
@@ -66,6 +76,12 @@ and errors only unless ZOOMRECON_LOG_LEVEL is set. Ctrl-C (or SIGTERM) stops
 it cleanly, mid-pass if need be (that pass is recorded as interrupted, no
 error), and exits 0.
 
+With --websocket, the events come over the fake Zoom's WebSocket event
+subscription instead, with no webhook route at all, and what is lost is lost
+to outages of Zoom's WebSocket host: every event of an outage, which
+zoomrecon backfills in the pass it runs on reconnecting. An outage longer
+than 4s raises the websocket_disconnected alert, resolved on reconnect.
+
 Timing is compressed: a pass every 3s, grace 5s, stale after 2m, silence
 after 1m. From another terminal:
   ZOOMRECON_DATABASE_URL=sqlite:zoomrecon-demo.db zoomrecon status`,
@@ -80,6 +96,8 @@ after 1m. From another terminal:
 	}
 	cmd.Flags().StringVar(&opts.database, "database-url", "sqlite:zoomrecon-demo.db",
 		"SQLite database for the demo, deleted and recreated at each start (kept apart from zoomrecon.db)")
+	cmd.Flags().BoolVar(&opts.websocket, "websocket", false,
+		"receive the events over the fake Zoom's WebSocket event subscription, losing them to its outages")
 	return cmd
 }
 
@@ -101,7 +119,11 @@ func runDemo(ctx context.Context, cfg *config.Config, e env, opts demoOptions) e
 	go func() { defer close(slackDone); slack.serve(slackLn) }()
 	defer func() { slack.close(); <-slackDone }()
 
-	zoom := zoomtest.New()
+	var zopts []zoomtest.Option
+	if opts.websocket {
+		zopts = append(zopts, zoomtest.WithWebSocketSubscription(demoSubscription))
+	}
+	zoom := zoomtest.New(zopts...)
 	defer zoom.Close()
 	if opts.zoomReadyFunc != nil {
 		opts.zoomReadyFunc(zoom)
@@ -114,6 +136,13 @@ func runDemo(ctx context.Context, cfg *config.Config, e env, opts demoOptions) e
 	c.Zoom.AccountID, c.Zoom.ClientID, c.Zoom.ClientSecret = creds.AccountID, creds.ClientID, config.Secret(creds.ClientSecret)
 	c.Zoom.APIBaseURL, c.Zoom.OAuthTokenURL = zoom.APIURL(), zoom.TokenURL()
 	c.Zoom.WebhookSecretTokens = []config.Secret{config.Secret(secret)}
+	if opts.websocket {
+		// The only route: no webhook is received at all.
+		c.Zoom.WebhookSecretTokens = nil
+		c.Zoom.WebSocketSubscriptionID = demoSubscription
+		c.Zoom.WebSocketURL, _, _ = strings.Cut(zoom.WebSocketURL(), "?")
+		c.WebSocketAlertAfter = demoWebSocketAlertAfter
+	}
 	c.Reconcile.Interval, c.Reconcile.MissedGrace = demoInterval, demoGrace
 	c.Reconcile.StaleAfter, c.Reconcile.SilenceAfter, c.Reconcile.Lookback = demoStaleAfter, demoSilenceAfter, time.Hour
 	// The demo's day lasts minutes: its listings may use the fake account's
@@ -144,16 +173,26 @@ func runDemo(ctx context.Context, cfg *config.Config, e env, opts demoOptions) e
 		stopServe()
 		return demoStopped(serveCtx, <-served)
 	case a := <-listening:
-		port := a.(*net.TCPAddr).Port
-		zoom.SetWebhookTarget(fmt.Sprintf("http://127.0.0.1:%d%s", port, c.WebhookPath), secret)
+		if !opts.websocket {
+			port := a.(*net.TCPAddr).Port
+			zoom.SetWebhookTarget(fmt.Sprintf("http://127.0.0.1:%d%s", port, c.WebhookPath), secret)
+		}
 	}
-	if err := zoom.ValidateURL(ctx); err != nil && ctx.Err() == nil {
+	if opts.websocket {
+		if err := awaitWebSocket(ctx, zoom, served); err != nil {
+			stopServe()
+			return err
+		}
+	} else if err := zoom.ValidateURL(ctx); err != nil && ctx.Err() == nil {
 		stopServe()
 		<-served
 		return fmt.Errorf("the fake Zoom could not validate the webhook URL: %w", err)
 	}
 	out.printf("demo: fake Zoom at %s; alerts print below as Slack would show them; Ctrl-C to stop\n", zoom.APIURL())
-	played.Go(func() { playMeetings(playCtx, zoom, out) })
+	played.Go(func() { playMeetings(playCtx, zoom, out, opts.websocket) })
+	if opts.websocket {
+		played.Go(func() { playOutages(playCtx, zoom, out) })
+	}
 
 	select {
 	case err := <-served:
@@ -163,6 +202,26 @@ func runDemo(ctx context.Context, cfg *config.Config, e env, opts demoOptions) e
 	out.printf("demo: stopping\n")
 	stopServe()
 	return demoStopped(serveCtx, <-served)
+}
+
+// awaitWebSocket waits until serve has connected to the fake Zoom's
+// WebSocket, so the demo's first meetings are not lost before it did.
+func awaitWebSocket(ctx context.Context, zoom *zoomtest.Server, served <-chan error) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	for !zoom.WebSocketConnected() {
+		select {
+		case err := <-served:
+			return err
+		case <-ctx.Done():
+			return nil
+		case <-deadline:
+			return errors.New("zoomrecon did not connect to the fake Zoom's WebSocket within 30s")
+		case <-tick.C:
+		}
+	}
+	return nil
 }
 
 // demoStopped is serve's outcome as the demo reports it: a stop asked for

@@ -74,11 +74,14 @@ var randomLosses = []loss{lossNothing, lossNothing, lossNothing, lossEnded, loss
 // playMeetings plays the first cycle, then a meeting every 8 seconds, each 10
 // to 30 seconds long and losing some of its webhooks at random, until ctx
 // ends.
-func playMeetings(ctx context.Context, zoom *zoomtest.Server, out *terminal) {
+//
+// Over the WebSocket (websocket), nothing is lost by drops: the losses are
+// playOutages'.
+func playMeetings(ctx context.Context, zoom *zoomtest.Server, out *terminal, websocket bool) {
 	for _, h := range []zoomtest.User{hostAlice, hostDana, hostOmar, hostPriya} {
 		zoom.AddUser(h)
 	}
-	p := &player{zoom: zoom, out: out}
+	p := &player{zoom: zoom, out: out, websocket: websocket}
 	// The meetings' leaves and ends still to come; stopped when the demo ends.
 	defer p.stop()
 
@@ -107,9 +110,10 @@ func playMeetings(ctx context.Context, zoom *zoomtest.Server, out *terminal) {
 }
 
 type player struct {
-	zoom    *zoomtest.Server
-	out     *terminal
-	pending []*time.Timer
+	zoom      *zoomtest.Server
+	out       *terminal
+	websocket bool
+	pending   []*time.Timer
 }
 
 // wait waits d, and reports false if ctx ended first.
@@ -134,6 +138,9 @@ func (p *player) stop() {
 // the meeting ends after m.length, losing what m.loss says.
 func (p *player) play(m playedMeeting) {
 	uuid := randomUUID()
+	if p.websocket {
+		m.loss = lossNothing // rules shape webhooks only; outages do the losing
+	}
 	if m.loss == lossAll {
 		p.zoom.AddRule(dropFor(uuid, "", ""))
 	}
@@ -147,7 +154,11 @@ func (p *player) play(m playedMeeting) {
 		// Only Ann's leave: Bob's, when the host ends the meeting, arrives.
 		p.zoom.AddRule(dropFor(uuid, "meeting.participant_left", first.UserID))
 	}
-	p.out.printf("demo: %q (host %s %s) started, %s\n", m.topic, m.host.FirstName, m.host.LastName, m.loss)
+	what := m.loss.String()
+	if p.websocket {
+		what = "its events go over the WebSocket"
+	}
+	p.out.printf("demo: %q (host %s %s) started, %s\n", m.topic, m.host.FirstName, m.host.LastName, what)
 	p.pending = append(p.pending,
 		time.AfterFunc(m.length/2, func() { p.zoom.Leave(uuid, first.UserID, time.Time{}, "") }),
 		time.AfterFunc(m.length, func() { p.zoom.EndMeeting(uuid, time.Time{}) }))
@@ -173,4 +184,33 @@ func randomUUID() string {
 		b[i] = alphabet[rand.N(len(alphabet))]
 	}
 	return string(b) + "=="
+}
+
+// The WebSocket host's outages in the demo: the first while the first
+// cycle's meetings end, then one a minute, each long enough for its alert.
+const (
+	demoFirstOutage  = 3 * time.Second
+	demoOutageLength = 8 * time.Second
+	demoOutageEvery  = time.Minute
+)
+
+// playOutages makes the fake Zoom's WebSocket host unreachable now and then:
+// every event Zoom sends meanwhile is lost, as with Zoom's own.
+func playOutages(ctx context.Context, zoom *zoomtest.Server, out *terminal) {
+	p := &player{}
+	next := demoFirstOutage
+	for {
+		if !p.wait(ctx, next) {
+			return
+		}
+		out.printf("demo: Zoom's WebSocket host is unreachable for %s: every event sent meanwhile is lost\n", demoOutageLength)
+		zoom.SetWebSocketOutage(true)
+		ok := p.wait(ctx, demoOutageLength)
+		zoom.SetWebSocketOutage(false)
+		if !ok {
+			return
+		}
+		out.printf("demo: Zoom's WebSocket host is back\n")
+		next = demoOutageEvery - demoOutageLength
+	}
 }

@@ -33,12 +33,18 @@ type demoBundle struct {
 // below the command line).
 func startDemo(t *testing.T, path string, zoomReady func(*zoomtest.Server)) demoBundle {
 	t.Helper()
+	return startDemoArgs(t, path, zoomReady)
+}
+
+// startDemoArgs is startDemo with more of the command's flags.
+func startDemoArgs(t *testing.T, path string, zoomReady func(*zoomtest.Server), args ...string) demoBundle {
+	t.Helper()
 	vars := map[string]string{"ZOOMRECON_LISTEN_ADDR": "127.0.0.1:0", "ZOOMRECON_LOG_LEVEL": "debug"}
 	e, stdout, stderr := testEnv(vars)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	if zoomReady == nil {
-		go func() { done <- run(ctx, []string{"demo", "--database-url", "sqlite:" + path}, e) }()
+		go func() { done <- run(ctx, append([]string{"demo", "--database-url", "sqlite:" + path}, args...), e) }()
 	} else {
 		cfg, err := config.Load("", e.lookupEnv)
 		require.NoError(t, err)
@@ -181,6 +187,34 @@ func TestDemo(t *testing.T) {
 		}
 		require.Equal(t, 0, d.stop())
 		require.NotContains(t, d.stderr.String(), "level=ERROR")
+	})
+
+	t.Run("OverTheWebSocketAnOutageIsAlertedAndBackfilled", func(t *testing.T) {
+		t.Parallel()
+		start := time.Now()
+		d := startDemoArgs(t, filepath.Join(t.TempDir(), "demo.db"), nil, "--websocket")
+		deadline := start.Add(90 * time.Second)
+		// The first outage (3 s to 11 s) takes the first cycle's leaves and
+		// ends with it; zoomrecon alerts on it, then backfills them.
+		d.waitUntil(t, deadline, "the outage's alert", func() bool {
+			_, ok := messageWith(d.stdout.String(), "WebSocket event subscription disconnected")
+			return ok
+		})
+		d.waitUntil(t, deadline, "its resolution", func() bool {
+			_, ok := messageWith(d.stdout.String(), "Resolved: WebSocket event subscription disconnected")
+			return ok
+		})
+		d.waitUntil(t, deadline, "a loss of the outage backfilled", func() bool {
+			// Alone or in a digest, depending on how many the pass found.
+			_, ok := messageWith(d.stdout.String(), "“Support onboarding”", "meeting.ended never arrived",
+				"while the WebSocket event subscription was disconnected")
+			return ok
+		})
+		require.Contains(t, d.stdout.String(), "demo: Zoom's WebSocket host is unreachable")
+		var webhooks int
+		d.query(t, &webhooks, `SELECT COUNT(*) FROM events`)
+		require.Positive(t, webhooks, "events arrived over the WebSocket")
+		require.Equal(t, 0, d.stop())
 	})
 
 	t.Run("StartsFromAFreshDatabaseEachTime", func(t *testing.T) {
