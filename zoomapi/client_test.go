@@ -159,6 +159,31 @@ func TestToken(t *testing.T) {
 		require.Equal(t, []int{200, 200, 200, 200}, b.statuses(t, ""), "no request may reach Zoom with an expired token")
 	})
 
+	// The WebSocket takes the token itself (§11): it needs to know when to
+	// renew it, and to drop one Zoom refused over the socket.
+	t.Run("AccessTokenSaysWhenToRenewAndForgets", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, setupOpts{clock: true, zoom: []zoomtest.Option{zoomtest.WithTokenLifetime(10 * time.Minute)}})
+		tok, renewAt, err := b.client.AccessToken(t.Context())
+		require.NoError(t, err)
+		require.NotEmpty(t, tok)
+		require.WithinDuration(t, b.clock.Now().Add(9*time.Minute), renewAt, time.Second, "a tenth of the lifetime early")
+		again, _, err := b.client.AccessToken(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, tok, again, "cached")
+		require.Equal(t, 1, b.zoom.TokenRequests())
+
+		b.client.ForgetAccessToken("some-other-token")
+		again, _, err = b.client.AccessToken(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, tok, again, "forgetting another token keeps this one")
+		b.client.ForgetAccessToken(tok)
+		fresh, _, err := b.client.AccessToken(t.Context())
+		require.NoError(t, err)
+		require.NotEqual(t, tok, fresh)
+		require.Equal(t, 2, b.zoom.TokenRequests())
+	})
+
 	// Zoom refuses a token with 401 code 124, or, on one API family, with
 	// 401 {"status":false,"errorCode":401} (§10): either renews it once.
 	renewals := []struct {
