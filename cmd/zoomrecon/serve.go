@@ -128,6 +128,8 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	var intake *wsintake.Intake
 	if cfg.WebSocketConfigured() && zc != nil { // config refuses a subscription without credentials
 		intake = newWebSocketIntake(cfg, e, zc, hook, st, up.id, loop, logger, reg)
+		logger.InfoContext(ctx, "receiving Zoom's events over the WebSocket event subscription",
+			"subscription_id", cfg.Zoom.WebSocketSubscriptionID, "webhooks_too", !cfg.WebSocketOnly())
 	}
 	sender, err := alerts.New(alerts.Config{
 		WebhookURL: cfg.Slack.WebhookURL.Reveal(), BotToken: cfg.Slack.BotToken.Reveal(),
