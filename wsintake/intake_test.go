@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -170,29 +169,6 @@ func (b *bundle) stopFirst(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after cancellation")
 	}
-}
-
-// dialOther opens the subscription as another client would, and returns a
-// channel closed when that connection ends.
-func dialOther(t *testing.T, b *bundle) chan struct{} {
-	t.Helper()
-	tok, _, err := b.client.AccessToken(context.Background())
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	t.Cleanup(cancel)
-	conn, _, err := websocket.Dial(ctx, b.url+"?subscriptionId="+subscription+"&access_token="+tok, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.CloseNow() })
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			if _, _, err := conn.Read(ctx); err != nil {
-				return
-			}
-		}
-	}()
-	return done
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -370,7 +346,9 @@ func TestIntake(t *testing.T) {
 				b := start(t, be.URL(t), wsintake.Config{})
 				b.nextGap(t)
 				// Someone else (another app instance) opens the subscription.
-				other := dialOther(t, b)
+				other, stopOther, err := b.zoom.ConnectElsewhere(context.Background())
+				require.NoError(t, err)
+				t.Cleanup(stopOther)
 				waitFor(t, "ours replaced", func() bool { return b.zoom.WebSocketConnections()[0].Ended == zoomtest.WSEndedReplaced })
 				g := b.nextGap(t)
 				require.Contains(t, g.Cause, "read websocket")

@@ -8,13 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
 	"github.com/zoomrecon/zoomrecon/reconciler"
 	"github.com/zoomrecon/zoomrecon/store"
 	"github.com/zoomrecon/zoomrecon/store/storetest"
-	"github.com/zoomrecon/zoomrecon/zoomapi"
 	"github.com/zoomrecon/zoomrecon/zoomapi/zoomtest"
 )
 
@@ -194,7 +192,9 @@ func testWebSocketGapBackfilled(t *testing.T, dbURL string) {
 
 	// A second connection to the subscription closes ours (§11); serve
 	// takes it back, and so short a gap raises no alert.
-	other := dialSubscription(t, r.zoom)
+	other, stopOther, err := r.zoom.ConnectElsewhere(ctx)
+	require.NoError(t, err)
+	t.Cleanup(stopOther)
 	require.Eventually(t, func() bool {
 		cs := r.zoom.WebSocketConnections()
 		return len(cs) >= 3 && cs[len(cs)-1].Accepted && r.zoom.WebSocketConnected()
@@ -272,33 +272,6 @@ func testWebSocketGapBackfilled(t *testing.T, dbURL string) {
 	require.GreaterOrEqual(t, metrics["zoomrecon_websocket_reconnects_total"], 2.0)
 	require.Greater(t, metrics["zoomrecon_websocket_gap_seconds_total"], 3.0, "the outage lasted past the alert")
 	require.Equal(t, 0, srv.stop())
-}
-
-// dialSubscription opens the subscription as another client would, with a
-// token of the same app, and returns a channel closed when it ends.
-func dialSubscription(t *testing.T, zoom *zoomtest.Server) chan struct{} {
-	t.Helper()
-	creds := zoom.Credentials()
-	zc, err := zoomapi.New(zoomapi.Config{AccountID: creds.AccountID, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret,
-		TokenURL: zoom.TokenURL(), APIURL: zoom.APIURL()})
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	tok, _, err := zc.AccessToken(ctx)
-	require.NoError(t, err)
-	conn, _, err := websocket.Dial(ctx, zoom.WebSocketURL()+"&access_token="+tok, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.CloseNow() })
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			if _, _, err := conn.Read(ctx); err != nil {
-				return
-			}
-		}
-	}()
-	return done
 }
 
 func testWebSocketMissingHeartbeats(t *testing.T, dbURL string) {

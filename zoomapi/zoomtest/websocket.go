@@ -433,6 +433,30 @@ func (s *Server) SetWebSocketOutage(on bool) {
 	}
 }
 
+// ConnectElsewhere opens the subscription as another instance of the app
+// would (a second deployment, a developer's laptop): with a token of its
+// own, which closes the open connection (§11). It returns a channel closed
+// when that connection ends, and a function that ends it.
+func (s *Server) ConnectElsewhere(ctx context.Context) (ended <-chan struct{}, stop func(), err error) {
+	s.mu.Lock()
+	tok := s.issueLocked().AccessToken
+	s.mu.Unlock()
+	conn, _, err := websocket.Dial(ctx, s.WebSocketURL()+"&access_token="+url.QueryEscape(tok), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if _, _, err := conn.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+	return done, func() { conn.CloseNow(); <-done }, nil
+}
+
 // WebSocketConnected reports whether a connection is open and answered
 // success:true.
 func (s *Server) WebSocketConnected() bool {

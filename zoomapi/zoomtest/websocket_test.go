@@ -392,3 +392,19 @@ func TestWebSocketOutage(t *testing.T) {
 	require.True(t, ds[0].Lost)
 	require.True(t, ds[1].Sent)
 }
+
+func TestWebSocketConnectElsewhere(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, zoomtest.WithWebSocketSubscription(wsSubscription))
+	ours := connected(t, s)
+	ended, stop, err := s.ConnectElsewhere(ctxTimeout(t))
+	require.NoError(t, err)
+	require.Equal(t, websocket.StatusGoingAway, ours.closed(t), "the other instance's connection replaces ours")
+	waitFor(t, "the other connected", func() bool {
+		cs := s.WebSocketConnections()
+		return len(cs) == 2 && cs[1].Accepted && s.WebSocketConnected()
+	})
+	stop()
+	<-ended
+	waitFor(t, "the other gone", func() bool { return !s.WebSocketConnected() })
+}
