@@ -2,6 +2,7 @@ package zoomapi_test
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"net/http"
 	"strconv"
@@ -324,8 +325,17 @@ func TestPerMinute429(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
 		err := list(ctx, b.client)
-		require.ErrorIs(t, err, context.DeadlineExceeded)
-		requireOnly(t, err, nil)
+		returned := time.Now()
+		deadline, _ := ctx.Deadline()
+		// On a loaded machine the 429 itself may come back after the
+		// deadline; then its error is as good an answer. Before the
+		// deadline the client must wait, not give up.
+		if !errors.Is(err, context.DeadlineExceeded) {
+			require.Error(t, err)
+			require.False(t, returned.Before(deadline), "returned %v before the deadline with %v", deadline.Sub(returned), err)
+		} else {
+			requireOnly(t, err, nil)
+		}
 		require.Equal(t, []int{429}, b.statuses(t, ""), "no retry after the caller gave up")
 	})
 
