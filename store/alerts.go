@@ -127,11 +127,19 @@ func (s *Store) ReleaseAlerts(ctx context.Context, ids []int64, next time.Time) 
 }
 
 // leased is a table whose pending rows a sender claims with a lease: the
-// outbox, and the announcements keyed by their alert. Both have status,
-// next_attempt_at, tries and last_error; the claim, failure and release
-// queries below are written once for both.
+// alert outbox, the announcements and edits keyed by their alert, and the
+// relay's deliveries. Each has status, next_attempt_at, claimed_by, tries and
+// last_error; the claim, failure and release queries below are written once
+// for all of them.
 type leased struct {
 	table, key string
+	// scope, if set, is a column a claim filters on: each sender claims only
+	// its own rows (a relay destination's).
+	scope string
+	// inOrder, if set, is a column: a pending row is not due while a row of
+	// the same scope with the same non-empty value and a lower key is still
+	// pending, so the rows of one meeting go out one at a time, in order.
+	inOrder string
 }
 
 var (
@@ -146,26 +154,58 @@ var (
 // so waiting out its lease would only delay the alert. A live run's lease is
 // never taken. Its placeholders are those claimArgs returns.
 func (s *Store) claimQuery(l leased, returning string) string {
+	var where string
+	if l.scope != "" {
+		where += `
+    AND ` + l.scope + ` = ?`
+	}
+	if l.inOrder != "" {
+		// The row's predecessor may be claimed by another run, or waiting
+		// out a backoff: either way it is still pending, and this one waits.
+		where += `
+    AND NOT (` + l.inOrder + ` <> '' AND EXISTS (SELECT 1 FROM ` + l.table + ` e
+        WHERE e.status = 'pending' AND e.` + l.inOrder + ` = ` + l.table + `.` + l.inOrder +
+			scopeMatch(l) + ` AND e.` + l.key + ` < ` + l.table + `.` + l.key + `))`
+	}
 	return s.q(`
 UPDATE ` + l.table + ` SET next_attempt_at = ?, claimed_by = ?, tries = tries + 1
 WHERE ` + l.key + ` IN (
     SELECT ` + l.key + ` FROM ` + l.table + `
     WHERE status = 'pending' AND (next_attempt_at <= ?
-        OR claimed_by IN (SELECT id FROM uptime WHERE ended_at IS NOT NULL))
+        OR claimed_by IN (SELECT id FROM uptime WHERE ended_at IS NOT NULL))` + where + `
     ORDER BY next_attempt_at, ` + l.key + `
     LIMIT ?` + s.dialect.skipLocked + `
 )
 RETURNING ` + returning)
 }
 
-// claimArgs are claimQuery's arguments: the lease's end, the claiming run
-// (NULL for none), now and limit.
+// scopeMatch is the condition that keeps inOrder's look-back within the
+// row's scope.
+func scopeMatch(l leased) string {
+	if l.scope == "" {
+		return ""
+	}
+	return ` AND e.` + l.scope + ` = ` + l.table + `.` + l.scope
+}
+
+// claimArgs are claimQuery's arguments for an unscoped table: the lease's
+// end, the claiming run (NULL for none), now and limit.
 func claimArgs(by int64, now time.Time, lease time.Duration, limit int) []any {
+	return scopedClaimArgs(nil, by, now, lease, limit)
+}
+
+// scopedClaimArgs are claimQuery's arguments for a table with a scope, the
+// scope's value first among the conditions.
+func scopedClaimArgs(scope any, by int64, now time.Time, lease time.Duration, limit int) []any {
 	var claimedBy *int64
 	if by != 0 {
 		claimedBy = &by
 	}
-	return []any{dbTime(now.Add(lease)), claimedBy, dbTime(now), limit}
+	args := []any{dbTime(now.Add(lease)), claimedBy, dbTime(now)}
+	if scope != nil {
+		args = append(args, scope)
+	}
+	return append(args, limit)
 }
 
 // markFailed records a failed try of the rows ids of l: due again at next, or

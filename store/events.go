@@ -78,6 +78,9 @@ func (s *Store) IngestBatch(ctx context.Context, items []Ingest, now time.Time) 
 		if err := s.applyParticipants(ctx, tx, participants, now); err != nil {
 			return err
 		}
+		if err := s.queueNewEvents(ctx, tx, items, inserted, now); err != nil {
+			return err
+		}
 		return s.resolveLate(ctx, tx, items, inserted, now)
 	})
 	if err != nil {

@@ -24,6 +24,10 @@ type Backfill struct {
 	// Resolve lists open discrepancies this finding closes (a stale meeting
 	// that Zoom now reports ended, say).
 	Resolve []Resolution
+	// Events are the events Zoom should have sent for what the backfill
+	// records, rebuilt in its payload shape: stored, and queued for the
+	// relay's destinations, in the same transaction.
+	Events []ReconstructedEvent
 }
 
 // Resolution names a discrepancy to close and why.
@@ -58,6 +62,9 @@ func (s *Store) ApplyBackfill(ctx context.Context, b Backfill, now time.Time) (D
 			if _, err := s.resolveDiscrepancy(ctx, tx, r.Kind, r.MeetingUUID, r.Subject, r.Reason, now, nil); err != nil {
 				return err
 			}
+		}
+		if err := s.storeReconstructed(ctx, tx, b.Events, now); err != nil {
+			return err
 		}
 		if b.Discrepancy != nil {
 			var err error

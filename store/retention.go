@@ -34,7 +34,8 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, batch int) (i
 		batch = DefaultPruneBatch
 	}
 	return s.pruneLoop(ctx, batch, `
-DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?) AND received_at < ?`, batch, dbTime(before))
+DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?) AND received_at < ?
+    AND NOT EXISTS (SELECT 1 FROM forward_deliveries d WHERE d.event_id = events.id AND d.status = 'pending')`, batch, dbTime(before))
 }
 
 // pruneLoop runs a batched DELETE until it deletes fewer than batch rows.
@@ -104,6 +105,14 @@ DELETE FROM discrepancies WHERE id IN (
 		{"reconcile_runs", `
 DELETE FROM reconcile_runs WHERE id IN (
     SELECT id FROM reconcile_runs WHERE started_at < ? AND finished_at IS NOT NULL ORDER BY id LIMIT ?)`, []any{t, batch}},
+		{"forward_deliveries", `
+DELETE FROM forward_deliveries WHERE id IN (
+    SELECT id FROM forward_deliveries WHERE status <> 'pending' AND created_at < ? ORDER BY id LIMIT ?)`, []any{t, batch}},
+		{"reconstructed_events", `
+DELETE FROM reconstructed_events WHERE id IN (
+    SELECT r.id FROM reconstructed_events r WHERE r.created_at < ?
+      AND NOT EXISTS (SELECT 1 FROM forward_deliveries d WHERE d.reconstructed_id = r.id AND d.status = 'pending')
+    ORDER BY r.id LIMIT ?)`, []any{t, batch}},
 		{"websocket_gaps", `
 DELETE FROM websocket_gaps WHERE id IN (
     SELECT id FROM websocket_gaps WHERE ended_at < ? ORDER BY id LIMIT ?)`, []any{t, batch}},

@@ -122,7 +122,7 @@ func testPruneHistory(t *testing.T, st *store.Store) {
 
 	got, err := st.PruneHistory(ctx, t0, 2)
 	require.NoError(t, err)
-	require.Equal(t, store.Pruned{"alert_outbox": 3, "discrepancies": 1, "meetings": 1, "participant_sessions": 1, "reconcile_runs": 0, "websocket_gaps": 0}, got)
+	require.Equal(t, store.Pruned{"alert_outbox": 3, "discrepancies": 1, "meetings": 1, "participant_sessions": 1, "reconcile_runs": 0, "websocket_gaps": 0, "forward_deliveries": 0, "reconstructed_events": 0}, got)
 
 	ids := func(q string) []string {
 		t.Helper()
@@ -139,7 +139,7 @@ func testPruneHistory(t *testing.T, st *store.Store) {
 
 	again, err := st.PruneHistory(ctx, t0, 2)
 	require.NoError(t, err)
-	require.Equal(t, store.Pruned{"alert_outbox": 0, "discrepancies": 0, "meetings": 0, "participant_sessions": 0, "reconcile_runs": 0, "websocket_gaps": 0}, again)
+	require.Equal(t, store.Pruned{"alert_outbox": 0, "discrepancies": 0, "meetings": 0, "participant_sessions": 0, "reconcile_runs": 0, "websocket_gaps": 0, "forward_deliveries": 0, "reconstructed_events": 0}, again)
 }
 
 // TestReclaimSpace: a new SQLite file is INCREMENTAL, and after a prune

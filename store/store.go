@@ -50,6 +50,9 @@ type Store struct {
 	sqlitePath string
 	sqliteFile os.FileInfo
 	readOnly   bool
+	// forward are the relay's destinations: every new event, received or
+	// rebuilt, is queued for those that want it.
+	forward []ForwardRoute
 
 	// prepared caches the statements of the hot paths. database/sql prepares
 	// each on a connection the first time it runs there; parsing dominated
@@ -72,6 +75,10 @@ type Options struct {
 	// PostgreSQL transaction is read-only, and Migrate refuses. The database
 	// itself then guarantees that nothing is written. Default: read-write.
 	ReadOnly bool
+	// Forward are the relay's destinations (zoomrecon's forward settings):
+	// each event stored is queued for the destinations that want it, in the
+	// same transaction. None: nothing is queued.
+	Forward []ForwardRoute
 }
 
 // Open connects to the database named by rawURL and checks that it answers.
@@ -148,6 +155,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		prepared: map[string]*sqlx.Stmt{},
 		wanted:   map[string]struct{}{},
 		readOnly: opts.ReadOnly,
+		forward:  slices.Clone(opts.Forward),
 	}
 	if d.name == migrations.SQLite {
 		s.sqlitePath = sqlitePath(rawURL)

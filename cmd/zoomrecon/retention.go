@@ -26,7 +26,7 @@ const (
 
 // retentionTables are the tables pruning counts, the label values of
 // zoomrecon_retention_deleted_total.
-var retentionTables = []string{"events", "meetings", "participant_sessions", "discrepancies", "alert_outbox", "reconcile_runs", "websocket_gaps"}
+var retentionTables = []string{"events", "meetings", "participant_sessions", "discrepancies", "alert_outbox", "reconcile_runs", "websocket_gaps", "forward_deliveries", "reconstructed_events"}
 
 // retention deletes what is older than the configured retentions. Its
 // deletes are batched and idempotent, so replicas may each run it.

@@ -88,7 +88,13 @@ func PostgresURL(t testing.TB) string {
 // Open opens and migrates the database at rawURL and closes it when t ends.
 func Open(t testing.TB, rawURL string) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), rawURL, store.Options{})
+	return OpenWith(t, rawURL, store.Options{})
+}
+
+// OpenWith is Open with options (the relay's routes, say).
+func OpenWith(t testing.TB, rawURL string, opts store.Options) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), rawURL, opts)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -1,0 +1,351 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// This file keeps the relay's queue: every event zoomrecon accepts, and every
+// event it rebuilt for one Zoom lost, is queued for each destination that
+// wants it in the transaction that stores it, and delivered from there with
+// the alert outbox's lease (leased), one meeting's deliveries in order.
+
+// ForwardRoute is a relay destination as the store queues for it.
+type ForwardRoute struct {
+	Name string
+	// Match reports whether the destination wants an event of this type.
+	Match func(eventType string) bool
+}
+
+// ForwardStatus is where a delivery stands.
+type ForwardStatus string
+
+const (
+	ForwardPending   ForwardStatus = "pending"
+	ForwardDelivered ForwardStatus = "delivered"
+	// ForwardDead: the destination refused it for good (a 4xx) or it was
+	// retried past the give-up time; zoomrecon replay can send it again.
+	ForwardDead ForwardStatus = "dead"
+)
+
+// forwardLease is the relay queue as leased: each destination claims its own
+// rows, and one meeting's rows one at a time, in order.
+var forwardLease = leased{table: "forward_deliveries", key: "id", scope: "destination", inOrder: "meeting_uuid"}
+
+// ReconstructedEvent is an event Zoom never sent, rebuilt from its API in
+// Zoom's payload shape when zoomrecon backfilled what it would have carried.
+type ReconstructedEvent struct {
+	// DedupKey names what it stands for, so a repeated backfill stores it once.
+	DedupKey    string
+	Type        string
+	MeetingUUID string
+	// EventTS is when Zoom says it happened.
+	EventTS time.Time
+	Body    []byte
+}
+
+// ForwardDelivery is one event to deliver to one destination.
+type ForwardDelivery struct {
+	ID          int64     `db:"id"`
+	Destination string    `db:"destination"`
+	EventType   string    `db:"event_type"`
+	MeetingUUID string    `db:"meeting_uuid"`
+	Tries       int       `db:"tries"`
+	CreatedAt   time.Time `db:"created_at"`
+	// Reconstructed says zoomrecon rebuilt the event: Zoom never sent it.
+	Reconstructed bool `db:"reconstructed"`
+	// Replay says `zoomrecon replay` queued it again.
+	Replay bool   `db:"replay"`
+	Body   []byte `db:"body"`
+}
+
+// queueForward queues the events ids (of events, or of reconstructed_events
+// when reconstructed) for every route that wants their types, in id order.
+func (s *Store) queueForward(ctx context.Context, tx *sqlx.Tx, ids []int64, types []string, reconstructed, replay bool, routes []ForwardRoute, now time.Time) error {
+	src, col := "events", "event_id"
+	if reconstructed {
+		src, col = "reconstructed_events", "reconstructed_id"
+	}
+	for _, r := range routes {
+		var want []int64
+		for i, id := range ids {
+			if r.Match == nil || r.Match(types[i]) {
+				want = append(want, id)
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		slices.Sort(want)
+		if _, err := s.execIn(ctx, tx, `
+INSERT INTO forward_deliveries (destination, `+col+`, event_type, meeting_uuid, replay, next_attempt_at, created_at)
+SELECT ?, id, event_type, meeting_uuid, ?, ?, ? FROM `+src+` WHERE id IN (?) ORDER BY id`,
+			want, r.Name, replay, dbTime(now), dbTime(now)); err != nil {
+			return fmt.Errorf("queue for %s: %w", r.Name, err)
+		}
+	}
+	return nil
+}
+
+// queueNewEvents queues the events of the batch that were new.
+func (s *Store) queueNewEvents(ctx context.Context, tx *sqlx.Tx, items []Ingest, inserted []bool, now time.Time) error {
+	if len(s.forward) == 0 {
+		return nil
+	}
+	var keys []string
+	for i, it := range items {
+		if inserted[i] {
+			keys = append(keys, it.Event.DedupKey)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	var rows []struct {
+		ID   int64  `db:"id"`
+		Type string `db:"event_type"`
+	}
+	err := inChunks(keys, func(keys []string) error {
+		q, args, err := sqlx.In(`SELECT id, event_type FROM events WHERE dedup_key IN (?)`, keys)
+		if err != nil {
+			return err
+		}
+		var part []struct {
+			ID   int64  `db:"id"`
+			Type string `db:"event_type"`
+		}
+		if err := tx.SelectContext(ctx, &part, s.q(q), args...); err != nil {
+			return err
+		}
+		rows = append(rows, part...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("queue for forwarding: %w", err)
+	}
+	ids, types := make([]int64, len(rows)), make([]string, len(rows))
+	for i, r := range rows {
+		ids[i], types[i] = r.ID, r.Type
+	}
+	return s.queueForward(ctx, tx, ids, types, false, false, s.forward, now)
+}
+
+// storeReconstructed stores the rebuilt events that are new and queues them.
+func (s *Store) storeReconstructed(ctx context.Context, tx *sqlx.Tx, events []ReconstructedEvent, now time.Time) error {
+	var ids []int64
+	var types []string
+	for _, e := range events {
+		var id int64
+		err := tx.GetContext(ctx, &id, s.q(`
+INSERT INTO reconstructed_events (dedup_key, event_type, meeting_uuid, event_ts, body, created_at) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (dedup_key) DO NOTHING RETURNING id`),
+			dbText(e.DedupKey), e.Type, dbText(e.MeetingUUID), dbTime(e.EventTS), e.Body, dbTime(now))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			continue // rebuilt before
+		case err != nil:
+			return fmt.Errorf("store reconstructed %s: %w", e.Type, err)
+		}
+		ids, types = append(ids, id), append(types, e.Type)
+	}
+	if len(ids) == 0 || len(s.forward) == 0 {
+		return nil
+	}
+	return s.queueForward(ctx, tx, ids, types, true, false, s.forward, now)
+}
+
+// ClaimForward leases up to limit due deliveries of destination to the serve
+// run by until now+lease, at most one per meeting (the earliest still
+// pending), with their bodies.
+func (s *Store) ClaimForward(ctx context.Context, destination string, by int64, now time.Time, lease time.Duration, limit int) ([]ForwardDelivery, error) {
+	var ids []int64
+	err := sqlx.SelectContext(ctx, s.db, &ids, s.claimQuery(forwardLease, "id"),
+		scopedClaimArgs(destination, by, now, lease, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries for %s: %w", destination, err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	q, args, err := sqlx.In(`
+SELECT d.id, d.destination, d.event_type, d.meeting_uuid, d.tries, d.created_at, d.replay,
+       d.reconstructed_id IS NOT NULL AS reconstructed, COALESCE(e.body, r.body) AS body
+FROM forward_deliveries d
+LEFT JOIN events e ON e.id = d.event_id
+LEFT JOIN reconstructed_events r ON r.id = d.reconstructed_id
+WHERE d.id IN (?) ORDER BY d.id`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []ForwardDelivery
+	if err := sqlx.SelectContext(ctx, s.db, &out, s.q(q), args...); err != nil {
+		return nil, fmt.Errorf("read claimed deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// MarkForwardDelivered records that the destination accepted the deliveries
+// ids at at.
+func (s *Store) MarkForwardDelivered(ctx context.Context, ids []int64, at time.Time) error {
+	return s.updateIDs(ctx, "mark deliveries delivered", `
+UPDATE forward_deliveries SET status = 'delivered', delivered_at = ?, claimed_by = NULL, last_error = ''
+WHERE id IN (?)`, ids, dbTime(at))
+}
+
+// ForwardFailure is a failed try of one delivery.
+type ForwardFailure struct {
+	ID int64
+	// Next is when it is tried again; ignored when Dead.
+	Next time.Time
+	Err  string
+	// AnswerStatus and AnswerBody are the destination's answer, if any: a
+	// dead letter keeps the 4xx that refused it.
+	AnswerStatus int
+	AnswerBody   string
+	Dead         bool
+}
+
+// MarkForwardFailed records a failed try: due again at f.Next, or dead.
+func (s *Store) MarkForwardFailed(ctx context.Context, f ForwardFailure) error {
+	status := ForwardPending
+	if f.Dead {
+		status = ForwardDead
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`
+UPDATE forward_deliveries SET status = ?, next_attempt_at = ?, last_error = ?, answer_status = ?, answer_body = ?, claimed_by = NULL
+WHERE id = ?`), status, dbTime(f.Next), dbText(f.Err), f.AnswerStatus, dbText(f.AnswerBody), f.ID)
+	if err != nil {
+		return fmt.Errorf("mark delivery failed: %w", err)
+	}
+	return nil
+}
+
+// ReleaseForward gives back claimed deliveries not tried, due again at next.
+func (s *Store) ReleaseForward(ctx context.Context, ids []int64, next time.Time) error {
+	return s.release(ctx, "release deliveries", forwardLease, ids, next)
+}
+
+// ForwardStats is one destination's queue.
+type ForwardStats struct {
+	Destination string `db:"destination"`
+	Pending     int64  `db:"pending"`
+	// OldestPending is when the oldest pending delivery was queued.
+	OldestPending *time.Time `db:"-"`
+	Delivered     int64      `db:"delivered"`
+	// Failing counts pending deliveries whose last try failed.
+	Failing int64 `db:"failing"`
+	Dead    int64 `db:"dead"`
+	// LastError is the latest failure's, when one is failing.
+	LastError string `db:"-"`
+}
+
+// ForwardQueueStats reports every destination's queue, by name.
+func (s *Store) ForwardQueueStats(ctx context.Context) ([]ForwardStats, error) {
+	var out []ForwardStats
+	err := s.db.SelectContext(ctx, &out, `
+SELECT destination,
+       SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending,
+       SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS delivered,
+       SUM(CASE WHEN status = 'pending' AND last_error <> '' THEN 1 ELSE 0 END) AS failing,
+       SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS dead
+FROM forward_deliveries GROUP BY destination ORDER BY destination`)
+	if err != nil {
+		return nil, fmt.Errorf("forward queue stats: %w", err)
+	}
+	for i := range out {
+		if out[i].Pending == 0 {
+			continue
+		}
+		// Read on its own: SQLite's MIN over a CASE returns text.
+		var oldest time.Time
+		if err := s.db.GetContext(ctx, &oldest, s.q(`
+SELECT created_at FROM forward_deliveries WHERE destination = ? AND status = 'pending' ORDER BY id LIMIT 1`),
+			out[i].Destination); err != nil {
+			return nil, fmt.Errorf("forward queue stats: %w", err)
+		}
+		out[i].OldestPending = &oldest
+		if out[i].Failing == 0 {
+			continue
+		}
+		err := s.db.GetContext(ctx, &out[i].LastError, s.q(`
+SELECT last_error FROM forward_deliveries WHERE destination = ? AND status = 'pending' AND last_error <> ''
+ORDER BY next_attempt_at DESC, id DESC LIMIT 1`), out[i].Destination)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("forward queue stats: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ReplayFilter chooses the stored events to deliver again.
+type ReplayFilter struct {
+	// Since and Until bound when the events happened (event_ts, or when
+	// received for an event without one): [Since, Until).
+	Since, Until time.Time
+	// EventType, if set, keeps only events of that type.
+	EventType string
+}
+
+// QueueReplay queues again, for each route, the stored events (received
+// and rebuilt) that f chooses and the route wants, in the order they
+// happened within each meeting. It returns how many deliveries it queued.
+func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f ReplayFilter, now time.Time) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, src := range []struct {
+			table         string
+			reconstructed bool
+			ts            string
+		}{
+			{"events", false, "COALESCE(event_ts, received_at)"},
+			{"reconstructed_events", true, "event_ts"},
+		} {
+			query := `SELECT id, event_type FROM ` + src.table + ` WHERE ` + src.ts + ` >= ? AND ` + src.ts + ` < ?`
+			args := []any{dbTime(f.Since), dbTime(f.Until)}
+			if f.EventType != "" {
+				query += ` AND event_type = ?`
+				args = append(args, f.EventType)
+			}
+			var rows []struct {
+				ID   int64  `db:"id"`
+				Type string `db:"event_type"`
+			}
+			if err := tx.SelectContext(ctx, &rows, s.q(query+` ORDER BY `+src.ts+`, id`), args...); err != nil {
+				return err
+			}
+			ids, types := make([]int64, len(rows)), make([]string, len(rows))
+			for i, r := range rows {
+				ids[i], types[i] = r.ID, r.Type
+			}
+			before, err := s.countDeliveries(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if err := s.queueForward(ctx, tx, ids, types, src.reconstructed, true, routes, now); err != nil {
+				return err
+			}
+			after, err := s.countDeliveries(ctx, tx)
+			if err != nil {
+				return err
+			}
+			n += after - before
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("queue replay: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Store) countDeliveries(ctx context.Context, tx *sqlx.Tx) (int64, error) {
+	var n int64
+	err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM forward_deliveries`)
+	return n, err
+}

@@ -1,0 +1,197 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/zoomrecon/zoomrecon/store"
+	"github.com/zoomrecon/zoomrecon/store/storetest"
+)
+
+// routes are two destinations: one wants everything, one meeting events
+// only.
+var routes = []store.ForwardRoute{
+	{Name: "all"},
+	{Name: "meetings", Match: func(t string) bool { return strings.HasPrefix(t, "meeting.") }},
+}
+
+// TestForwardQueue runs the cases about the relay's queue on every backend.
+func TestForwardQueue(t *testing.T) {
+	t.Parallel()
+	cases := map[string]func(t *testing.T, u string){
+		"NewEventsAreQueuedForTheDestinationsThatWantThem": testQueuedOnIngest,
+		"OneMeetingsDeliveriesGoOutInOrder":                testForwardOrder,
+		"AFailureBacksOffADeadLetterStops":                 testForwardFailures,
+		"RebuiltEventsAreStoredOnceAndQueued":              testReconstructedQueued,
+		"ReplayQueuesAWindowAgain":                         testReplayQueues,
+		"PendingDeliveriesKeepTheirEvents":                 testPruneKeepsPending,
+	}
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			for name, fn := range cases {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					fn(t, b.URL(t))
+				})
+			}
+		})
+	}
+}
+
+func openRouted(t *testing.T, u string) *store.Store {
+	t.Helper()
+	return storetest.OpenWith(t, u, store.Options{Forward: routes})
+}
+
+// ingest stores events of type typ for meeting, each at t0 plus its index.
+func ingest(t *testing.T, st *store.Store, meeting string, types ...string) {
+	t.Helper()
+	var items []store.Ingest
+	for i, typ := range types {
+		at := t0.Add(time.Duration(i) * time.Second)
+		items = append(items, store.Ingest{Event: store.Event{
+			DedupKey: fmt.Sprintf("%s|%s|%d", meeting, typ, i), Type: typ, EventTS: &at, ReceivedAt: at,
+			MeetingUUID: meeting, Body: []byte(`{"event":"` + typ + `","n":` + fmt.Sprint(i) + `}`),
+		}})
+	}
+	_, err := st.IngestBatch(context.Background(), items, t0)
+	require.NoError(t, err)
+}
+
+func claimAll(t *testing.T, st *store.Store, dest string, now time.Time) []store.ForwardDelivery {
+	t.Helper()
+	ds, err := st.ClaimForward(context.Background(), dest, 0, now, time.Minute, 100)
+	require.NoError(t, err)
+	return ds
+}
+
+func bodies(ds []store.ForwardDelivery) []string {
+	out := []string{}
+	for _, d := range ds {
+		out = append(out, string(d.Body))
+	}
+	return out
+}
+
+func testQueuedOnIngest(t *testing.T, u string) {
+	st := openRouted(t, u)
+	ingest(t, st, "m1", "meeting.started")
+	ingest(t, st, "", "recording.completed")
+	ingest(t, st, "m1", "meeting.started") // a duplicate: not queued again
+	require.Equal(t, []string{`{"event":"meeting.started","n":0}`, `{"event":"recording.completed","n":0}`}, bodies(claimAll(t, st, "all", t0)))
+	require.Equal(t, []string{`{"event":"meeting.started","n":0}`}, bodies(claimAll(t, st, "meetings", t0)), "the filter")
+
+	plain := storetest.Open(t, u)
+	ingest(t, plain, "m2", "meeting.started")
+	require.Empty(t, claimAll(t, plain, "all", t0), "no routes, nothing queued")
+}
+
+func testForwardOrder(t *testing.T, u string) {
+	ctx := context.Background()
+	st := openRouted(t, u)
+	ingest(t, st, "m1", "meeting.started", "meeting.participant_joined", "meeting.ended")
+	ingest(t, st, "m2", "meeting.started")
+	first := claimAll(t, st, "all", t0)
+	require.Equal(t, []string{`{"event":"meeting.started","n":0}`, `{"event":"meeting.started","n":0}`}, bodies(first),
+		"one per meeting: m1's next waits for its first")
+	require.Empty(t, claimAll(t, st, "all", t0.Add(30*time.Second)), "claimed ones are leased; the rest wait behind them")
+	require.NoError(t, st.MarkForwardDelivered(ctx, []int64{first[0].ID, first[1].ID}, t0))
+	second := claimAll(t, st, "all", t0)
+	require.Equal(t, []string{`{"event":"meeting.participant_joined","n":1}`}, bodies(second))
+	require.Equal(t, "m1", second[0].MeetingUUID)
+	require.NoError(t, st.MarkForwardDelivered(ctx, []int64{second[0].ID}, t0))
+	require.Equal(t, []string{`{"event":"meeting.ended","n":2}`}, bodies(claimAll(t, st, "all", t0)))
+}
+
+func testForwardFailures(t *testing.T, u string) {
+	ctx := context.Background()
+	st := openRouted(t, u)
+	ingest(t, st, "m1", "meeting.started", "meeting.ended")
+	d := claimAll(t, st, "meetings", t0)[0]
+	require.NoError(t, st.MarkForwardFailed(ctx, store.ForwardFailure{ID: d.ID, Next: t0.Add(time.Minute), Err: "HTTP 503"}))
+	require.Empty(t, claimAll(t, st, "meetings", t0.Add(30*time.Second)), "backing off, and the next waits behind it")
+	stats, err := st.ForwardQueueStats(ctx)
+	require.NoError(t, err)
+	meetings := stats[1]
+	require.Equal(t, "meetings", meetings.Destination)
+	require.EqualValues(t, 2, meetings.Pending)
+	require.EqualValues(t, 1, meetings.Failing)
+	require.Equal(t, "HTTP 503", meetings.LastError)
+	require.True(t, meetings.OldestPending.Equal(t0))
+
+	again := claimAll(t, st, "meetings", t0.Add(time.Minute))
+	require.Len(t, again, 1)
+	require.Equal(t, 2, again[0].Tries)
+	require.NoError(t, st.MarkForwardFailed(ctx, store.ForwardFailure{ID: d.ID, Err: "HTTP 400", AnswerStatus: 400, AnswerBody: "bad", Dead: true}))
+	next := claimAll(t, st, "meetings", t0.Add(time.Minute))
+	require.Equal(t, []string{`{"event":"meeting.ended","n":1}`}, bodies(next), "a dead letter no longer holds its meeting back")
+	stats, err = st.ForwardQueueStats(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, stats[1].Dead)
+}
+
+func testReconstructedQueued(t *testing.T, u string) {
+	ctx := context.Background()
+	st := openRouted(t, u)
+	ev := store.ReconstructedEvent{DedupKey: "rebuilt|meeting.ended|m1", Type: "meeting.ended", MeetingUUID: "m1", EventTS: t0,
+		Body: []byte(`{"event":"meeting.ended"}`)}
+	for range 2 {
+		_, _, err := st.ApplyBackfill(ctx, store.Backfill{
+			Meeting: &store.MeetingUpdate{UUID: "m1", EndTime: t0, Ended: true, Source: store.SourceReconciled},
+			Events:  []store.ReconstructedEvent{ev},
+		}, t0)
+		require.NoError(t, err)
+	}
+	ds := claimAll(t, st, "meetings", t0)
+	require.Len(t, ds, 1, "stored and queued once")
+	require.True(t, ds[0].Reconstructed)
+	require.Equal(t, `{"event":"meeting.ended"}`, string(ds[0].Body))
+}
+
+func testReplayQueues(t *testing.T, u string) {
+	ctx := context.Background()
+	st := openRouted(t, u)
+	ingest(t, st, "m1", "meeting.started", "meeting.ended")
+	ids := []int64{}
+	for _, d := range claimAll(t, st, "meetings", t0) {
+		ids = append(ids, d.ID)
+	}
+	require.NoError(t, st.MarkForwardDelivered(ctx, ids, t0))
+	for _, d := range claimAll(t, st, "meetings", t0) {
+		require.NoError(t, st.MarkForwardDelivered(ctx, []int64{d.ID}, t0))
+	}
+	n, err := st.QueueReplay(ctx, routes[1:], store.ReplayFilter{Since: t0.Add(time.Second), Until: t0.Add(time.Hour)}, t0)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n, "only what happened in the window")
+	ds := claimAll(t, st, "meetings", t0)
+	require.Equal(t, []string{`{"event":"meeting.ended","n":1}`}, bodies(ds))
+	require.True(t, ds[0].Replay)
+	n, err = st.QueueReplay(ctx, routes, store.ReplayFilter{Since: t0, Until: t0.Add(time.Hour), EventType: "meeting.started"}, t0)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n, "one event, two destinations")
+}
+
+func testPruneKeepsPending(t *testing.T, u string) {
+	ctx := context.Background()
+	st := openRouted(t, u)
+	ingest(t, st, "m1", "meeting.started")
+	n, err := st.PruneEvents(ctx, t0.Add(time.Hour), 10)
+	require.NoError(t, err)
+	require.Zero(t, n, "its deliveries are pending")
+	ds := claimAll(t, st, "all", t0)
+	require.NoError(t, st.MarkForwardDelivered(ctx, []int64{ds[0].ID}, t0))
+	n, err = st.PruneEvents(ctx, t0.Add(time.Hour), 10)
+	require.NoError(t, err)
+	require.Zero(t, n, "still pending for the other destination")
+	ds = claimAll(t, st, "meetings", t0)
+	require.NoError(t, st.MarkForwardDelivered(ctx, []int64{ds[0].ID}, t0))
+	n, err = st.PruneEvents(ctx, t0.Add(time.Hour), 10)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+}
