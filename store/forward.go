@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -52,17 +53,33 @@ type ReconstructedEvent struct {
 
 // ForwardDelivery is one event to deliver to one destination.
 type ForwardDelivery struct {
-	ID          int64     `db:"id"`
-	Destination string    `db:"destination"`
-	EventType   string    `db:"event_type"`
-	MeetingUUID string    `db:"meeting_uuid"`
-	Tries       int       `db:"tries"`
-	CreatedAt   time.Time `db:"created_at"`
+	ID int64 `db:"id"`
+	// EventID or ReconstructedID is the event delivered.
+	EventID         *int64    `db:"event_id"`
+	ReconstructedID *int64    `db:"reconstructed_id"`
+	Destination     string    `db:"destination"`
+	EventType       string    `db:"event_type"`
+	MeetingUUID     string    `db:"meeting_uuid"`
+	Tries           int       `db:"tries"`
+	CreatedAt       time.Time `db:"created_at"`
 	// Reconstructed says zoomrecon rebuilt the event: Zoom never sent it.
 	Reconstructed bool `db:"reconstructed"`
 	// Replay says `zoomrecon replay` queued it again.
 	Replay bool   `db:"replay"`
 	Body   []byte `db:"body"`
+}
+
+// DeliveryID names the event delivered, the same for every delivery of it
+// (a retry, a replay), so the application can deduplicate: "e<id>" for an
+// event Zoom sent, "r<id>" for one zoomrecon rebuilt.
+func (d ForwardDelivery) DeliveryID() string {
+	if d.ReconstructedID != nil {
+		return "r" + strconv.FormatInt(*d.ReconstructedID, 10)
+	}
+	if d.EventID != nil {
+		return "e" + strconv.FormatInt(*d.EventID, 10)
+	}
+	return "d" + strconv.FormatInt(d.ID, 10)
 }
 
 // queueForward queues the events ids (of events, or of reconstructed_events
@@ -174,7 +191,7 @@ func (s *Store) ClaimForward(ctx context.Context, destination string, by int64, 
 		return nil, nil
 	}
 	q, args, err := sqlx.In(`
-SELECT d.id, d.destination, d.event_type, d.meeting_uuid, d.tries, d.created_at, d.replay,
+SELECT d.id, d.event_id, d.reconstructed_id, d.destination, d.event_type, d.meeting_uuid, d.tries, d.created_at, d.replay,
        d.reconstructed_id IS NOT NULL AS reconstructed, COALESCE(e.body, r.body) AS body
 FROM forward_deliveries d
 LEFT JOIN events e ON e.id = d.event_id
@@ -348,4 +365,59 @@ func (s *Store) countDeliveries(ctx context.Context, tx *sqlx.Tx) (int64, error)
 	var n int64
 	err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM forward_deliveries`)
 	return n, err
+}
+
+// forwardDeadPrefix begins the detail of a forward_dead discrepancy about
+// destination: what finds the one open for it.
+func forwardDeadPrefix(destination string) string { return "destination " + destination + ":" }
+
+// RaiseForwardDead records that deliveries to destination are dead, with
+// detail after the destination's name, unless an alarm about it is open. Its
+// subject is when the stretch began, so a later one is a new alarm.
+func (s *Store) RaiseForwardDead(ctx context.Context, destination, detail string, at time.Time, alert *OutboxMessage) (bool, error) {
+	var raised bool
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var open int
+		if err := tx.GetContext(ctx, &open, s.q(`
+SELECT COUNT(*) FROM discrepancies WHERE kind = ? AND resolved_at IS NULL AND substr(detail, 1, ?) = ?`),
+			KindForwardDead, len(forwardDeadPrefix(destination)), forwardDeadPrefix(destination)); err != nil {
+			return err
+		}
+		if open > 0 {
+			return nil
+		}
+		var err error
+		_, raised, err = s.recordDiscrepancy(ctx, tx, Discrepancy{
+			Kind: KindForwardDead, Subject: dbTime(at).Format(time.RFC3339Nano),
+			Detail: forwardDeadPrefix(destination) + " " + detail, DetectedAt: at,
+		}, alert)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("raise forward alarm: %w", err)
+	}
+	return raised, nil
+}
+
+// ResolveForwardDead closes the open forward_dead alarm about destination:
+// it accepted a delivery at at.
+func (s *Store) ResolveForwardDead(ctx context.Context, destination string, at time.Time) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var open []string
+		if err := tx.SelectContext(ctx, &open, s.q(`
+SELECT subject FROM discrepancies WHERE kind = ? AND resolved_at IS NULL AND substr(detail, 1, ?) = ?`),
+			KindForwardDead, len(forwardDeadPrefix(destination)), forwardDeadPrefix(destination)); err != nil {
+			return err
+		}
+		for _, subject := range open {
+			if _, err := s.resolveDiscrepancy(ctx, tx, KindForwardDead, "", subject, KindForwardDead.Info().ResolvedAs, at, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("resolve forward alarm: %w", err)
+	}
+	return nil
 }

@@ -42,6 +42,11 @@ const (
 	// trying to reconnect: Zoom delivers nothing meanwhile and never resends
 	// it (zoom-platform.md §11).
 	KindWebSocketDisconnected Kind = "websocket_disconnected"
+	// KindForwardDead is a relay destination that refused an event for good
+	// (a 4xx) or kept failing past the give-up time: the application behind
+	// zoomrecon lacks it until someone replays it. Its detail begins with
+	// "destination NAME:"; one is open per destination at a time.
+	KindForwardDead Kind = "forward_dead"
 )
 
 // ResolutionReason says why a discrepancy closed. The values are stored in
@@ -69,6 +74,9 @@ const (
 	// ResolvedReconnected: the WebSocket event subscription is connected
 	// again.
 	ResolvedReconnected ResolutionReason = "reconnected"
+	// ResolvedForwardAccepted: the relay destination accepted a delivery
+	// again.
+	ResolvedForwardAccepted ResolutionReason = "destination_accepting"
 )
 
 // resolutionTexts say each reason in words, for alerts and reports.
@@ -80,6 +88,7 @@ var resolutionTexts = map[ResolutionReason]string{
 	ResolvedBackfilled:         "zoomrecon backfilled it from Zoom's API; no action needed",
 	ResolvedHostEventsFlowing:  "the host's webhooks are arriving again",
 	ResolvedReconnected:        "the WebSocket event subscription is connected again",
+	ResolvedForwardAccepted:    "the destination accepts deliveries again; replay what it missed",
 }
 
 // Text says why a discrepancy closed, in words: "the webhook arrived late".
@@ -121,13 +130,16 @@ const (
 	// SignalWebSocketConnected is no webhook: the WebSocket event
 	// subscription connected (Store.WebSocketUp).
 	SignalWebSocketConnected Signal = "websocket_connected"
+	// SignalForwardAccepted is no webhook either: a relay destination
+	// accepted a delivery (Store.ResolveForwardDead).
+	SignalForwardAccepted Signal = "forward_accepted"
 )
 
 // Event is the webhook event that carries s about an instance of type typ:
 // "webinar.ended" for SignalEnded and TypeWebinar. An instance of unknown
 // type is a meeting. It is empty for the signals that are not about one
 // instance (SignalAnyEvent, SignalValidationAnswered,
-// SignalWebSocketConnected).
+// SignalWebSocketConnected, SignalForwardAccepted).
 func (s Signal) Event(typ MeetingType) string {
 	switch s {
 	case SignalStarted, SignalEnded, SignalJoined, SignalLeft:
@@ -191,6 +203,8 @@ var kindTable = []KindInfo{
 		ResolvedBy: SignalValidationAnswered, ResolvedAs: ResolvedValidationAnswered},
 	{Kind: KindWebSocketDisconnected, Urgent: true, Account: true,
 		ResolvedBy: SignalWebSocketConnected, ResolvedAs: ResolvedReconnected},
+	{Kind: KindForwardDead, Urgent: true, Account: true,
+		ResolvedBy: SignalForwardAccepted, ResolvedAs: ResolvedForwardAccepted},
 	{Kind: KindWebhookSilence, Urgent: true, Account: true, Folds: true,
 		ResolvedBy: SignalAnyEvent, ResolvedAs: ResolvedEventsFlowing},
 	// Only Zoom can say a meeting ended: by its meeting.ended arriving, or

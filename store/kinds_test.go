@@ -29,6 +29,8 @@ func TestKinds(t *testing.T) {
 			resolvedBy: store.SignalValidationAnswered, resolvedAs: store.ResolvedValidationAnswered},
 		store.KindWebSocketDisconnected: {urgent: true, account: true,
 			resolvedBy: store.SignalWebSocketConnected, resolvedAs: store.ResolvedReconnected},
+		store.KindForwardDead: {urgent: true, account: true,
+			resolvedBy: store.SignalForwardAccepted, resolvedAs: store.ResolvedForwardAccepted},
 		store.KindWebhookSilence: {urgent: true, account: true, folds: true,
 			resolvedBy: store.SignalAnyEvent, resolvedAs: store.ResolvedEventsFlowing},
 		store.KindStaleMeeting: {urgent: true, meetingEvent: "meeting.ended", webinarEvent: "webinar.ended",
@@ -50,7 +52,7 @@ func TestKinds(t *testing.T) {
 	}
 	kinds := store.Kinds()
 	require.Equal(t, []store.Kind{
-		store.KindURLValidationRefused, store.KindWebSocketDisconnected, store.KindWebhookSilence, store.KindStaleMeeting,
+		store.KindURLValidationRefused, store.KindWebSocketDisconnected, store.KindForwardDead, store.KindWebhookSilence, store.KindStaleMeeting,
 		store.KindHostEventsMissing, store.KindHostEndedMissing, store.KindMissedMeetingStarted, store.KindMissedMeetingEnded,
 		store.KindMissedParticipantJoined, store.KindMissedParticipantLeft,
 	}, kinds, "report order")
