@@ -226,6 +226,17 @@ type ForwardFailure struct {
 	AnswerStatus int
 	AnswerBody   string
 	Dead         bool
+	// Alarm, with Dead, is the forward_dead alarm raised in the same
+	// transaction unless one is open for the destination.
+	Alarm *ForwardAlarm
+}
+
+// ForwardAlarm is a forward_dead alarm about a destination.
+type ForwardAlarm struct {
+	Destination string
+	Detail      string // after "destination NAME: "
+	At          time.Time
+	Alert       *OutboxMessage
 }
 
 // MarkForwardFailed records a failed try: due again at f.Next, or dead.
@@ -234,9 +245,18 @@ func (s *Store) MarkForwardFailed(ctx context.Context, f ForwardFailure) error {
 	if f.Dead {
 		status = ForwardDead
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`
 UPDATE forward_deliveries SET status = ?, next_attempt_at = ?, last_error = ?, answer_status = ?, answer_body = ?, claimed_by = NULL
-WHERE id = ?`), status, dbTime(f.Next), dbText(f.Err), f.AnswerStatus, dbText(f.AnswerBody), f.ID)
+WHERE id = ?`), status, dbTime(f.Next), dbText(f.Err), f.AnswerStatus, dbText(f.AnswerBody), f.ID); err != nil {
+			return err
+		}
+		if f.Dead && f.Alarm != nil {
+			_, err := s.raiseForwardDead(ctx, tx, *f.Alarm)
+			return err
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("mark delivery failed: %w", err)
 	}
@@ -281,12 +301,15 @@ FROM forward_deliveries GROUP BY destination ORDER BY destination`)
 		}
 		// Read on its own: SQLite's MIN over a CASE returns text.
 		var oldest time.Time
-		if err := s.db.GetContext(ctx, &oldest, s.q(`
+		switch err := s.db.GetContext(ctx, &oldest, s.q(`
 SELECT created_at FROM forward_deliveries WHERE destination = ? AND status = 'pending' ORDER BY id LIMIT 1`),
-			out[i].Destination); err != nil {
+			out[i].Destination); {
+		case errors.Is(err, sql.ErrNoRows): // delivered since the count
+		case err != nil:
 			return nil, fmt.Errorf("forward queue stats: %w", err)
+		default:
+			out[i].OldestPending = &oldest
 		}
-		out[i].OldestPending = &oldest
 		if out[i].Failing == 0 {
 			continue
 		}
@@ -371,32 +394,25 @@ func (s *Store) countDeliveries(ctx context.Context, tx *sqlx.Tx) (int64, error)
 // destination: what finds the one open for it.
 func forwardDeadPrefix(destination string) string { return "destination " + destination + ":" }
 
-// RaiseForwardDead records that deliveries to destination are dead, with
-// detail after the destination's name, unless an alarm about it is open. Its
-// subject is when the stretch began, so a later one is a new alarm.
-func (s *Store) RaiseForwardDead(ctx context.Context, destination, detail string, at time.Time, alert *OutboxMessage) (bool, error) {
-	var raised bool
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var open int
-		if err := tx.GetContext(ctx, &open, s.q(`
+// raiseForwardDead records a as a forward_dead discrepancy with its alert,
+// unless one about its destination is open. Its subject is when the stretch
+// began, so a later one is a new alarm.
+func (s *Store) raiseForwardDead(ctx context.Context, tx *sqlx.Tx, a ForwardAlarm) (bool, error) {
+	prefix := forwardDeadPrefix(a.Destination)
+	var open int
+	if err := tx.GetContext(ctx, &open, s.q(`
 SELECT COUNT(*) FROM discrepancies WHERE kind = ? AND resolved_at IS NULL AND substr(detail, 1, ?) = ?`),
-			KindForwardDead, len(forwardDeadPrefix(destination)), forwardDeadPrefix(destination)); err != nil {
-			return err
-		}
-		if open > 0 {
-			return nil
-		}
-		var err error
-		_, raised, err = s.recordDiscrepancy(ctx, tx, Discrepancy{
-			Kind: KindForwardDead, Subject: dbTime(at).Format(time.RFC3339Nano),
-			Detail: forwardDeadPrefix(destination) + " " + detail, DetectedAt: at,
-		}, alert)
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("raise forward alarm: %w", err)
+		KindForwardDead, len(prefix), prefix); err != nil {
+		return false, err
 	}
-	return raised, nil
+	if open > 0 {
+		return false, nil
+	}
+	_, raised, err := s.recordDiscrepancy(ctx, tx, Discrepancy{
+		Kind: KindForwardDead, Subject: dbTime(a.At).Format(time.RFC3339Nano),
+		Detail: prefix + " " + a.Detail, DetectedAt: a.At,
+	}, a.Alert)
+	return raised, err
 }
 
 // ResolveForwardDead closes the open forward_dead alarm about destination:

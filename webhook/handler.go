@@ -255,7 +255,7 @@ func (h *Handler) answerValidation(r *http.Request, w http.ResponseWriter, at ti
 	h.logger.InfoContext(r.Context(), "answered Zoom's URL validation")
 	writeJSON(w, map[string]string{
 		"plainToken":     p.PlainToken,
-		"encryptedToken": encryptToken(secretToken, p.PlainToken),
+		"encryptedToken": EncryptToken(secretToken, p.PlainToken),
 	})
 }
 

@@ -41,9 +41,9 @@ func VerifySignature(secretTokens []string, timestamp, signature string, body []
 	return -1
 }
 
-// encryptToken answers Zoom's URL-validation challenge: the lower-case hex
+// EncryptToken answers Zoom's URL-validation challenge: the lower-case hex
 // HMAC-SHA256 of the plain token alone, keyed with the secret token.
-func encryptToken(secretToken, plainToken string) string {
+func EncryptToken(secretToken, plainToken string) string {
 	mac := hmac.New(sha256.New, []byte(secretToken))
 	mac.Write([]byte(plainToken))
 	return hex.EncodeToString(mac.Sum(nil))

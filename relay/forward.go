@@ -1,0 +1,404 @@
+// Package relay delivers the events zoomrecon stores to the application
+// behind it: every event Zoom sent, deduplicated, and every event Zoom lost,
+// rebuilt from its API. A delivery looks like Zoom's own webhook (the same
+// body, signed in Zoom's v0 scheme with the destination's Secret Token), so
+// a handler written for Zoom works unchanged with its secret replaced.
+package relay
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zoomrecon/zoomrecon/store"
+	"github.com/zoomrecon/zoomrecon/webhook"
+)
+
+// Headers a delivery carries besides Zoom's own.
+const (
+	// HeaderDeliveryID names the event, the same for every delivery of it
+	// (retries, replays): the application deduplicates by it.
+	HeaderDeliveryID = "X-Zoomrecon-Delivery-Id"
+	// HeaderReconstructed is "true" on an event Zoom never sent, which
+	// zoomrecon rebuilt from Zoom's API.
+	HeaderReconstructed = "X-Zoomrecon-Reconstructed"
+	// HeaderReplay is "true" on a delivery `zoomrecon replay` asked for.
+	HeaderReplay = "X-Zoomrecon-Replay"
+)
+
+// Destination is one application events are delivered to.
+type Destination struct {
+	Name string
+	URL  string
+	// SecretToken signs deliveries as Zoom signs webhooks.
+	SecretToken string
+}
+
+// Queue is the store's relay queue.
+type Queue interface {
+	ClaimForward(ctx context.Context, destination string, by int64, now time.Time, lease time.Duration, limit int) ([]store.ForwardDelivery, error)
+	MarkForwardDelivered(ctx context.Context, ids []int64, at time.Time) error
+	MarkForwardFailed(ctx context.Context, f store.ForwardFailure) error
+	ReleaseForward(ctx context.Context, ids []int64, next time.Time) error
+	ResolveForwardDead(ctx context.Context, destination string, at time.Time) error
+}
+
+// Config tunes the relay. Zero values mean the defaults.
+type Config struct {
+	Destinations []Destination
+	// RunID is the serve run holding the claims (store uptime ID).
+	RunID int64
+	// Timeout bounds one delivery. Default 10s.
+	Timeout time.Duration
+	// GiveUpAfter is how long a delivery is retried before it is dead.
+	// Default 72h.
+	GiveUpAfter time.Duration
+	// Poll is how often each destination looks for due deliveries. Default 500ms.
+	Poll time.Duration
+	// Batch is how many deliveries a destination claims at once, each of a
+	// different meeting, sent concurrently. Default 16.
+	Batch int
+	// MinBackoff and MaxBackoff bound the wait after a failed try, doubling
+	// per try. Defaults 1s and 10m.
+	MinBackoff, MaxBackoff time.Duration
+	// HTTPClient sends the deliveries; its redirects are not followed.
+	// Default: a client with Timeout.
+	HTTPClient *http.Client
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Relay delivers every destination's queue.
+type Relay struct {
+	cfg     Config
+	q       Queue
+	client  *http.Client
+	logger  *slog.Logger
+	metrics *metrics
+}
+
+type metrics struct {
+	delivered *prometheus.CounterVec
+	failures  *prometheus.CounterVec
+	validated *prometheus.GaugeVec
+	latency   *prometheus.HistogramVec
+}
+
+// New returns the relay; it registers its metrics on reg.
+func New(cfg Config, q Queue, logger *slog.Logger, reg prometheus.Registerer) *Relay {
+	cfg.Timeout = cmp.Or(cfg.Timeout, 10*time.Second)
+	cfg.GiveUpAfter = cmp.Or(cfg.GiveUpAfter, 72*time.Hour)
+	cfg.Poll = cmp.Or(cfg.Poll, 500*time.Millisecond)
+	cfg.Batch = cmp.Or(cfg.Batch, 16)
+	cfg.MinBackoff = cmp.Or(cfg.MinBackoff, time.Second)
+	cfg.MaxBackoff = max(cmp.Or(cfg.MaxBackoff, 10*time.Minute), cfg.MinBackoff)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: cfg.Timeout}
+	}
+	// A redirect would turn the POST into a GET: it is the answer, as is.
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	m := &metrics{
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zoomrecon_forward_delivered_total",
+			Help: "Events a relay destination accepted (2xx), by destination.",
+		}, []string{"destination"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zoomrecon_forward_failures_total",
+			Help: "Failed delivery tries, by destination and outcome: retry (5xx, 429, network) or dead (4xx, or retried past the give-up time).",
+		}, []string{"destination", "outcome"}),
+		validated: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "zoomrecon_forward_validated",
+			Help: "1 once a relay destination answered Zoom's URL validation with its Secret Token; nothing is delivered before.",
+		}, []string{"destination"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "zoomrecon_forward_delivery_seconds",
+			Help:    "How long a relay destination took to answer a delivery.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}, []string{"destination"}),
+	}
+	reg.MustRegister(m.delivered, m.failures, m.validated, m.latency)
+	for _, d := range cfg.Destinations {
+		m.delivered.WithLabelValues(d.Name)
+		m.failures.WithLabelValues(d.Name, "retry")
+		m.failures.WithLabelValues(d.Name, "dead")
+		m.validated.WithLabelValues(d.Name).Set(0)
+	}
+	return &Relay{cfg: cfg, q: q, client: &c, logger: logger.With("component", "relay"), metrics: m}
+}
+
+// Run validates and then delivers to every destination until ctx ends.
+func (r *Relay) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, d := range r.cfg.Destinations {
+		wg.Go(func() { r.runDestination(ctx, d) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// runDestination validates d, then claims and delivers its due deliveries
+// every Poll.
+func (r *Relay) runDestination(ctx context.Context, d Destination) {
+	logger := r.logger.With("destination", d.Name)
+	for wait := r.cfg.MinBackoff; ; wait = min(2*wait, r.cfg.MaxBackoff) {
+		err := r.Validate(ctx, d)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		level := slog.LevelWarn
+		if errors.Is(err, ErrWrongSecret) {
+			level = slog.LevelError
+		}
+		logger.Log(ctx, level, "relay destination not validated; nothing is delivered to it until it is", slog.Any("error", err), slog.Duration("retry_in", wait))
+		if !sleep(ctx, wait) {
+			return
+		}
+	}
+	r.metrics.validated.WithLabelValues(d.Name).Set(1)
+	logger.InfoContext(ctx, "relay destination validated; delivering")
+	t := time.NewTicker(r.cfg.Poll)
+	defer t.Stop()
+	for {
+		for r.deliverDue(ctx, d, logger) {
+			// A full batch: more are likely due.
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// deliverDue claims a batch of d's due deliveries and sends them, each of a
+// different meeting, at once. It reports whether the batch was full.
+func (r *Relay) deliverDue(ctx context.Context, d Destination, logger *slog.Logger) bool {
+	lease := 2*r.cfg.Timeout + time.Minute
+	ds, err := r.q.ClaimForward(ctx, d.Name, r.cfg.RunID, r.cfg.Now(), lease, r.cfg.Batch)
+	if err != nil {
+		if ctx.Err() == nil {
+			logger.WarnContext(ctx, "could not claim deliveries; trying again", slog.Any("error", err))
+		}
+		return false
+	}
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		delivered []int64
+	)
+	for _, fd := range ds {
+		wg.Go(func() {
+			if r.deliverOne(ctx, d, fd, logger) {
+				mu.Lock()
+				delivered = append(delivered, fd.ID)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(delivered) > 0 {
+		now := r.cfg.Now()
+		// The lease covers a failed write: the deliveries are claimed until
+		// it ends, then sent again, which the delivery ID makes harmless.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := r.q.MarkForwardDelivered(mctx, delivered, now); err != nil {
+			logger.ErrorContext(ctx, "could not record deliveries; they will be sent again", slog.Any("error", err))
+		} else {
+			r.metrics.delivered.WithLabelValues(d.Name).Add(float64(len(delivered)))
+			if err := r.q.ResolveForwardDead(mctx, d.Name, now); err != nil {
+				logger.WarnContext(ctx, "could not resolve the destination's alarm", slog.Any("error", err))
+			}
+		}
+	}
+	return len(ds) == r.cfg.Batch
+}
+
+// deliverOne sends fd and records a failure; it reports success, which the
+// caller records with the batch's.
+func (r *Relay) deliverOne(ctx context.Context, d Destination, fd store.ForwardDelivery, logger *slog.Logger) bool {
+	start := r.cfg.Now()
+	res := r.send(ctx, d, fd)
+	r.metrics.latency.WithLabelValues(d.Name).Observe(r.cfg.Now().Sub(start).Seconds())
+	if res.err == nil {
+		return true
+	}
+	if ctx.Err() != nil {
+		// Shutdown interrupted it: not a try.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = r.q.ReleaseForward(rctx, []int64{fd.ID}, r.cfg.Now())
+		return false
+	}
+	now := r.cfg.Now()
+	f := store.ForwardFailure{ID: fd.ID, Err: res.err.Error(), AnswerStatus: res.status, AnswerBody: res.body}
+	switch {
+	case !res.retry:
+		f.Dead = true
+	case now.Sub(fd.CreatedAt) >= r.cfg.GiveUpAfter:
+		f.Dead = true
+		f.Err = "gave up after " + r.cfg.GiveUpAfter.String() + ": " + f.Err
+	default:
+		f.Next = now.Add(max(res.retryAfter, r.backoff(fd.Tries)))
+	}
+	if f.Dead {
+		f.Alarm = deadAlarm(d, fd, f.Err, now)
+	}
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := r.q.MarkForwardFailed(mctx, f); err != nil {
+		logger.ErrorContext(ctx, "could not record a failed delivery; it is tried again when its lease ends", slog.Any("error", err))
+		return false
+	}
+	if !f.Dead {
+		r.metrics.failures.WithLabelValues(d.Name, "retry").Inc()
+		logger.WarnContext(ctx, "delivery failed; retrying", "delivery_id", fd.DeliveryID(), "event", fd.EventType,
+			slog.Any("error", res.err), slog.Time("next", f.Next))
+		return false
+	}
+	r.metrics.failures.WithLabelValues(d.Name, "dead").Inc()
+	logger.ErrorContext(ctx, "delivery dead: the application did not get this event; zoomrecon replay can send it again",
+		"delivery_id", fd.DeliveryID(), "event", fd.EventType, slog.Any("error", f.Err))
+	return false
+}
+
+// deadAlarm is the forward_dead alarm a dead delivery raises, unless one
+// about d is open: in the transaction that marks it dead.
+func deadAlarm(d Destination, fd store.ForwardDelivery, why string, now time.Time) *store.ForwardAlarm {
+	detail := strings.Join(strings.Fields(fmt.Sprintf("%s %s (delivery %s) is dead: %s", fd.EventType, meetingText(fd.MeetingUUID), fd.DeliveryID(), why)), " ")
+	payload, _ := json.Marshal(struct {
+		Kind       store.Kind `json:"kind"`
+		Detail     string     `json:"detail"`
+		DetectedAt time.Time  `json:"detected_at"`
+	}{store.KindForwardDead, "destination " + d.Name + ": " + detail, now.UTC()})
+	return &store.ForwardAlarm{Destination: d.Name, Detail: detail, At: now,
+		Alert: &store.OutboxMessage{Kind: store.KindForwardDead, Payload: string(payload), CreatedAt: now}}
+}
+
+func meetingText(uuid string) string {
+	if uuid == "" {
+		return ""
+	}
+	return "of meeting " + uuid
+}
+
+// result is how one try went.
+type result struct {
+	err        error // nil when delivered
+	retry      bool  // 5xx, 429 or a network error: try again
+	retryAfter time.Duration
+	status     int
+	body       string // the answer's start, kept with a dead letter
+}
+
+// maxAnswer is how much of a refusal's body is kept.
+const maxAnswer = 2048
+
+// send posts fd to d as Zoom posts a webhook.
+func (r *Relay) send(ctx context.Context, d Destination, fd store.ForwardDelivery) result {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, strings.NewReader(string(fd.Body)))
+	if err != nil {
+		return result{err: fmt.Errorf("build request: %w", err)}
+	}
+	ts := strconv.FormatInt(r.cfg.Now().Unix(), 10)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("User-Agent", "zoomrecon-relay")
+	req.Header.Set("x-zm-request-timestamp", ts)
+	req.Header.Set("x-zm-signature", webhook.Sign(d.SecretToken, ts, fd.Body))
+	req.Header.Set(HeaderDeliveryID, fd.DeliveryID())
+	if fd.Reconstructed {
+		req.Header.Set(HeaderReconstructed, "true")
+	}
+	if fd.Replay {
+		req.Header.Set(HeaderReplay, "true")
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return result{err: fmt.Errorf("post to %s: %w", d.Name, redactURL(err)), retry: true}
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		return result{status: code}
+	case code == http.StatusTooManyRequests || code >= 500:
+		return result{err: fmt.Errorf("HTTP %d", code), retry: true, status: code, body: string(answer),
+			retryAfter: retryAfter(resp.Header.Get("Retry-After"), r.cfg.Now())}
+	default:
+		return result{err: fmt.Errorf("HTTP %d: %s", code, strings.TrimSpace(string(answer))), status: code, body: string(answer)}
+	}
+}
+
+// retryAfter reads Retry-After, in seconds or as an HTTP date; zero when
+// absent or unreadable. It is capped at a day.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s > 0 {
+		return min(time.Duration(s)*time.Second, 24*time.Hour)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return min(max(t.Sub(now), 0), 24*time.Hour)
+	}
+	return 0
+}
+
+// backoff is the wait after tries tries: MinBackoff doubled per try, capped,
+// jittered down by up to a fifth.
+func (r *Relay) backoff(tries int) time.Duration {
+	d := r.cfg.MinBackoff
+	for range min(max(tries-1, 0), 30) {
+		d *= 2
+		if d >= r.cfg.MaxBackoff {
+			d = r.cfg.MaxBackoff
+			break
+		}
+	}
+	return d - rand.N(d/5+1)
+}
+
+// redactURL keeps a destination URL, whose query may carry a token, out of
+// an error: net/http's *url.Error repeats it.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
