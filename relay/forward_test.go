@@ -50,7 +50,7 @@ type rig struct {
 
 // start runs a relay to one application over a store routing every event
 // to it.
-func start(t *testing.T, u string, secret string, tune func(*relay.Config)) *rig {
+func startRelay(t *testing.T, u string, secret string, tune func(*relay.Config)) *rig {
 	t.Helper()
 	app := relaytest.New(appSecret)
 	t.Cleanup(app.Close)
@@ -139,7 +139,7 @@ func TestRelay(t *testing.T) {
 }
 
 func testDeliversInOrder(t *testing.T, u string) {
-	r := start(t, u, appSecret, nil)
+	r := startRelay(t, u, appSecret, nil)
 	r.ingest(t, "m1", "meeting.started", "meeting.participant_joined", "meeting.participant_left", "meeting.ended")
 	r.ingest(t, "m2", "meeting.started", "meeting.ended")
 	got := r.waitDelivered(t, 6)
@@ -158,7 +158,7 @@ func testDeliversInOrder(t *testing.T, u string) {
 }
 
 func testWrongSecret(t *testing.T, u string) {
-	r := start(t, u, "another-secret", nil)
+	r := startRelay(t, u, "another-secret", nil)
 	r.ingest(t, "m1", "meeting.started")
 	require.Eventually(t, func() bool { return strings.Contains(r.logs.String(), relay.ErrWrongSecret.Error()) }, 10*time.Second, 5*time.Millisecond)
 	require.Empty(t, r.app.Deliveries())
@@ -167,7 +167,7 @@ func testWrongSecret(t *testing.T, u string) {
 }
 
 func testRetries(t *testing.T, u string) {
-	r := start(t, u, appSecret, nil)
+	r := startRelay(t, u, appSecret, nil)
 	require.Eventually(t, func() bool { return r.app.Validated() == 1 }, 10*time.Second, 5*time.Millisecond)
 	r.app.Answer(relaytest.Answer{Status: 503, Body: "down"}, 2)
 	r.ingest(t, "m1", "meeting.started", "meeting.ended")
@@ -184,7 +184,7 @@ func testRetries(t *testing.T, u string) {
 
 func testDeadLetter(t *testing.T, u string) {
 	ctx := context.Background()
-	r := start(t, u, appSecret, nil)
+	r := startRelay(t, u, appSecret, nil)
 	require.Eventually(t, func() bool { return r.app.Validated() == 1 }, 10*time.Second, 5*time.Millisecond)
 	r.app.Answer(relaytest.Answer{Status: 422, Body: `{"error":"unknown meeting"}`}, 1)
 	r.ingest(t, "m1", "meeting.started", "meeting.ended")
@@ -210,7 +210,7 @@ func testDeadLetter(t *testing.T, u string) {
 
 func testGiveUp(t *testing.T, u string) {
 	ctx := context.Background()
-	r := start(t, u, appSecret, func(c *relay.Config) { c.GiveUpAfter = 300 * time.Millisecond })
+	r := startRelay(t, u, appSecret, func(c *relay.Config) { c.GiveUpAfter = 300 * time.Millisecond })
 	require.Eventually(t, func() bool { return r.app.Validated() == 1 }, 10*time.Second, 5*time.Millisecond)
 	r.app.Answer(relaytest.Answer{Status: 503}, -1)
 	r.ingest(t, "m1", "meeting.started")

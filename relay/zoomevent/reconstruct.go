@@ -1,12 +1,9 @@
-// Package relay forwards to the application behind zoomrecon the complete
-// event stream: the events Zoom delivered, and for every backfill the event
-// Zoom should have sent.
-//
-// This file builds those events' bodies, in Zoom's own webhook shape
-// (zoom-platform.md §4) from what zoomrecon reconciled. It imports none of
-// zoomrecon's packages, so that the store can be handed Reconstruct without
-// an import cycle.
-package relay
+// Package zoomevent rebuilds the webhook events Zoom should have sent, in
+// Zoom's own shape (zoom-platform.md §4), from what zoomrecon reconciled: the
+// relay delivers them to the application behind zoomrecon in place of the
+// ones Zoom lost. It imports none of zoomrecon's packages, so the reconciler
+// can build them without depending on the relay's delivery.
+package zoomevent
 
 import (
 	"bytes"

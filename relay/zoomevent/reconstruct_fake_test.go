@@ -1,4 +1,4 @@
-package relay_test
+package zoomevent_test
 
 import (
 	"cmp"
@@ -17,7 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/zoomrecon/zoomrecon/relay"
+	"github.com/zoomrecon/zoomrecon/relay/zoomevent"
 	"github.com/zoomrecon/zoomrecon/zoomapi/zoomtest"
 )
 
@@ -116,8 +116,8 @@ func TestReconstructMatchesFakeZoom(t *testing.T) {
 	// What the reconciler would rebuild from Zoom's truth.
 	account := zoom.Credentials().AccountID
 	rebuilt := map[string][]byte{}
-	build := func(event string, at time.Time, m relay.Meeting, p *relay.Participant) {
-		body, err := relay.Reconstruct(event, account, at, m, p)
+	build := func(event string, at time.Time, m zoomevent.Meeting, p *zoomevent.Participant) {
+		body, err := zoomevent.Reconstruct(event, account, at, m, p)
 		require.NoError(t, err, event)
 		rebuilt[key(t, body)] = body
 	}
@@ -128,14 +128,14 @@ func TestReconstructMatchesFakeZoom(t *testing.T) {
 		if inst.Webinar {
 			kind = "webinar."
 		}
-		m := relay.Meeting{
+		m := zoomevent.Meeting{
 			UUID: inst.UUID, ID: inst.ID, HostID: inst.HostID, Topic: inst.Topic, Webinar: inst.Webinar,
 			ZoomType: inst.Type, Duration: inst.Duration, Start: inst.Start, End: inst.End, Timezone: inst.Timezone,
 		}
 		build(kind+"started", inst.Start, m, nil)
 		build(kind+"ended", inst.End, m, nil)
 		for _, s := range inst.Sessions {
-			p := &relay.Participant{
+			p := &zoomevent.Participant{
 				UserID: s.Person.UserID, UserName: s.Person.Name, ID: s.Person.ParticipantUserID,
 				ParticipantUUID: s.Person.ParticipantUUID, Email: s.Person.Email, RegistrantID: s.Person.RegistrantID,
 				JoinTime: s.JoinTime, LeaveTime: s.LeaveTime, LeaveReason: s.LeaveReason,

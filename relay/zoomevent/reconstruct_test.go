@@ -1,4 +1,4 @@
-package relay_test
+package zoomevent_test
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/zoomrecon/zoomrecon/relay"
+	"github.com/zoomrecon/zoomrecon/relay/zoomevent"
 )
 
 // events are the events Reconstruct builds: the lifecycle and participant
@@ -69,7 +69,7 @@ var unknowable = []string{"payload.object.participant.customer_key", "payload.ob
 // per event, every field's dotted path and JSON type.
 func loadReference(t *testing.T) map[string]map[string]string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "testdata", "zoom", "zoom-api-reference.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "zoom", "zoom-api-reference.json"))
 	require.NoError(t, err)
 	var ref struct {
 		WebhookEvents map[string]map[string]string `json:"webhook_events"`
@@ -140,12 +140,12 @@ var (
 )
 
 // full knows everything zoomrecon can know of the instance and session.
-func full(event string) (time.Time, relay.Meeting, *relay.Participant) {
-	m := relay.Meeting{
+func full(event string) (time.Time, zoomevent.Meeting, *zoomevent.Participant) {
+	m := zoomevent.Meeting{
 		UUID: "t6WJ0cK+QvOe2m/hY1Lx9A==", ID: 84512093377, HostID: "Hs8QeW2rTy5uIo1pAs3dFg", Topic: "Support stand-up",
 		Webinar: strings.HasPrefix(event, "webinar."), ZoomType: 8, Duration: 45, Start: start, Timezone: "America/Chicago",
 	}
-	p := &relay.Participant{
+	p := &zoomevent.Participant{
 		UserID: "16779264", UserName: "Ana Ruiz", ID: "Pt4RkLm9Qw2eXc7vBn1MzA", ParticipantUUID: "6F1E2D3C-4B5A-6978-8A9B-0C1D2E3F4A5B",
 		Email: "ana.ruiz@example.org", RegistrantID: "Rg7yT5uI3oP1aS9dF2gH4j", JoinTime: join, LeaveTime: leave,
 		LeaveReason: "Ana Ruiz left the meeting.<br>Reason: left the meeting",
@@ -154,18 +154,18 @@ func full(event string) (time.Time, relay.Meeting, *relay.Participant) {
 }
 
 // sparse knows only what Reconstruct cannot do without for event.
-func sparse(event string) (time.Time, relay.Meeting, *relay.Participant) {
-	m := relay.Meeting{UUID: "t6WJ0cK+QvOe2m/hY1Lx9A==", Webinar: strings.HasPrefix(event, "webinar.")}
+func sparse(event string) (time.Time, zoomevent.Meeting, *zoomevent.Participant) {
+	m := zoomevent.Meeting{UUID: "t6WJ0cK+QvOe2m/hY1Lx9A==", Webinar: strings.HasPrefix(event, "webinar.")}
 	if event != "meeting.participant_joined" { // its id and start_time are optional
 		m.ID, m.Start = 84512093377, start
 	}
-	p := &relay.Participant{JoinTime: join, LeaveTime: leave}
+	p := &zoomevent.Participant{JoinTime: join, LeaveTime: leave}
 	return at(event, &m, p)
 }
 
 // at completes an input: the event's time, the end for the ended events,
 // and the participant only for the participant events.
-func at(event string, m *relay.Meeting, p *relay.Participant) (time.Time, relay.Meeting, *relay.Participant) {
+func at(event string, m *zoomevent.Meeting, p *zoomevent.Participant) (time.Time, zoomevent.Meeting, *zoomevent.Participant) {
 	switch {
 	case strings.HasSuffix(event, ".started"):
 		return start, *m, nil
@@ -189,7 +189,7 @@ func TestReconstructMatchesReference(t *testing.T) {
 	const account = "Qx7vT2mLRa-9kdPq3ZwYbN"
 	inputs := []struct {
 		name  string
-		input func(string) (time.Time, relay.Meeting, *relay.Participant)
+		input func(string) (time.Time, zoomevent.Meeting, *zoomevent.Participant)
 	}{{"Full", full}, {"Sparse", sparse}}
 	for _, event := range events {
 		for _, in := range inputs {
@@ -198,7 +198,7 @@ func TestReconstructMatchesReference(t *testing.T) {
 				shape, ok := ref[event]
 				require.True(t, ok, "the reference has no %s", event)
 				when, m, p := in.input(event)
-				body, err := relay.Reconstruct(event, account, when, m, p)
+				body, err := zoomevent.Reconstruct(event, account, when, m, p)
 				require.NoError(t, err)
 				got := flatten(t, body)
 
@@ -243,9 +243,9 @@ func TestReconstructMatchesReference(t *testing.T) {
 // unescaped <br>, as Zoom sends bodies (§2), and Zoom's time format.
 func TestReconstructEncodesAsZoom(t *testing.T) {
 	t.Parallel()
-	m := relay.Meeting{UUID: "t6WJ0cK+QvOe2m/hY1Lx9A==", ID: 84512093377, Topic: "Café <Weekly> & Co", Start: start.In(time.FixedZone("CET", 3600)).Add(999 * time.Millisecond)}
-	p := &relay.Participant{UserID: "16781312", UserName: "Gäst 👋", LeaveTime: leave, LeaveReason: "Gäst 👋 left the meeting.<br>Reason: Host ended the meeting."}
-	body, err := relay.Reconstruct("meeting.participant_left", "Acct", leave.Add(240*time.Millisecond), m, p)
+	m := zoomevent.Meeting{UUID: "t6WJ0cK+QvOe2m/hY1Lx9A==", ID: 84512093377, Topic: "Café <Weekly> & Co", Start: start.In(time.FixedZone("CET", 3600)).Add(999 * time.Millisecond)}
+	p := &zoomevent.Participant{UserID: "16781312", UserName: "Gäst 👋", LeaveTime: leave, LeaveReason: "Gäst 👋 left the meeting.<br>Reason: Host ended the meeting."}
+	body, err := zoomevent.Reconstruct("meeting.participant_left", "Acct", leave.Add(240*time.Millisecond), m, p)
 	require.NoError(t, err)
 	s := string(body)
 	require.True(t, strings.HasPrefix(s, `{"event":"meeting.participant_left","event_ts":1709649065240,"payload":{"account_id":"Acct","object":{`), s)
@@ -270,16 +270,16 @@ func TestReconstructEncodesAsZoom(t *testing.T) {
 // and a participant where the event has none or none where it has one.
 func TestReconstructRefuses(t *testing.T) {
 	t.Parallel()
-	meeting := relay.Meeting{UUID: "t6WJ0cK+QvOe2m/hY1Lx9A==", ID: 84512093377, Start: start, End: end}
+	meeting := zoomevent.Meeting{UUID: "t6WJ0cK+QvOe2m/hY1Lx9A==", ID: 84512093377, Start: start, End: end}
 	webinar := meeting
 	webinar.Webinar = true
-	person := &relay.Participant{UserID: "16779264", JoinTime: join, LeaveTime: leave}
+	person := &zoomevent.Participant{UserID: "16779264", JoinTime: join, LeaveTime: leave}
 	tests := []struct {
 		name  string
 		event string
 		at    time.Time
-		m     relay.Meeting
-		p     *relay.Participant
+		m     zoomevent.Meeting
+		p     *zoomevent.Participant
 		want  string
 	}{
 		{"UnknownEvent", "meeting.participant_admitted", join, meeting, person, "reconstruct meeting.participant_admitted: unknown event"},
@@ -288,31 +288,31 @@ func TestReconstructRefuses(t *testing.T) {
 		{"NoEventTime", "meeting.started", time.Time{}, meeting, nil, "reconstruct meeting.started: no event time for event_ts"},
 		{"NoParticipant", "meeting.participant_joined", join, meeting, nil, "reconstruct meeting.participant_joined: no participant"},
 		{"ParticipantForStarted", "meeting.started", start, meeting, person, "reconstruct meeting.started: a participant given for an event that carries none"},
-		{"NoUUID", "meeting.ended", end, with(meeting, func(m *relay.Meeting) { m.UUID = "" }), nil, "reconstruct meeting.ended: no uuid, which the event requires"},
-		{"NoMeetingID", "meeting.started", start, with(meeting, func(m *relay.Meeting) { m.ID = 0 }), nil, "reconstruct meeting.started: no id, which the event requires"},
-		{"NoStart", "webinar.participant_left", leave, with(webinar, func(m *relay.Meeting) { m.Start = time.Time{} }), person, "reconstruct webinar.participant_left: no start_time, which the event requires"},
-		{"NoEnd", "meeting.ended", end, with(meeting, func(m *relay.Meeting) { m.End = time.Time{} }), nil, "reconstruct meeting.ended: no end_time, which the event requires"},
+		{"NoUUID", "meeting.ended", end, with(meeting, func(m *zoomevent.Meeting) { m.UUID = "" }), nil, "reconstruct meeting.ended: no uuid, which the event requires"},
+		{"NoMeetingID", "meeting.started", start, with(meeting, func(m *zoomevent.Meeting) { m.ID = 0 }), nil, "reconstruct meeting.started: no id, which the event requires"},
+		{"NoStart", "webinar.participant_left", leave, with(webinar, func(m *zoomevent.Meeting) { m.Start = time.Time{} }), person, "reconstruct webinar.participant_left: no start_time, which the event requires"},
+		{"NoEnd", "meeting.ended", end, with(meeting, func(m *zoomevent.Meeting) { m.End = time.Time{} }), nil, "reconstruct meeting.ended: no end_time, which the event requires"},
 		// Zoom's type marks end_time optional here, but an end without its time tells nothing.
-		{"NoWebinarEnd", "webinar.ended", end, with(webinar, func(m *relay.Meeting) { m.End = time.Time{} }), nil, "reconstruct webinar.ended: no end_time, which the event requires"},
-		{"NoJoinTime", "webinar.participant_joined", join, webinar, &relay.Participant{UserID: "16779264"}, "reconstruct webinar.participant_joined: no participant.join_time, which the event requires"},
-		{"NoLeaveTime", "webinar.participant_left", leave, webinar, &relay.Participant{UserID: "16779264"}, "reconstruct webinar.participant_left: no participant.leave_time, which the event requires"},
+		{"NoWebinarEnd", "webinar.ended", end, with(webinar, func(m *zoomevent.Meeting) { m.End = time.Time{} }), nil, "reconstruct webinar.ended: no end_time, which the event requires"},
+		{"NoJoinTime", "webinar.participant_joined", join, webinar, &zoomevent.Participant{UserID: "16779264"}, "reconstruct webinar.participant_joined: no participant.join_time, which the event requires"},
+		{"NoLeaveTime", "webinar.participant_left", leave, webinar, &zoomevent.Participant{UserID: "16779264"}, "reconstruct webinar.participant_left: no participant.leave_time, which the event requires"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			body, err := relay.Reconstruct(tt.event, "Acct", tt.at, tt.m, tt.p)
+			body, err := zoomevent.Reconstruct(tt.event, "Acct", tt.at, tt.m, tt.p)
 			require.EqualError(t, err, tt.want)
 			require.Nil(t, body)
 		})
 	}
 	t.Run("UnknownEventIsErrUnknownEvent", func(t *testing.T) {
 		t.Parallel()
-		_, err := relay.Reconstruct("recording.completed", "Acct", end, meeting, nil)
-		require.ErrorIs(t, err, relay.ErrUnknownEvent)
+		_, err := zoomevent.Reconstruct("recording.completed", "Acct", end, meeting, nil)
+		require.ErrorIs(t, err, zoomevent.ErrUnknownEvent)
 	})
 }
 
-func with(m relay.Meeting, change func(*relay.Meeting)) relay.Meeting {
+func with(m zoomevent.Meeting, change func(*zoomevent.Meeting)) zoomevent.Meeting {
 	change(&m)
 	return m
 }
