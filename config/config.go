@@ -46,8 +46,22 @@ type Config struct {
 	Reconcile ReconcileConfig
 	Slack     SlackConfig
 
+	// Forward lists the applications every event is forwarded to: the env
+	// form's destination ("default") first, then the YAML forward list's in
+	// order. Empty means nothing is forwarded.
+	Forward []ForwardDestination
+	// ForwardGiveUpAfter is how long a delivery to a destination is retried
+	// before it is dead-lettered with an alert.
+	ForwardGiveUpAfter time.Duration
+	// ForwardTimeout bounds each delivery request. It is shorter than
+	// ForwardGiveUpAfter.
+	ForwardTimeout time.Duration
+
 	// sources maps each env name to where its value came from, for Entries.
 	sources map[string]string
+	// forwardSources says, by name, where each destination of the YAML
+	// forward list was read and where its values came from, for Entries.
+	forwardSources map[string]listedSource
 }
 
 // ZoomConfig holds the Zoom app's credentials and endpoints.
@@ -206,19 +220,29 @@ func (c *Config) SlackMode() string {
 
 // Entry is one setting as `zoomrecon config check` prints it.
 type Entry struct {
-	Key     string // env name, e.g. "ZOOMRECON_LISTEN_ADDR"
-	YAMLKey string // dotted YAML key, e.g. "listen_addr"
-	Value   string // secrets as "<redacted>" (or "" if unset); a database password as "xxxxx"
-	Source  string // "default", "env", "env file", "credentials" or "yaml"; "" if c was not built by Load
+	// Key is the env name, e.g. "ZOOMRECON_LISTEN_ADDR"; for a destination
+	// of the YAML forward list, its path, e.g. "forward[billing].url".
+	Key string
+	// YAMLKey is the dotted YAML key, e.g. "listen_addr", or the path of a
+	// destination's value; "" for a key only the environment sets.
+	YAMLKey string
+	// Value shows secrets as "<redacted>" (or "" if unset), a database
+	// password as "xxxxx", and a destination's empty filter list as "*".
+	Value string
+	// Source is "default", "env", "env file", "credentials" or "yaml"; ""
+	// if c was not built by Load.
+	Source string
 }
 
-// Entries returns every setting in table order, safe to print.
+// Entries returns every setting in table order, then three rows (url,
+// secret_token, events) for each destination of the YAML forward list, safe
+// to print. The env form's destination is the ZOOMRECON_FORWARD_ rows.
 func (c *Config) Entries() []Entry {
 	out := make([]Entry, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, Entry{Key: k.env, YAMLKey: k.yaml, Value: k.field.show(c), Source: c.sources[k.env]})
 	}
-	return out
+	return append(out, c.forwardEntries()...)
 }
 
 // Where a value came from, as shown in Entry.Source.
@@ -234,7 +258,7 @@ const (
 // a row here; Load, the YAML reader and Entries follow the table.
 type key struct {
 	env     string // environment name; also the KEY_FILE prefix and the credential name
-	yaml    string // dotted path in the YAML file
+	yaml    string // dotted path in the YAML file; "" for a key only the environment sets
 	def     string // default, in env syntax; must be valid (TestLoad checks)
 	example string // a good value for error messages when def is empty
 	secret  bool   // also read from KEY_FILE and $CREDENTIALS_DIRECTORY; never echoed
@@ -320,6 +344,16 @@ var keys = []key{
 		field: stringField(func(c *Config) *string { return &c.Slack.Channel }, anyString)},
 	{env: "SLACK_API_URL", yaml: "slack.api_url", def: "https://slack.com/api/",
 		field: stringField(func(c *Config) *string { return &c.Slack.APIURL }, parseHTTPURL)},
+
+	// The env form of one destination, named "default". They have no YAML
+	// key: in the file, the forward list holds every destination.
+	{env: forwardURLKey, example: forwardURLExample, field: forwardURLField},
+	{env: forwardSecretKey, secret: true, field: forwardSecretField},
+	{env: forwardEventsKey, example: "meeting.*,webinar.ended", field: forwardEventsField},
+	{env: "ZOOMRECON_FORWARD_GIVE_UP_AFTER", yaml: "forward_give_up_after", def: "72h",
+		field: durationField(func(c *Config) *time.Duration { return &c.ForwardGiveUpAfter })},
+	{env: "ZOOMRECON_FORWARD_TIMEOUT", yaml: "forward_timeout", def: "10s",
+		field: durationField(func(c *Config) *time.Duration { return &c.ForwardTimeout })},
 }
 
 // field stores a key's text into its Config field and shows it back.

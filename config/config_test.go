@@ -85,8 +85,16 @@ func defaults() Config {
 			HostCauseMinMeetings: 3,
 			HostCauseWindow:      24 * time.Hour,
 		},
-		Slack: SlackConfig{APIURL: "https://slack.com/api/"},
+		Slack:              SlackConfig{APIURL: "https://slack.com/api/"},
+		ForwardGiveUpAfter: 72 * time.Hour,
+		ForwardTimeout:     10 * time.Second,
 	}
+}
+
+// plain returns c without what Load records for Entries, to compare it.
+func plain(c Config) Config {
+	c.sources, c.forwardSources = nil, nil
+	return c
 }
 
 // revealed prints c with its secrets, for failure messages only.
@@ -95,11 +103,16 @@ func revealed(c Config) string {
 	for i, s := range c.Zoom.WebhookSecretTokens {
 		tokens[i] = s.Reveal()
 	}
-	return fmt.Sprintf("db=%q listen=%q path=%q log=%q ws_alert=%s zoom={%q %q %q %q %q %q %q %q} reconcile=%+v slack={%q %q %q %q}",
+	forward := make([]string, len(c.Forward))
+	for i, d := range c.Forward {
+		forward[i] = fmt.Sprintf("{%q %q %q %q}", d.Name, d.URL, d.SecretToken.Reveal(), d.Events)
+	}
+	return fmt.Sprintf("db=%q listen=%q path=%q log=%q ws_alert=%s zoom={%q %q %q %q %q %q %q %q} reconcile=%+v slack={%q %q %q %q} forward=%v give_up=%s timeout=%s",
 		c.DatabaseURL.Reveal(), c.ListenAddr, c.WebhookPath, c.LogLevel, c.WebSocketAlertAfter,
 		c.Zoom.AccountID, c.Zoom.ClientID, c.Zoom.ClientSecret.Reveal(), tokens,
 		c.Zoom.WebSocketSubscriptionID, c.Zoom.WebSocketURL, c.Zoom.APIBaseURL, c.Zoom.OAuthTokenURL,
-		c.Reconcile, c.Slack.WebhookURL.Reveal(), c.Slack.BotToken.Reveal(), c.Slack.Channel, c.Slack.APIURL)
+		c.Reconcile, c.Slack.WebhookURL.Reveal(), c.Slack.BotToken.Reveal(), c.Slack.Channel, c.Slack.APIURL,
+		forward, c.ForwardGiveUpAfter, c.ForwardTimeout)
 }
 
 func TestLoad(t *testing.T) {
@@ -271,8 +284,7 @@ slack:
 			}
 			want := defaults()
 			tt.want(&want)
-			gotPlain := *got
-			gotPlain.sources = nil
+			gotPlain := plain(*got)
 			if !reflect.DeepEqual(gotPlain, want) {
 				t.Errorf("Load:\n got %s\nwant %s", revealed(gotPlain), revealed(want))
 			}
@@ -557,7 +569,7 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name:  "UnknownTopLevelYAMLKey",
 			files: map[string]string{"config.yaml": "listen: :8080\n"},
-			want:  []string{`$DIR/config.yaml: line 1: unknown key "listen"; known keys: database_url, listen_addr, metrics_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, websocket_alert_after, zoom, reconcile, slack`},
+			want:  []string{`$DIR/config.yaml: line 1: unknown key "listen"; known keys: database_url, listen_addr, metrics_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, websocket_alert_after, zoom, reconcile, slack, forward, forward_give_up_after, forward_timeout`},
 		},
 		{
 			name:  "DuplicateYAMLKey",
@@ -600,7 +612,7 @@ slak:
 				"SLACK_BOT_TOKEN":              "xoxb-1",
 			},
 			want: []string{
-				`$DIR/config.yaml: line 5: unknown key "slak"; known keys: database_url, listen_addr, metrics_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, websocket_alert_after, zoom, reconcile, slack`,
+				`$DIR/config.yaml: line 5: unknown key "slak"; known keys: database_url, listen_addr, metrics_addr, webhook_path, webhook_replay_window, log_level, event_retention, history_retention, websocket_alert_after, zoom, reconcile, slack, forward, forward_give_up_after, forward_timeout`,
 				`ZOOMRECON_DATABASE_URL: unknown scheme "mysql"; use sqlite:PATH (e.g. sqlite:zoomrecon.db) or postgres://USER@HOST:5432/DB`,
 				`ZOOMRECON_LOG_LEVEL (yaml log_level): "loud" must be one of debug, info, warn, error, e.g. info`,
 				`ZOOMRECON_RECONCILE_INTERVAL: "0s" must be a positive duration, e.g. 5m`,
@@ -700,6 +712,11 @@ func TestEntries(t *testing.T) {
 		{"SLACK_BOT_TOKEN", "slack.bot_token", "<redacted>", "env file"},
 		{"SLACK_CHANNEL", "slack.channel", "C1", "yaml"},
 		{"SLACK_API_URL", "slack.api_url", "https://slack.com/api/", "default"},
+		{"ZOOMRECON_FORWARD_URL", "", "", "default"},
+		{"ZOOMRECON_FORWARD_SECRET_TOKEN", "", "", "default"},
+		{"ZOOMRECON_FORWARD_EVENTS", "", "", "default"},
+		{"ZOOMRECON_FORWARD_GIVE_UP_AFTER", "forward_give_up_after", "72h", "default"},
+		{"ZOOMRECON_FORWARD_TIMEOUT", "forward_timeout", "10s", "default"},
 	}
 	got := c.Entries()
 	if len(got) != len(want) {
@@ -764,7 +781,8 @@ func TestSlackModeAndZoomConfigured(t *testing.T) {
 }
 
 // leaks are distinctive secret values; none may appear in any output.
-var leaks = []string{"leak-db-password", "leak-query-password", "leak-client-secret", "leak-token-1", "leak-token-2", "leak-webhook-path", "leak-bot-token"}
+var leaks = []string{"leak-db-password", "leak-query-password", "leak-client-secret", "leak-token-1", "leak-token-2", "leak-webhook-path", "leak-bot-token",
+	"leak-forward-secret", "leak-forward-yaml-secret", "leak-forward-credential", "leak-forward-url-password"}
 
 func assertNoLeak(t *testing.T, what, out string) {
 	t.Helper()
@@ -779,17 +797,23 @@ func TestLoadLeaksNoSecret(t *testing.T) {
 	t.Parallel()
 
 	files := map[string]string{
-		"ZOOM_CLIENT_SECRET": "leak-client-secret\n",
-		"bot":                "leak-bot-token",
+		"ZOOM_CLIENT_SECRET":                 "leak-client-secret\n",
+		"bot":                                "leak-bot-token",
+		"ZOOMRECON_FORWARD_OPS_SECRET_TOKEN": "leak-forward-credential\n",
+		"config.yaml": "forward:\n" +
+			"  - {name: billing, url: \"https://billing.internal/zoom\", secret_token: leak-forward-yaml-secret}\n" +
+			"  - {name: ops, url: \"https://ops.internal/zoom\", events: [\"meeting.*\"]}\n",
 	}
 	secrets := map[string]string{
-		"ZOOMRECON_DATABASE_URL":    "postgres://zr:leak-db-password@db:5432/zr?password=leak-query-password",
-		"ZOOM_ACCOUNT_ID":           "acct",
-		"ZOOM_CLIENT_ID":            "cid",
-		"CREDENTIALS_DIRECTORY":     "$DIR",
-		"ZOOM_WEBHOOK_SECRET_TOKEN": "leak-token-1, leak-token-2",
-		"SLACK_BOT_TOKEN_FILE":      "$DIR/bot",
-		"SLACK_CHANNEL":             "C1",
+		"ZOOMRECON_FORWARD_URL":          "https://app.internal/zoom",
+		"ZOOMRECON_FORWARD_SECRET_TOKEN": "leak-forward-secret",
+		"ZOOMRECON_DATABASE_URL":         "postgres://zr:leak-db-password@db:5432/zr?password=leak-query-password",
+		"ZOOM_ACCOUNT_ID":                "acct",
+		"ZOOM_CLIENT_ID":                 "cid",
+		"CREDENTIALS_DIRECTORY":          "$DIR",
+		"ZOOM_WEBHOOK_SECRET_TOKEN":      "leak-token-1, leak-token-2",
+		"SLACK_BOT_TOKEN_FILE":           "$DIR/bot",
+		"SLACK_CHANNEL":                  "C1",
 	}
 
 	t.Run("ErrorsWithOtherKeysInvalid", func(t *testing.T) {
@@ -816,13 +840,19 @@ func TestLoadLeaksNoSecret(t *testing.T) {
 	t.Run("ErrorsAboutSecretValues", func(t *testing.T) {
 		t.Parallel()
 		files := map[string]string{
-			"config.yaml": "database_url: mysql://zr:leak-db-password@db/zr\nzoom:\n  client_secret: [leak-client-secret]\n",
-			"bot":         "leak-bot-token",
+			"config.yaml": "database_url: mysql://zr:leak-db-password@db/zr\nzoom:\n  client_secret: [leak-client-secret]\n" +
+				"forward:\n  - name: billing\n    url: https://me:leak-forward-url-password@billing.internal/zoom\n" +
+				"    secret_token: [leak-forward-yaml-secret]\n",
+			"bot": "leak-bot-token",
+			"fwd": "leak-forward-secret",
 		}
 		env := map[string]string{
-			"SLACK_WEBHOOK_URL":    "http://hooks.slack.com/services/leak-webhook-path",
-			"SLACK_BOT_TOKEN":      "leak-bot-token",
-			"SLACK_BOT_TOKEN_FILE": "$DIR/bot",
+			"SLACK_WEBHOOK_URL":                   "http://hooks.slack.com/services/leak-webhook-path",
+			"SLACK_BOT_TOKEN":                     "leak-bot-token",
+			"SLACK_BOT_TOKEN_FILE":                "$DIR/bot",
+			"ZOOMRECON_FORWARD_URL":               "ftp://leak-forward-url-password@app.internal/zoom",
+			"ZOOMRECON_FORWARD_SECRET_TOKEN":      "leak-forward-secret",
+			"ZOOMRECON_FORWARD_SECRET_TOKEN_FILE": "$DIR/fwd",
 		}
 		_, err := setup(t, files, env).load()
 		if err == nil {
@@ -832,7 +862,7 @@ func TestLoadLeaksNoSecret(t *testing.T) {
 		if !ok {
 			t.Fatalf("Load error: got %T, want *ValidationError", err)
 		}
-		if got, want := len(verr.Problems), 4; got != want {
+		if got, want := len(verr.Problems), 8; got != want {
 			t.Errorf("Problems: got %d, want %d:\n%v", got, want, err)
 		}
 		assertNoLeak(t, "Load error", err.Error())
@@ -852,7 +882,8 @@ func TestLoadLeaksNoSecret(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Load: %v", err)
 		}
-		if c.Slack.WebhookURL.Reveal() == "" || c.Zoom.ClientSecret.Reveal() == "" || len(c.Zoom.WebhookSecretTokens) != 2 {
+		if c.Slack.WebhookURL.Reveal() == "" || c.Zoom.ClientSecret.Reveal() == "" || len(c.Zoom.WebhookSecretTokens) != 2 ||
+			len(c.Forward) != 3 || c.Forward[0].SecretToken == "" || c.Forward[1].SecretToken == "" || c.Forward[2].SecretToken == "" {
 			t.Fatalf("Load: secrets not loaded: %s", revealed(*c))
 		}
 
@@ -874,7 +905,8 @@ func TestLoadLeaksNoSecret(t *testing.T) {
 
 		var logs bytes.Buffer
 		for _, h := range []slog.Handler{slog.NewJSONHandler(&logs, nil), slog.NewTextHandler(&logs, nil)} {
-			slog.New(h).Info("loaded", "config", c, "secret", c.Zoom.ClientSecret, "tokens", c.Zoom.WebhookSecretTokens)
+			slog.New(h).Info("loaded", "config", c, "secret", c.Zoom.ClientSecret, "tokens", c.Zoom.WebhookSecretTokens,
+				"forward", c.Forward, "destination", c.Forward[1])
 		}
 		assertNoLeak(t, "slog output", logs.String())
 		if !strings.Contains(logs.String(), redacted) {

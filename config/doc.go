@@ -16,6 +16,13 @@
 // KEY_FILE and credentials apply to secrets only, and setting both KEY and
 // KEY_FILE is an error. An empty value counts as unset.
 //
+// The forwarding destinations are the one setting outside the table
+// (forward.go): the env form ZOOMRECON_FORWARD_URL, _SECRET_TOKEN and _EVENTS
+// (rows of the table without a YAML key) is the destination "default", and
+// the YAML file's forward list adds others. A listed destination's secret
+// token follows the same order under its own env name,
+// ZOOMRECON_FORWARD_<NAME>_SECRET_TOKEN, before the list's secret_token.
+//
 // It leaves to others: flags and which file to load (cmd/zoomrecon), copying
 // values into each package's own small Config (cmd/zoomrecon), opening the
 // database that DatabaseURL names (store), and what each setting means at run

@@ -27,6 +27,8 @@ func Load(path string, lookup func(string) (string, bool)) (*Config, error) {
 		}
 	}
 	credDir, _ := lookup("CREDENTIALS_DIRECTORY")
+	listed, listedSources, fp := readForward(path, doc[forwardYAMLKey], lookup, credDir)
+	problems = append(problems, fp...)
 
 	c := &Config{sources: make(map[string]string, len(keys))}
 	failed := map[string]bool{}
@@ -55,6 +57,9 @@ func Load(path string, lookup func(string) (string, bool)) (*Config, error) {
 			failed[k.env] = true
 		}
 	}
+	problems = append(problems, c.checkForward(failed, path, listedSources)...)
+	c.Forward = append(c.Forward, listed...)
+	c.forwardSources = listedSources
 	problems = append(problems, c.check(failed)...)
 	if len(problems) > 0 {
 		return nil, &ValidationError{Problems: problems}
@@ -102,7 +107,7 @@ func resolve(k *key, lookup func(string) (string, bool), credDir string, doc map
 			return input{source: sourceCredentials, text: s}, nil
 		}
 	}
-	if n := doc[k.yaml]; n != nil {
+	if n := doc[k.yaml]; k.yaml != "" && n != nil {
 		in, msg := yamlInput(k, n)
 		if msg != "" {
 			return input{}, &Problem{Key: k.env, YAMLKey: k.yaml, Message: msg}
@@ -200,7 +205,9 @@ func (r *yamlReader) mapping(n *yaml.Node, prefix string) {
 		switch {
 		case seen[name]:
 			r.problem("line %d: key %q appears twice", kn.Line, name)
-		case slices.ContainsFunc(keys, func(k key) bool { return k.yaml == name }):
+		case name == forwardYAMLKey:
+			r.vals[name] = v // a list, which readForward reads
+		case name != "" && slices.ContainsFunc(keys, func(k key) bool { return k.yaml == name }):
 			r.vals[name] = v
 		case len(sub) > 0 && v.Kind == yaml.MappingNode:
 			r.mapping(v, name+".")
@@ -222,15 +229,19 @@ func (r *yamlReader) problem(format string, args ...any) {
 }
 
 // children lists, in table order, the YAML key segments directly under prefix
-// ("" for the top level, "zoom." for the zoom section).
+// ("" for the top level, "zoom." for the zoom section). At the top level the
+// forward list comes before the keys that tune it.
 func children(prefix string) []string {
 	var out []string
 	for _, k := range keys {
 		rest, ok := strings.CutPrefix(k.yaml, prefix)
-		if !ok {
+		if !ok || k.yaml == "" {
 			continue
 		}
 		first, _, _ := strings.Cut(rest, ".")
+		if prefix == "" && strings.HasPrefix(first, forwardYAMLKey+"_") && !slices.Contains(out, forwardYAMLKey) {
+			out = append(out, forwardYAMLKey)
+		}
 		if !slices.Contains(out, first) {
 			out = append(out, first)
 		}

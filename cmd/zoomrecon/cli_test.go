@@ -75,24 +75,27 @@ func TestConfigCheck(t *testing.T) {
 	t.Run("PrintsEffectiveConfigWithSecretsRedacted", func(t *testing.T) {
 		t.Parallel()
 		vars := map[string]string{
-			"ZOOMRECON_DATABASE_URL":    "postgres://zoomrecon:pgS3cretPw@db.internal:5432/zoomrecon",
-			"ZOOM_ACCOUNT_ID":           "AcctExample001",
-			"ZOOM_CLIENT_ID":            "clientExample",
-			"ZOOM_CLIENT_SECRET":        "clientS3cretValue",
-			"ZOOM_WEBHOOK_SECRET_TOKEN": "whTokenOne,whTokenTwo",
-			"SLACK_BOT_TOKEN":           "xoxb-botS3cretToken",
-			"SLACK_CHANNEL":             "#zoom-alerts",
-			"ZOOMRECON_STALE_AFTER":     "4h",
+			"ZOOMRECON_DATABASE_URL":         "postgres://zoomrecon:pgS3cretPw@db.internal:5432/zoomrecon",
+			"ZOOM_ACCOUNT_ID":                "AcctExample001",
+			"ZOOM_CLIENT_ID":                 "clientExample",
+			"ZOOM_CLIENT_SECRET":             "clientS3cretValue",
+			"ZOOM_WEBHOOK_SECRET_TOKEN":      "whTokenOne,whTokenTwo",
+			"SLACK_BOT_TOKEN":                "xoxb-botS3cretToken",
+			"SLACK_CHANNEL":                  "#zoom-alerts",
+			"ZOOMRECON_STALE_AFTER":          "4h",
+			"ZOOMRECON_FORWARD_URL":          "https://app.internal/zoom/events",
+			"ZOOMRECON_FORWARD_SECRET_TOKEN": "fwdS3cretToken",
 		}
 		res := runCLI(t, vars, "config", "check")
 		require.Equal(t, 0, res.code, res.stderr)
-		for _, secret := range []string{"pgS3cretPw", "clientS3cretValue", "whTokenOne", "whTokenTwo", "botS3cretToken"} {
+		for _, secret := range []string{"pgS3cretPw", "clientS3cretValue", "whTokenOne", "whTokenTwo", "botS3cretToken", "fwdS3cretToken"} {
 			require.NotContains(t, res.stdout+res.stderr, secret)
 		}
 		require.Regexp(t, `ZOOMRECON_STALE_AFTER\s+4h\s+env`, res.stdout)
 		require.Regexp(t, `ZOOMRECON_RECONCILE_INTERVAL\s+5m\s+default`, res.stdout)
 		require.Regexp(t, `ZOOM_CLIENT_SECRET\s+<redacted>\s+env`, res.stdout)
-		require.Contains(t, res.stdout, "configuration is valid (alerts: bot, Zoom API: configured)")
+		require.Regexp(t, `ZOOMRECON_FORWARD_SECRET_TOKEN\s+<redacted>\s+env`, res.stdout)
+		require.Contains(t, res.stdout, "configuration is valid (alerts: bot, Zoom API: configured, forward to: default)")
 	})
 
 	// Each bad value is one line that names the key; several are reported together.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -77,6 +79,90 @@ func TestConfigCheckWarnings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConfigCheckForward checks that config check shows every destination
+// events are forwarded to, with where each value came from and no secret, and
+// names the bad ones precisely.
+func TestConfigCheckForward(t *testing.T) {
+	t.Parallel()
+
+	// writeConfig writes yaml and a credential for the "ops" destination.
+	writeConfig := func(t *testing.T, yaml string) (path, credDir string) {
+		t.Helper()
+		dir := t.TempDir()
+		path = filepath.Join(dir, "config.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "ZOOMRECON_FORWARD_OPS_SECRET_TOKEN"), []byte("opsCredS3cret\n"), 0o600))
+		return path, dir
+	}
+
+	t.Run("ShowsEachDestination", func(t *testing.T) {
+		t.Parallel()
+		path, credDir := writeConfig(t, `forward:
+  - name: billing
+    url: https://billing.internal/zoom
+    secret_token: billingYamlS3cret
+    events: [meeting.ended, "webinar.*"]
+  - name: ops
+    url: http://ops.internal:8080/hook
+`)
+		vars := map[string]string{
+			"ZOOMRECON_FORWARD_URL":          "https://app.internal/zoom/events",
+			"ZOOMRECON_FORWARD_SECRET_TOKEN": "fwdEnvS3cret",
+			"CREDENTIALS_DIRECTORY":          credDir,
+		}
+		res := runCLI(t, vars, "--config", path, "config", "check")
+		require.Equal(t, 0, res.code, res.stderr)
+		for _, row := range []string{
+			`ZOOMRECON_FORWARD_URL\s+https://app.internal/zoom/events\s+env\n`,
+			`ZOOMRECON_FORWARD_SECRET_TOKEN\s+<redacted>\s+env\n`,
+			`ZOOMRECON_FORWARD_EVENTS\s+\*\s+default\n`,
+			`ZOOMRECON_FORWARD_GIVE_UP_AFTER\s+72h\s+default\n`,
+			`ZOOMRECON_FORWARD_TIMEOUT\s+10s\s+default\n`,
+			`forward\[billing\]\.url\s+https://billing.internal/zoom\s+yaml\n`,
+			`forward\[billing\]\.secret_token\s+<redacted>\s+yaml\n`,
+			`forward\[billing\]\.events\s+meeting.ended,webinar.\*\s+yaml\n`,
+			`forward\[ops\]\.url\s+http://ops.internal:8080/hook\s+yaml\n`,
+			`forward\[ops\]\.secret_token\s+<redacted>\s+credentials\n`,
+			`forward\[ops\]\.events\s+\*\s+default\n`,
+		} {
+			require.Regexp(t, row, res.stdout)
+		}
+		require.Contains(t, res.stdout, "configuration is valid, with 3 warnings above (alerts: log, Zoom API: not configured, forward to: default, billing, ops)\n")
+		for _, secret := range []string{"fwdEnvS3cret", "billingYamlS3cret", "opsCredS3cret"} {
+			require.NotContains(t, res.stdout+res.stderr, secret)
+		}
+	})
+
+	t.Run("NamesEachProblem", func(t *testing.T) {
+		t.Parallel()
+		path, credDir := writeConfig(t, `forward:
+  - name: ops
+    url: https://deploy:hunterS3cret@ops.internal/hook
+    events: ["meeting*"]
+  - name: billing
+    url: https://billing.internal/zoom
+`)
+		vars := map[string]string{"ZOOMRECON_FORWARD_SECRET_TOKEN": "fwdEnvS3cret", "CREDENTIALS_DIRECTORY": credDir}
+		res := runCLI(t, vars, "--config", path, "config", "check")
+		require.Equal(t, 1, res.code)
+		require.Empty(t, res.stdout)
+		want := []string{
+			`zoomrecon: ` + path + `: line 3: forward[ops].url: "https://xxxxx@ops.internal/hook" must not carry a user name or password: ` +
+				`each delivery is signed with the destination's secret token instead; use e.g. https://app.example.com/zoom/events`,
+			`zoomrecon: ` + path + `: line 4: forward[ops].events: "meeting*" is not an event filter; ` +
+				`use an event name as Zoom sends it (e.g. meeting.ended), a prefix ending in .* (e.g. meeting.*), or * for every event`,
+			`zoomrecon: ` + path + `: line 5: forward[billing] has no secret_token; set secret_token, or ZOOMRECON_FORWARD_BILLING_SECRET_TOKEN, ` +
+				`ZOOMRECON_FORWARD_BILLING_SECRET_TOKEN_FILE or the credential ZOOMRECON_FORWARD_BILLING_SECRET_TOKEN, to the Secret Token the application verifies deliveries with`,
+			`zoomrecon: ZOOMRECON_FORWARD_SECRET_TOKEN: is only used with ZOOMRECON_FORWARD_URL; ` +
+				`set ZOOMRECON_FORWARD_URL (e.g. https://app.example.com/zoom/events) or unset ZOOMRECON_FORWARD_SECRET_TOKEN`,
+		}
+		require.Equal(t, want, strings.Split(strings.TrimSpace(res.stderr), "\n"))
+		for _, secret := range []string{"fwdEnvS3cret", "hunterS3cret", "opsCredS3cret"} {
+			require.NotContains(t, res.stderr, secret)
+		}
+	})
 }
 
 // without returns a copy of vars lacking keys.
