@@ -141,7 +141,7 @@ func (p *pass) checkAttendance(ctx context.Context, m store.Meeting) error {
 		return nil
 	}
 	if len(silent) > 0 {
-		if _, _, err := p.st.ApplyBackfill(ctx, store.Backfill{Participants: silent}, p.now); err != nil {
+		if _, _, err := p.st.ApplyBackfill(ctx, p.withEvents(ctx, store.Backfill{Participants: silent}), p.now); err != nil {
 			return err
 		}
 	}

@@ -68,6 +68,7 @@ type Store interface {
 	HostMeetings(ctx context.Context, since time.Time) ([]store.HostMeeting, error)
 	OpenHostCause(ctx context.Context, k store.Kind, host string) (store.Discrepancy, error)
 	WebSocketGaps(ctx context.Context, sub string, after, now time.Time) ([]store.Span, error)
+	Meeting(ctx context.Context, uuid string) (store.Meeting, error)
 }
 
 // Config tunes a Reconciler. Zero values take the defaults.
@@ -106,6 +107,9 @@ type Config struct {
 	// HostCauseWindow is how far back a host's meetings are looked at for
 	// that. Default 24h.
 	HostCauseWindow time.Duration
+	// AccountID is the Zoom account's ID, which the events rebuilt for the
+	// relay carry as Zoom's do.
+	AccountID string
 	// WebSocketOnly names the WebSocket event subscription when it is the
 	// only route Zoom's events take (no webhooks): Zoom never retries them,
 	// so the retry windows do not apply, and an event that happened while
@@ -635,7 +639,7 @@ func (p *pass) record(ctx context.Context, b store.Backfill, meetingID int64, to
 			b.Alert.NextAttemptAt = p.now.Add(holdAlerts)
 		}
 	}
-	stored, created, err := p.st.ApplyBackfill(ctx, b, p.now)
+	stored, created, err := p.st.ApplyBackfill(ctx, p.withEvents(ctx, b), p.now)
 	if err != nil {
 		return err
 	}

@@ -134,6 +134,7 @@ func newReconciler(cfg *config.Config, e env, st *store.Store, zc *zoomapi.Clien
 		RetryHorizon: cfg.Reconcile.ZoomRetryHorizon, HeartbeatInterval: heartbeatInterval(cfg),
 		HostCauseMinMeetings: cfg.Reconcile.HostCauseMinMeetings, HostCauseWindow: cfg.Reconcile.HostCauseWindow,
 		DailyBudget: cfg.Zoom.APIDailyBudget.Of,
+		AccountID: cfg.Zoom.AccountID,
 		// Empty unless the WebSocket is the only route events take.
 		WebSocketOnly: webSocketOnly(cfg),
 		NowFunc:       e.now, Logger: logger, Registerer: reg,
