@@ -286,6 +286,18 @@ var kindTexts = map[store.Kind]kindText{
 			"that the Server-to-Server OAuth app is still activated and ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET are still valid; " +
 			"and Zoom's status page.",
 	},
+	store.KindForwardDead: {
+		title:    "Events not delivered to the application behind zoomrecon",
+		since:    "Undelivered since",
+		headline: "A relay destination refused an event for good (a 4xx answer) or kept failing past ZOOMRECON_FORWARD_GIVE_UP_AFTER: the application behind zoomrecon does not have it.",
+		resolved: "The destination accepts deliveries again: {why}. Deliveries had been dead since {since}; replay what it missed.",
+		listed:   "deliveries dead since ",
+		kept: "every event is kept: zoomrecon replay --destination NAME --since TIME delivers the dead ones again, " +
+			"once the application takes them; the application deduplicates by X-Zoomrecon-Delivery-Id.",
+		next: "Read the destination's answer in the detail and in its logs: a 401 means it verifies with another Secret Token than zoomrecon signs with, " +
+			"a 4xx that it rejects the event itself; fix the application, then run zoomrecon replay for the window since this alert. " +
+			"zoomrecon status shows each destination's pending, failing and dead deliveries.",
+	},
 	store.KindWebhookSilence: {
 		title:    "Zoom has stopped sending webhooks",
 		since:    "Silent since",

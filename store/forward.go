@@ -437,3 +437,22 @@ SELECT subject FROM discrepancies WHERE kind = ? AND resolved_at IS NULL AND sub
 	}
 	return nil
 }
+
+// ReplayProgress counts the deliveries a replay queued at queuedAt, by
+// status.
+func (s *Store) ReplayProgress(ctx context.Context, queuedAt time.Time) (map[ForwardStatus]int64, error) {
+	var rows []struct {
+		Status ForwardStatus `db:"status"`
+		N      int64         `db:"n"`
+	}
+	err := s.db.SelectContext(ctx, &rows, s.q(`
+SELECT status, COUNT(*) AS n FROM forward_deliveries WHERE replay AND created_at = ? GROUP BY status`), dbTime(queuedAt))
+	if err != nil {
+		return nil, fmt.Errorf("replay progress: %w", err)
+	}
+	out := map[ForwardStatus]int64{}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}

@@ -134,7 +134,7 @@ func newReconciler(cfg *config.Config, e env, st *store.Store, zc *zoomapi.Clien
 		RetryHorizon: cfg.Reconcile.ZoomRetryHorizon, HeartbeatInterval: heartbeatInterval(cfg),
 		HostCauseMinMeetings: cfg.Reconcile.HostCauseMinMeetings, HostCauseWindow: cfg.Reconcile.HostCauseWindow,
 		DailyBudget: cfg.Zoom.APIDailyBudget.Of,
-		AccountID: cfg.Zoom.AccountID,
+		AccountID:   cfg.Zoom.AccountID,
 		// Empty unless the WebSocket is the only route events take.
 		WebSocketOnly: webSocketOnly(cfg),
 		NowFunc:       e.now, Logger: logger, Registerer: reg,
@@ -149,7 +149,10 @@ func reconcileOnce(ctx context.Context, cfg *config.Config, e env, opts reconcil
 	}
 	// A dry run opens the database read-only, so the database itself
 	// guarantees it writes nothing; a real pass migrates as serve does.
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{Logger: logger.With("component", "migrations"), ReadOnly: opts.DryRun})
+	// What it backfills is queued for the relay's destinations, which serve
+	// delivers.
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{Logger: logger.With("component", "migrations"),
+		ReadOnly: opts.DryRun, Forward: forwardRoutes(cfg)})
 	if err != nil {
 		return databaseError(err)
 	}

@@ -47,6 +47,9 @@ type env struct {
 	// wsHeartbeat, when set, replaces the WebSocket's heartbeat interval
 	// (25 s), which also renews the claim on the subscription.
 	wsHeartbeat time.Duration
+	// relayBackoff, when set, replaces the relay's backoff (1 s doubling to
+	// 10 m) and poll (500 ms), so a test of a failing destination is quick.
+	relayBackoff time.Duration
 }
 
 func newEnv() env {
@@ -117,6 +120,7 @@ run "zoomrecon config check" to see the effective values.`,
 		newDemoCmd(e, load),
 		newMigrateCmd(e, load),
 		newReconcileCmd(e, load),
+		newReplayCmd(e, load),
 		newStatusCmd(e, load),
 		newAckCmd(e, load),
 		newMuteCmd(e, load),

@@ -54,7 +54,7 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	for _, w := range cfg.Warnings() {
 		logger.WarnContext(ctx, w)
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{Logger: logger.With("component", "migrations")})
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.Options{Logger: logger.With("component", "migrations"), Forward: forwardRoutes(cfg)})
 	if err != nil {
 		return databaseError(err)
 	}
@@ -144,6 +144,7 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	}
 
 	ret := newRetention(cfg, e, st, logger, reg)
+	rel := newRelay(cfg, e, st, up.id, logger, reg)
 
 	// Listen before serving so a bind error is returned here and READY=1 means
 	// a live listener.
@@ -199,6 +200,7 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	if intake != nil {
 		loops.Go(func() { _ = intake.Run(loopCtx) })
 	}
+	loops.Go(func() { runRelay(loopCtx, rel) })
 	if ret != nil {
 		loops.Go(func() { ret.run(loopCtx) })
 	}

@@ -80,6 +80,9 @@ type statusReport struct {
 	// WebSocket is the event subscription's connection; absent when
 	// ZOOM_WEBSOCKET_SUBSCRIPTION_ID is not set.
 	WebSocket *websocketView `json:"websocket,omitempty"`
+	// Forward is each relay destination's queue; absent when nothing is
+	// forwarded.
+	Forward []forwardView `json:"forward,omitempty"`
 	// Open counts the discrepancies a person should look at: open, not
 	// acknowledged, not muted. Acknowledged and Muted count the others
 	// still open.
@@ -210,6 +213,9 @@ func buildStatus(ctx context.Context, cfg *config.Config, since, now time.Time) 
 			Final: r.Reason != store.RefusalUnavailable})
 	}
 	if rep.WebSocket, err = websocketStatus(ctx, cfg, st, now); err != nil {
+		return statusReport{}, err
+	}
+	if rep.Forward, err = forwardStatus(ctx, cfg, st); err != nil {
 		return statusReport{}, err
 	}
 	switch run, err := st.LastRun(ctx); {
@@ -448,6 +454,7 @@ func printStatus(w io.Writer, rep statusReport, now time.Time) {
 	}
 	printDaemon(w, rep.Daemon, now)
 	printWebSocket(w, rep.WebSocket, now)
+	printForward(w, rep.Forward, now)
 	a := rep.Alerts
 	fmt.Fprintf(w, "Alerts:                %s; %d pending, %d dead", routeText(a), a.Pending, a.Dead)
 	if a.OldestPending != nil {

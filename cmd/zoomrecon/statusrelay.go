@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/zoomrecon/zoomrecon/config"
+	"github.com/zoomrecon/zoomrecon/store"
+)
+
+// forwardView is one relay destination's queue as status shows it.
+type forwardView struct {
+	Destination   string     `json:"destination"`
+	Pending       int64      `json:"pending"`
+	OldestPending *time.Time `json:"oldest_pending_since,omitempty"`
+	Delivered     int64      `json:"delivered"`
+	Failing       int64      `json:"failing"`
+	Dead          int64      `json:"dead"`
+	LastError     string     `json:"last_error,omitempty"`
+}
+
+// forwardStatus reads the queue of every configured destination, in the
+// configuration's order; nil when nothing is forwarded.
+func forwardStatus(ctx context.Context, cfg *config.Config, st *store.Store) ([]forwardView, error) {
+	if len(cfg.Forward) == 0 {
+		return nil, nil
+	}
+	stats, err := st.ForwardQueueStats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	by := map[string]store.ForwardStats{}
+	for _, s := range stats {
+		by[s.Destination] = s
+	}
+	out := make([]forwardView, 0, len(cfg.Forward))
+	for _, d := range cfg.Forward {
+		s := by[d.Name]
+		out = append(out, forwardView{Destination: d.Name, Pending: s.Pending, OldestPending: utcPtr(s.OldestPending),
+			Delivered: s.Delivered, Failing: s.Failing, Dead: s.Dead, LastError: s.LastError})
+	}
+	return out, nil
+}
+
+// printForward writes status's relay lines.
+func printForward(w io.Writer, vs []forwardView, now time.Time) {
+	for i, v := range vs {
+		label := "Relay:                "
+		if i > 0 {
+			label = "                      "
+		}
+		fmt.Fprintf(w, "%s %s: %d pending", label, v.Destination, v.Pending)
+		if v.OldestPending != nil {
+			fmt.Fprintf(w, " (oldest queued %s ago)", ago(now.Sub(*v.OldestPending)))
+		}
+		fmt.Fprintf(w, ", %d delivered", v.Delivered)
+		if v.Failing > 0 {
+			fmt.Fprintf(w, ", FAILING: %d, last error: %s", v.Failing, v.LastError)
+		}
+		if v.Dead > 0 {
+			fmt.Fprintf(w, ", DEAD: %d (zoomrecon replay --destination %s sends them again)", v.Dead, v.Destination)
+		}
+		fmt.Fprintln(w)
+	}
+}
