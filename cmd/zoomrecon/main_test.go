@@ -16,6 +16,9 @@ const mainEnv = "ZOOMRECON_TEST_RUN_MAIN"
 // wsHeartbeatEnv sets the child's env.wsHeartbeat.
 const wsHeartbeatEnv = "ZOOMRECON_TEST_WS_HEARTBEAT"
 
+// relayBackoffEnv sets the child's env.relayBackoff.
+const relayBackoffEnv = "ZOOMRECON_TEST_RELAY_BACKOFF"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(mainEnv) == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -23,6 +26,9 @@ func TestMain(m *testing.M) {
 		// Knobs a test sets for the child's env, as testEnv does in-process.
 		if d, err := time.ParseDuration(os.Getenv(wsHeartbeatEnv)); err == nil {
 			e.wsHeartbeat = d
+		}
+		if d, err := time.ParseDuration(os.Getenv(relayBackoffEnv)); err == nil {
+			e.relayBackoff = d
 		}
 		code := run(ctx, os.Args[1:], e)
 		stop()

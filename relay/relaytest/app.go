@@ -49,6 +49,22 @@ type App struct {
 	validated  int
 	answer     *Answer
 	answerLeft int // how many requests answer gets; -1 for all
+	delay      time.Duration
+	replays    int // requests marked X-Zoomrecon-Replay, repeats included
+}
+
+// SetDelay makes every answer take d, as a slow application does.
+func (a *App) SetDelay(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.delay = d
+}
+
+// Replays counts the requests marked as replays, repeats included.
+func (a *App) Replays() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.replays
 }
 
 // New starts the application, verifying with secret. The caller closes it.
@@ -81,6 +97,12 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request) {
 	mac.Write([]byte("v0:" + ts + ":"))
 	mac.Write(body)
 	want := "v0=" + hex.EncodeToString(mac.Sum(nil))
+	a.mu.Lock()
+	delay := a.delay
+	a.mu.Unlock()
+	if delay > 0 {
+		time.Sleep(delay) // the slow application's work
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !hmac.Equal([]byte(want), []byte(r.Header.Get("x-zm-signature"))) {
@@ -127,6 +149,9 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.Header.Get("X-Zoomrecon-Delivery-Id")
+	if r.Header.Get("X-Zoomrecon-Replay") == "true" {
+		a.replays++
+	}
 	a.seen[id]++
 	if a.seen[id] == 1 { // deduplicated by the delivery ID, as the application should
 		a.deliveries = append(a.deliveries, Delivery{ID: id, Event: ev.Event, MeetingUUID: ev.Payload.Object.UUID, Body: body,
