@@ -49,7 +49,13 @@ type Queue interface {
 	MarkForwardFailed(ctx context.Context, f store.ForwardFailure) error
 	ReleaseForward(ctx context.Context, ids []int64, next time.Time) error
 	ResolveForwardDead(ctx context.Context, destination string, at time.Time) error
+	// SetState records where a destination's validation stands, for status.
+	SetState(ctx context.Context, key, value string, now time.Time) error
 }
+
+// ValidationStateKey is the daemon_state key under which the relay records
+// how destination's last URL validation went: "ok", or why it failed.
+func ValidationStateKey(destination string) string { return "forward_validation:" + destination }
 
 // Config tunes the relay. Zero values mean the defaults.
 type Config struct {
@@ -155,11 +161,18 @@ func (r *Relay) runDestination(ctx context.Context, d Destination) {
 	logger := r.logger.With("destination", d.Name)
 	for wait := r.cfg.MinBackoff; ; wait = min(2*wait, r.cfg.MaxBackoff) {
 		err := r.Validate(ctx, d)
-		if err == nil {
-			break
-		}
 		if ctx.Err() != nil {
 			return
+		}
+		state := "ok"
+		if err != nil {
+			state = err.Error()
+		}
+		if serr := r.q.SetState(ctx, ValidationStateKey(d.Name), state, r.cfg.Now()); serr != nil && ctx.Err() == nil {
+			logger.WarnContext(ctx, "could not record the destination's validation for status", slog.Any("error", serr))
+		}
+		if err == nil {
+			break
 		}
 		level := slog.LevelWarn
 		if errors.Is(err, ErrWrongSecret) {

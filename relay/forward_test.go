@@ -164,6 +164,9 @@ func testWrongSecret(t *testing.T, u string) {
 	require.Empty(t, r.app.Deliveries())
 	require.Equal(t, 0.0, metric(t, r.reg, "zoomrecon_forward_validated", "app"))
 	require.Contains(t, r.logs.String(), "level=ERROR")
+	state, err := r.st.State(context.Background(), relay.ValidationStateKey("app"))
+	require.NoError(t, err)
+	require.Contains(t, state, relay.ErrWrongSecret.Error(), "recorded for status")
 }
 
 func testRetries(t *testing.T, u string) {

@@ -132,6 +132,8 @@ func runRelayEndToEnd(t *testing.T, dbURL string) {
 	}
 	require.EqualValues(t, stored, n, "one delivery per stored event")
 	require.Zero(t, app.Refused(), "every signature verified by the application")
+	status := runCLI(t, vars, "status")
+	require.Contains(t, status.stdout, "Relay:                 default: 0 pending, ", status.stderr)
 
 	// The application is down a while: what happens meanwhile is delivered
 	// once it is back.

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/zoomrecon/zoomrecon/config"
+	"github.com/zoomrecon/zoomrecon/relay"
 	"github.com/zoomrecon/zoomrecon/store"
 )
 
@@ -19,6 +21,9 @@ type forwardView struct {
 	Failing       int64      `json:"failing"`
 	Dead          int64      `json:"dead"`
 	LastError     string     `json:"last_error,omitempty"`
+	// Validation is how the last URL validation went, "ok" or why it
+	// failed (nothing is delivered until it passes); "" before any.
+	Validation string `json:"validation"`
 }
 
 // forwardStatus reads the queue of every configured destination, in the
@@ -38,8 +43,15 @@ func forwardStatus(ctx context.Context, cfg *config.Config, st *store.Store) ([]
 	out := make([]forwardView, 0, len(cfg.Forward))
 	for _, d := range cfg.Forward {
 		s := by[d.Name]
-		out = append(out, forwardView{Destination: d.Name, Pending: s.Pending, OldestPending: utcPtr(s.OldestPending),
-			Delivered: s.Delivered, Failing: s.Failing, Dead: s.Dead, LastError: s.LastError})
+		v := forwardView{Destination: d.Name, Pending: s.Pending, OldestPending: utcPtr(s.OldestPending),
+			Delivered: s.Delivered, Failing: s.Failing, Dead: s.Dead, LastError: s.LastError}
+		switch state, err := st.State(ctx, relay.ValidationStateKey(d.Name)); {
+		case err == nil:
+			v.Validation = state
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -52,6 +64,13 @@ func printForward(w io.Writer, vs []forwardView, now time.Time) {
 			label = "                      "
 		}
 		fmt.Fprintf(w, "%s %s: %d pending", label, v.Destination, v.Pending)
+		switch v.Validation {
+		case "ok":
+		case "":
+			fmt.Fprint(w, " (not validated yet: nothing is delivered before)")
+		default:
+			fmt.Fprintf(w, " (NOT VALIDATED, nothing is delivered: %s)", v.Validation)
+		}
 		if v.OldestPending != nil {
 			fmt.Fprintf(w, " (oldest queued %s ago)", ago(now.Sub(*v.OldestPending)))
 		}
