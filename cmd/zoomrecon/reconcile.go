@@ -52,21 +52,9 @@ Exit status:
 				return err
 			}
 			now := e.now()
-			if since == "" {
-				return errors.New("--since is required, e.g. --since 72h, --since 7d or --since 2026-11-01")
-			}
-			from, err := parseWhen("--since", since, now)
+			from, to, err := parseWindow(since, until, now)
 			if err != nil {
 				return err
-			}
-			to := now
-			if until != "" {
-				if to, err = parseWhen("--until", until, now); err != nil {
-					return err
-				}
-			}
-			if !from.Before(to) {
-				return fmt.Errorf("--since (%s) must be before --until (%s)", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 			}
 			cfg, err := load()
 			if err != nil {
@@ -97,6 +85,26 @@ func checkOutput(output string) error {
 
 // parseWhen reads a point in time given as a duration back from now, a date
 // or an RFC 3339 time; errors name the flag.
+// parseWindow reads --since (required) and --until (default now).
+func parseWindow(since, until string, now time.Time) (from, to time.Time, err error) {
+	if since == "" {
+		return from, to, errors.New("--since is required, e.g. --since 72h, --since 7d or --since 2026-11-01")
+	}
+	if from, err = parseWhen("--since", since, now); err != nil {
+		return from, to, err
+	}
+	to = now
+	if until != "" {
+		if to, err = parseWhen("--until", until, now); err != nil {
+			return from, to, err
+		}
+	}
+	if !from.Before(to) {
+		return from, to, fmt.Errorf("--since (%s) must be before --until (%s)", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	}
+	return from, to, nil
+}
+
 func parseWhen(flag, s string, now time.Time) (time.Time, error) {
 	if d, err := parseFor(flag, s); err == nil {
 		return now.Add(-d), nil

@@ -40,21 +40,9 @@ application skips what it already has.
 				return err
 			}
 			now := e.now()
-			if since == "" {
-				return errors.New("--since: required, e.g. --since 2026-11-01 or --since 72h")
-			}
-			from, err := parseWhen("--since", since, now)
+			from, to, err := parseWindow(since, until, now)
 			if err != nil {
 				return err
-			}
-			to := now
-			if until != "" {
-				if to, err = parseWhen("--until", until, now); err != nil {
-					return err
-				}
-			}
-			if !from.Before(to) {
-				return fmt.Errorf("--since (%s) must be before --until (%s)", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 			}
 			routes, err := replayRoutes(cfg, destination)
 			if err != nil {
