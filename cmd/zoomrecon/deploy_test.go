@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/zoomrecon/zoomrecon/relay/relaytest"
 	"github.com/zoomrecon/zoomrecon/store"
 	"github.com/zoomrecon/zoomrecon/store/storetest"
 	"github.com/zoomrecon/zoomrecon/zoomapi/zoomtest"
@@ -217,14 +218,19 @@ func TestDeployMetricNamesExist(t *testing.T) {
 	}
 }
 
-// exportedNames runs serve against a fake Zoom until a webhook has been
-// stored and a pass has checked it, and returns the metric names it serves.
+// exportedNames runs serve against a fake Zoom, with a relay destination,
+// until a webhook has been stored and a pass has checked it, and returns the
+// metric names it serves.
 func exportedNames(t *testing.T, dbURL string) map[string]bool {
 	t.Helper()
 	// Both routes, so the WebSocket's metrics are there too.
 	zoom := zoomtest.New(zoomtest.WithWebSocketSubscription("lint"))
 	t.Cleanup(zoom.Close)
 	zoom.SetDeliveryMode(zoomtest.DeliverBoth)
+	// A relay destination, so the relay's metrics are there too: the queue's
+	// gauges exist for every configured destination.
+	app := relaytest.New("lint-secret")
+	t.Cleanup(app.Close)
 	creds := zoom.Credentials()
 	passes := &passLog{}
 	srv := startServe(t, map[string]string{
@@ -233,6 +239,7 @@ func exportedNames(t *testing.T, dbURL string) map[string]bool {
 		"ZOOM_API_BASE_URL": zoom.APIURL(), "ZOOM_OAUTH_TOKEN_URL": zoom.TokenURL(),
 		"ZOOM_WEBSOCKET_SUBSCRIPTION_ID": "lint", "ZOOM_WEBSOCKET_URL": strings.Split(zoom.WebSocketURL(), "?")[0],
 		"ZOOMRECON_RECONCILE_INTERVAL": "200ms", "ZOOMRECON_MISSED_GRACE": "1s",
+		"ZOOMRECON_FORWARD_URL": app.URL, "ZOOMRECON_FORWARD_SECRET_TOKEN": "lint-secret",
 		"ZOOM_RESOURCE_INTENSIVE_PER_MINUTE": "6000",
 	}, passes.hook)
 	zoom.SetWebhookTarget(srv.baseURL+"/webhooks/zoom", crashSecret)
