@@ -287,7 +287,7 @@ func (r *Relay) deliverOne(ctx context.Context, d Destination, fd store.ForwardD
 	}
 	r.metrics.failures.WithLabelValues(d.Name, "dead").Inc()
 	logger.ErrorContext(ctx, "delivery dead: the application did not get this event; zoomrecon replay can send it again",
-		"delivery_id", fd.DeliveryID(), "event", fd.EventType, slog.Any("error", f.Err))
+		"delivery_id", fd.DeliveryID(), "event", fd.EventType, slog.String("error", clip(f.Err, 200)))
 	return false
 }
 
@@ -302,6 +302,15 @@ func deadAlarm(d Destination, fd store.ForwardDelivery, why string, now time.Tim
 	}{store.KindForwardDead, "destination " + d.Name + ": " + detail, now.UTC()})
 	return &store.ForwardAlarm{Destination: d.Name, Detail: detail, At: now,
 		Alert: &store.OutboxMessage{Kind: store.KindForwardDead, Payload: string(payload), CreatedAt: now}}
+}
+
+// clip keeps a log line short: an application's answer may run to 2 KiB,
+// which the dead letter keeps whole.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 func meetingText(uuid string) string {

@@ -1,12 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -208,11 +210,30 @@ WHERE d.id IN (?) ORDER BY d.id`, ids)
 }
 
 // MarkForwardDelivered records that the destination accepted the deliveries
-// ids at at.
+// ids at at. A dead letter of the same event to the same destination (a
+// replay delivered it) is superseded and goes, so the dead count says what
+// the application still lacks.
 func (s *Store) MarkForwardDelivered(ctx context.Context, ids []int64, at time.Time) error {
-	return s.updateIDs(ctx, "mark deliveries delivered", `
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := s.execIn(ctx, tx, `
 UPDATE forward_deliveries SET status = 'delivered', delivered_at = ?, claimed_by = NULL, last_error = ''
-WHERE id IN (?)`, ids, dbTime(at))
+WHERE id IN (?)`, ids, dbTime(at)); err != nil {
+			return err
+		}
+		_, err := s.execIn(ctx, tx, `
+DELETE FROM forward_deliveries WHERE status = 'dead' AND id IN (
+    SELECT o.id FROM forward_deliveries o JOIN forward_deliveries n ON n.destination = o.destination
+        AND (n.event_id = o.event_id OR n.reconstructed_id = o.reconstructed_id)
+    WHERE o.status = 'dead' AND n.id IN (?))`, ids)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("mark deliveries delivered: %w", err)
+	}
+	return nil
 }
 
 // ForwardFailure is a failed try of one delivery.
@@ -280,6 +301,9 @@ type ForwardStats struct {
 	Dead    int64 `db:"dead"`
 	// LastError is the latest failure's, when one is failing.
 	LastError string `db:"-"`
+	// LastDead is the latest dead delivery's error, with the answer that
+	// refused it, when there is one.
+	LastDead string `db:"-"`
 }
 
 // ForwardQueueStats reports every destination's queue, by name.
@@ -296,6 +320,22 @@ FROM forward_deliveries GROUP BY destination ORDER BY destination`)
 		return nil, fmt.Errorf("forward queue stats: %w", err)
 	}
 	for i := range out {
+		if out[i].Dead > 0 {
+			var last struct {
+				Err    string `db:"last_error"`
+				Status int    `db:"answer_status"`
+				Body   string `db:"answer_body"`
+			}
+			if err := s.db.GetContext(ctx, &last, s.q(`
+SELECT last_error, answer_status, answer_body FROM forward_deliveries WHERE destination = ? AND status = 'dead'
+ORDER BY id DESC LIMIT 1`), out[i].Destination); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("forward queue stats: %w", err)
+			}
+			out[i].LastDead = last.Err
+			if last.Status != 0 && !strings.Contains(last.Err, last.Body) {
+				out[i].LastDead += fmt.Sprintf(" (answer %d: %s)", last.Status, last.Body)
+			}
+		}
 		if out[i].Pending == 0 {
 			continue
 		}
@@ -334,47 +374,75 @@ type ReplayFilter struct {
 
 // QueueReplay queues again, for each route, the stored events (received
 // and rebuilt) that f chooses and the route wants, in the order they
-// happened within each meeting. It returns how many deliveries it queued.
+// happened (an event's event_ts, or when it was received if it has none;
+// received before rebuilt at the same moment). It returns how many
+// deliveries it queued.
 func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f ReplayFilter, now time.Time) (int64, error) {
+	type ref struct {
+		ID   int64      `db:"id"`
+		Type string     `db:"event_type"`
+		TS   *time.Time `db:"event_ts"`
+		// Fallback orders an event without event_ts: when it was stored.
+		// (SQLite's COALESCE of two timestamps scans as text, so the two
+		// are read apart.)
+		Fallback      time.Time `db:"fallback"`
+		At            time.Time `db:"-"`
+		reconstructed bool
+	}
 	var n int64
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var all []ref
 		for _, src := range []struct {
 			table         string
 			reconstructed bool
-			ts            string
+			ts, fallback  string
 		}{
-			{"events", false, "COALESCE(event_ts, received_at)"},
-			{"reconstructed_events", true, "event_ts"},
+			{"events", false, "COALESCE(event_ts, received_at)", "received_at"},
+			{"reconstructed_events", true, "event_ts", "created_at"},
 		} {
-			query := `SELECT id, event_type FROM ` + src.table + ` WHERE ` + src.ts + ` >= ? AND ` + src.ts + ` < ?`
+			query := `SELECT id, event_type, event_ts, ` + src.fallback + ` AS fallback FROM ` + src.table +
+				` WHERE ` + src.ts + ` >= ? AND ` + src.ts + ` < ?`
 			args := []any{dbTime(f.Since), dbTime(f.Until)}
 			if f.EventType != "" {
 				query += ` AND event_type = ?`
 				args = append(args, f.EventType)
 			}
-			var rows []struct {
-				ID   int64  `db:"id"`
-				Type string `db:"event_type"`
-			}
-			if err := tx.SelectContext(ctx, &rows, s.q(query+` ORDER BY `+src.ts+`, id`), args...); err != nil {
+			var rows []ref
+			if err := tx.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
 				return err
 			}
-			ids, types := make([]int64, len(rows)), make([]string, len(rows))
-			for i, r := range rows {
-				ids[i], types[i] = r.ID, r.Type
+			for i := range rows {
+				rows[i].reconstructed = src.reconstructed
+				rows[i].At = rows[i].Fallback
+				if rows[i].TS != nil {
+					rows[i].At = *rows[i].TS
+				}
 			}
-			before, err := s.countDeliveries(ctx, tx)
-			if err != nil {
-				return err
+			all = append(all, rows...)
+		}
+		slices.SortStableFunc(all, func(a, b ref) int {
+			if c := a.At.Compare(b.At); c != 0 {
+				return c
 			}
-			if err := s.queueForward(ctx, tx, ids, types, src.reconstructed, true, routes, now); err != nil {
-				return err
+			if a.reconstructed != b.reconstructed {
+				if a.reconstructed {
+					return 1
+				}
+				return -1
 			}
-			after, err := s.countDeliveries(ctx, tx)
-			if err != nil {
-				return err
+			return cmp.Compare(a.ID, b.ID)
+		})
+		// One at a time, in that order: the ids give the delivery order.
+		for _, r := range all {
+			for _, route := range routes {
+				if route.Match != nil && !route.Match(r.Type) {
+					continue
+				}
+				if err := s.queueForward(ctx, tx, []int64{r.ID}, []string{r.Type}, r.reconstructed, true, []ForwardRoute{route}, now); err != nil {
+					return err
+				}
+				n++
 			}
-			n += after - before
 		}
 		return nil
 	})
@@ -382,12 +450,6 @@ func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f Replay
 		return 0, fmt.Errorf("queue replay: %w", err)
 	}
 	return n, nil
-}
-
-func (s *Store) countDeliveries(ctx context.Context, tx *sqlx.Tx) (int64, error) {
-	var n int64
-	err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM forward_deliveries`)
-	return n, err
 }
 
 // forwardDeadPrefix begins the detail of a forward_dead discrepancy about

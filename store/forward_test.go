@@ -29,6 +29,7 @@ func TestForwardQueue(t *testing.T) {
 		"AFailureBacksOffADeadLetterStops":                 testForwardFailures,
 		"RebuiltEventsAreStoredOnceAndQueued":              testReconstructedQueued,
 		"ReplayQueuesAWindowAgain":                         testReplayQueues,
+		"ReplayGoesInTheOrderEventsHappened":               testReplayOrder,
 		"PendingDeliveriesKeepTheirEvents":                 testPruneKeepsPending,
 	}
 	for _, b := range storetest.Backends() {
@@ -134,6 +135,21 @@ func testForwardFailures(t *testing.T, u string) {
 	stats, err = st.ForwardQueueStats(ctx)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, stats[1].Dead)
+	require.Equal(t, "HTTP 400 (answer 400: bad)", stats[1].LastDead)
+
+	// A replay delivers it: the dead letter is superseded.
+	n, err := st.QueueReplay(ctx, routes[1:], store.ReplayFilter{Since: t0, Until: t0.Add(time.Second)}, t0)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	require.NoError(t, st.MarkForwardDelivered(ctx, []int64{next[0].ID}, t0))
+	replayed := claimAll(t, st, "meetings", t0.Add(time.Minute))
+	require.Len(t, replayed, 1)
+	require.True(t, replayed[0].Replay)
+	require.NoError(t, st.MarkForwardDelivered(ctx, []int64{replayed[0].ID}, t0))
+	stats, err = st.ForwardQueueStats(ctx)
+	require.NoError(t, err)
+	require.Zero(t, stats[1].Dead, "nothing left that the application lacks")
+	require.Empty(t, stats[1].LastDead)
 }
 
 func testReconstructedQueued(t *testing.T, u string) {
@@ -175,6 +191,33 @@ func testReplayQueues(t *testing.T, u string) {
 	n, err = st.QueueReplay(ctx, routes, store.ReplayFilter{Since: t0, Until: t0.Add(time.Hour), EventType: "meeting.started"}, t0)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, n, "one event, two destinations")
+}
+
+func testReplayOrder(t *testing.T, u string) {
+	ctx := context.Background()
+	st := openRouted(t, u)
+	ingest(t, st, "m1", "meeting.started", "meeting.participant_joined", "meeting.ended") // at t0, +1s, +2s
+	// A leave Zoom lost, rebuilt later, happened between the join and the end.
+	_, _, err := st.ApplyBackfill(ctx, store.Backfill{
+		Meeting: &store.MeetingUpdate{UUID: "m1"},
+		Events: []store.ReconstructedEvent{{DedupKey: "rebuilt|left", Type: "meeting.participant_left", MeetingUUID: "m1",
+			EventTS: t0.Add(1500 * time.Millisecond), Body: []byte(`{"event":"meeting.participant_left"}`)}},
+	}, t0.Add(time.Hour))
+	require.NoError(t, err)
+	n, err := st.QueueReplay(ctx, []store.ForwardRoute{{Name: "again"}}, store.ReplayFilter{Since: t0, Until: t0.Add(time.Hour)}, t0)
+	require.NoError(t, err)
+	require.EqualValues(t, 4, n)
+	var order []string
+	for {
+		ds := claimAll(t, st, "again", t0)
+		if len(ds) == 0 {
+			break
+		}
+		order = append(order, ds[0].EventType)
+		require.NoError(t, st.MarkForwardDelivered(ctx, []int64{ds[0].ID}, t0))
+	}
+	require.Equal(t, []string{"meeting.started", "meeting.participant_joined", "meeting.participant_left", "meeting.ended"}, order,
+		"in the order they happened, rebuilt or received")
 }
 
 func testPruneKeepsPending(t *testing.T, u string) {

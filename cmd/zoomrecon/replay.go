@@ -24,7 +24,7 @@ func newReplayCmd(e env, load func() (*config.Config, error)) *cobra.Command {
 		Short: "Deliver stored events to the relay's destinations again",
 		Long: `Queue again, for the relay's destinations, the events stored for a window of
 time: those Zoom sent and those zoomrecon rebuilt for the ones it lost, in the
-order they were stored within each meeting. Use it after the application behind
+order they happened. Use it after the application behind
 zoomrecon was down longer than ZOOMRECON_FORWARD_GIVE_UP_AFTER, or to send a
 destination what it refused. The running zoomrecon serve delivers them, marked
 X-Zoomrecon-Replay: true; each keeps its X-Zoomrecon-Delivery-Id, so the

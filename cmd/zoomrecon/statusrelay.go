@@ -21,6 +21,9 @@ type forwardView struct {
 	Failing       int64      `json:"failing"`
 	Dead          int64      `json:"dead"`
 	LastError     string     `json:"last_error,omitempty"`
+	// LastDead is why the latest dead delivery died, with the
+	// destination's answer.
+	LastDead string `json:"last_dead,omitempty"`
 	// Validation is how the last URL validation went, "ok" or why it
 	// failed (nothing is delivered until it passes); "" before any.
 	Validation string `json:"validation"`
@@ -44,7 +47,7 @@ func forwardStatus(ctx context.Context, cfg *config.Config, st *store.Store) ([]
 	for _, d := range cfg.Forward {
 		s := by[d.Name]
 		v := forwardView{Destination: d.Name, Pending: s.Pending, OldestPending: utcPtr(s.OldestPending),
-			Delivered: s.Delivered, Failing: s.Failing, Dead: s.Dead, LastError: s.LastError}
+			Delivered: s.Delivered, Failing: s.Failing, Dead: s.Dead, LastError: s.LastError, LastDead: s.LastDead}
 		switch state, err := st.State(ctx, relay.ValidationStateKey(d.Name)); {
 		case err == nil:
 			v.Validation = state
@@ -72,14 +75,14 @@ func printForward(w io.Writer, vs []forwardView, now time.Time) {
 			fmt.Fprintf(w, " (NOT VALIDATED, nothing is delivered: %s)", v.Validation)
 		}
 		if v.OldestPending != nil {
-			fmt.Fprintf(w, " (oldest queued %s ago)", ago(now.Sub(*v.OldestPending)))
+			fmt.Fprintf(w, " (oldest queued %s)", ago(now.Sub(*v.OldestPending)))
 		}
 		fmt.Fprintf(w, ", %d delivered", v.Delivered)
 		if v.Failing > 0 {
 			fmt.Fprintf(w, ", FAILING: %d, last error: %s", v.Failing, v.LastError)
 		}
 		if v.Dead > 0 {
-			fmt.Fprintf(w, ", DEAD: %d (zoomrecon replay --destination %s sends them again)", v.Dead, v.Destination)
+			fmt.Fprintf(w, ", DEAD: %d (zoomrecon replay --destination %s sends them again); last refused: %s", v.Dead, v.Destination, v.LastDead)
 		}
 		fmt.Fprintln(w)
 	}

@@ -83,7 +83,7 @@ func printWebSocket(w io.Writer, v *websocketView, now time.Time) {
 	case wsConnected:
 		fmt.Fprintf(w, "%sconnected since %s (held by %s)", label, v.ConnectedSince.Format(time.RFC3339), v.Holder)
 	case wsDisconnected:
-		fmt.Fprintf(w, "%sDISCONNECTED since %s (%s ago; held by %s, reconnecting): %s", label,
+		fmt.Fprintf(w, "%sDISCONNECTED since %s (%s; held by %s, reconnecting): %s", label,
 			v.DisconnectedSince.Format(time.RFC3339), ago(now.Sub(*v.DisconnectedSince)), v.Holder, v.DisconnectedCause)
 	case wsNoHolder:
 		fmt.Fprintf(w, "%sNOT CONNECTED: no zoomrecon serve holds the subscription", label)
