@@ -49,6 +49,7 @@ type Queue interface {
 	MarkForwardFailed(ctx context.Context, f store.ForwardFailure) error
 	ReleaseForward(ctx context.Context, ids []int64, next time.Time) error
 	ResolveForwardDead(ctx context.Context, destination string, at time.Time) error
+	RaiseForwardAlarm(ctx context.Context, a store.ForwardAlarm) (bool, error)
 	// SetState records where a destination's validation stands, for status.
 	SetState(ctx context.Context, key, value string, now time.Time) error
 }
@@ -159,6 +160,7 @@ func (r *Relay) Run(ctx context.Context) error {
 // every Poll.
 func (r *Relay) runDestination(ctx context.Context, d Destination) {
 	logger := r.logger.With("destination", d.Name)
+	failingSince := time.Time{}
 	for wait := r.cfg.MinBackoff; ; wait = min(2*wait, r.cfg.MaxBackoff) {
 		err := r.Validate(ctx, d)
 		if ctx.Err() != nil {
@@ -173,6 +175,15 @@ func (r *Relay) runDestination(ctx context.Context, d Destination) {
 		}
 		if err == nil {
 			break
+		}
+		if failingSince.IsZero() {
+			failingSince = r.cfg.Now()
+		}
+		// Nothing is delivered meanwhile, so nothing dies and no dead
+		// letter alerts: the validation itself does, at once for another
+		// secret (a person must fix it), after a while for the rest.
+		if errors.Is(err, ErrWrongSecret) || r.cfg.Now().Sub(failingSince) >= min(r.cfg.GiveUpAfter, validationAlarmAfter) {
+			r.raiseValidation(ctx, d, err, logger)
 		}
 		level := slog.LevelWarn
 		if errors.Is(err, ErrWrongSecret) {
@@ -196,6 +207,26 @@ func (r *Relay) runDestination(ctx context.Context, d Destination) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// validationAlarmAfter is how long a destination may fail its URL
+// validation for reasons other than its secret before that alarms.
+const validationAlarmAfter = 15 * time.Minute
+
+// raiseValidation raises forward_dead for a destination that cannot be
+// validated, unless one about it is open.
+func (r *Relay) raiseValidation(ctx context.Context, d Destination, err error, logger *slog.Logger) {
+	now := r.cfg.Now()
+	detail := "not validated, so nothing is delivered to it: " + clip(err.Error(), 300)
+	payload, _ := json.Marshal(struct {
+		Kind       store.Kind `json:"kind"`
+		Detail     string     `json:"detail"`
+		DetectedAt time.Time  `json:"detected_at"`
+	}{store.KindForwardDead, "destination " + d.Name + ": " + detail, now.UTC()})
+	if _, rerr := r.q.RaiseForwardAlarm(ctx, store.ForwardAlarm{Destination: d.Name, Detail: detail, At: now,
+		Alert: &store.OutboxMessage{Kind: store.KindForwardDead, Payload: string(payload), CreatedAt: now}}); rerr != nil && ctx.Err() == nil {
+		logger.ErrorContext(ctx, "could not raise the forward_dead alert", slog.Any("error", rerr))
 	}
 }
 

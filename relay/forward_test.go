@@ -167,6 +167,12 @@ func testWrongSecret(t *testing.T, u string) {
 	state, err := r.st.State(context.Background(), relay.ValidationStateKey("app"))
 	require.NoError(t, err)
 	require.Contains(t, state, relay.ErrWrongSecret.Error(), "recorded for status")
+	// Nothing is delivered, so nothing dies: the validation itself alarms.
+	require.Eventually(t, func() bool {
+		open, err := r.st.OpenDiscrepancies(context.Background())
+		require.NoError(t, err)
+		return len(open) == 1 && strings.Contains(open[0].Detail, "destination app: not validated, so nothing is delivered to it")
+	}, 10*time.Second, 5*time.Millisecond)
 }
 
 func testRetries(t *testing.T, u string) {

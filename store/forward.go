@@ -477,6 +477,22 @@ SELECT COUNT(*) FROM discrepancies WHERE kind = ? AND resolved_at IS NULL AND su
 	return raised, err
 }
 
+// RaiseForwardAlarm raises a forward_dead alarm that no dead delivery
+// carries (a destination that cannot be validated), unless one about its
+// destination is open.
+func (s *Store) RaiseForwardAlarm(ctx context.Context, a ForwardAlarm) (bool, error) {
+	var raised bool
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		raised, err = s.raiseForwardDead(ctx, tx, a)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("raise forward alarm: %w", err)
+	}
+	return raised, nil
+}
+
 // ResolveForwardDead closes the open forward_dead alarm about destination:
 // it accepted a delivery at at.
 func (s *Store) ResolveForwardDead(ctx context.Context, destination string, at time.Time) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -22,8 +23,18 @@ func forwardRoutes(cfg *config.Config) []store.ForwardRoute {
 	return out
 }
 
-// newRelay builds the relay's sender, or nil when nothing is forwarded.
-func newRelay(cfg *config.Config, e env, st *store.Store, runID int64, logger *slog.Logger, reg prometheus.Registerer) *relay.Relay {
+// newRelay builds the relay's sender, or nil when nothing is forwarded. It
+// warns of deliveries still pending for a destination no longer configured.
+func newRelay(ctx context.Context, cfg *config.Config, e env, st *store.Store, runID int64, logger *slog.Logger, reg prometheus.Registerer) *relay.Relay {
+	if stats, err := st.ForwardQueueStats(ctx); err == nil {
+		for _, s := range stats {
+			if s.Pending > 0 && !slices.ContainsFunc(cfg.Forward, func(d config.ForwardDestination) bool { return d.Name == s.Destination }) {
+				logger.WarnContext(ctx, "deliveries are pending for a relay destination that is no longer configured: nothing delivers them, "+
+					"and their events are kept from pruning; configure it again to deliver them",
+					"destination", s.Destination, "pending", s.Pending)
+			}
+		}
+	}
 	if len(cfg.Forward) == 0 {
 		return nil
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/zoomrecon/zoomrecon/store"
 	"github.com/zoomrecon/zoomrecon/store/storetest"
 )
 
@@ -39,4 +42,17 @@ func TestReplayRefusals(t *testing.T) {
 	out := runCLI(t, forward, "replay", "--since", "1h")
 	require.Equal(t, 0, out.code, out.stderr)
 	require.Contains(t, out.stdout, "queued 0 deliveries of the events from ")
+}
+
+func TestStatusShowsAnUnconfiguredDestination(t *testing.T) {
+	t.Parallel()
+	u := storetest.SQLiteURL(t)
+	st := storetest.OpenWith(t, u, store.Options{Forward: []store.ForwardRoute{{Name: "retired"}}})
+	now := time.Now()
+	_, err := st.IngestBatch(context.Background(), []store.Ingest{{Event: store.Event{
+		DedupKey: "k1", Type: "meeting.started", ReceivedAt: now, MeetingUUID: "m1", Body: []byte(`{}`)}}}, now)
+	require.NoError(t, err)
+	out := runCLI(t, map[string]string{"ZOOMRECON_DATABASE_URL": u}, "status")
+	require.Equal(t, 0, out.code, out.stderr)
+	require.Contains(t, out.stdout, "Relay:                 retired: 1 pending (NOT CONFIGURED any more")
 }

@@ -144,7 +144,7 @@ func serve(ctx context.Context, cfg *config.Config, e env, logger *slog.Logger) 
 	}
 
 	ret := newRetention(cfg, e, st, logger, reg)
-	rel := newRelay(cfg, e, st, up.id, logger, reg)
+	rel := newRelay(ctx, cfg, e, st, up.id, logger, reg)
 
 	// Listen before serving so a bind error is returned here and READY=1 means
 	// a live listener.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/zoomrecon/zoomrecon/config"
@@ -27,14 +28,15 @@ type forwardView struct {
 	// Validation is how the last URL validation went, "ok" or why it
 	// failed (nothing is delivered until it passes); "" before any.
 	Validation string `json:"validation"`
+	// Unconfigured marks a destination the configuration no longer names
+	// whose deliveries are still pending: nothing delivers them.
+	Unconfigured bool `json:"unconfigured,omitempty"`
 }
 
 // forwardStatus reads the queue of every configured destination, in the
-// configuration's order; nil when nothing is forwarded.
+// configuration's order, then of any other with deliveries still pending;
+// nil when there is none.
 func forwardStatus(ctx context.Context, cfg *config.Config, st *store.Store) ([]forwardView, error) {
-	if len(cfg.Forward) == 0 {
-		return nil, nil
-	}
 	stats, err := st.ForwardQueueStats(ctx)
 	if err != nil {
 		return nil, err
@@ -43,7 +45,7 @@ func forwardStatus(ctx context.Context, cfg *config.Config, st *store.Store) ([]
 	for _, s := range stats {
 		by[s.Destination] = s
 	}
-	out := make([]forwardView, 0, len(cfg.Forward))
+	var out []forwardView
 	for _, d := range cfg.Forward {
 		s := by[d.Name]
 		v := forwardView{Destination: d.Name, Pending: s.Pending, OldestPending: utcPtr(s.OldestPending),
@@ -56,6 +58,12 @@ func forwardStatus(ctx context.Context, cfg *config.Config, st *store.Store) ([]
 		}
 		out = append(out, v)
 	}
+	for _, s := range stats {
+		if s.Pending > 0 && !slices.ContainsFunc(cfg.Forward, func(d config.ForwardDestination) bool { return d.Name == s.Destination }) {
+			out = append(out, forwardView{Destination: s.Destination, Pending: s.Pending, OldestPending: utcPtr(s.OldestPending),
+				Delivered: s.Delivered, Dead: s.Dead, Unconfigured: true})
+		}
+	}
 	return out, nil
 }
 
@@ -67,9 +75,11 @@ func printForward(w io.Writer, vs []forwardView, now time.Time) {
 			label = "                      "
 		}
 		fmt.Fprintf(w, "%s %s: %d pending", label, v.Destination, v.Pending)
-		switch v.Validation {
-		case "ok":
-		case "":
+		switch {
+		case v.Unconfigured:
+			fmt.Fprint(w, " (NOT CONFIGURED any more: nothing delivers them, and their events are kept from pruning)")
+		case v.Validation == "ok":
+		case v.Validation == "":
 			fmt.Fprint(w, " (not validated yet: nothing is delivered before)")
 		default:
 			fmt.Fprintf(w, " (NOT VALIDATED, nothing is delivered: %s)", v.Validation)
