@@ -155,11 +155,15 @@ func Client(senders int) *http.Client {
 // Listen serves h on a loopback port and returns its base URL
 // (http://127.0.0.1:PORT) and a function that stops it.
 func Listen(h http.Handler) (string, func(), error) {
+	return Serve(&http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second})
+}
+
+// Serve is Listen with a server of the caller's.
+func Serve(srv *http.Server) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
