@@ -18,7 +18,7 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 RACE    ?= $(if $(shell command -v $$($(GO) env CC) 2>/dev/null),-race,)
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint run demo demo-websocket serve bench-ingest bench-zoomapi bench-reconcile bench-retention fuzz
+.PHONY: help build test lint run demo demo-websocket serve bench-ingest bench-forward bench-zoomapi bench-reconcile bench-retention fuzz
 .PHONY: docs package package-check install clean
 
 help: ## List the targets
@@ -49,6 +49,11 @@ serve: build ## Serve for real: SQLite zoomrecon.db by default, Zoom credentials
 bench-ingest: ## Webhook ingest vs. a verify-only baseline, on SQLite and (if ZOOMRECON_TEST_POSTGRES_URL is set) PostgreSQL
 	$(GO) run ./cmd/ingestbench
 	@if [ -n "$$ZOOMRECON_TEST_POSTGRES_URL" ]; then $(GO) run ./cmd/ingestbench -db "$$ZOOMRECON_TEST_POSTGRES_URL"; \
+	else echo "ZOOMRECON_TEST_POSTGRES_URL is unset: PostgreSQL skipped"; fi
+
+bench-forward: ## Relay: ingest with 0/1/3 forwarding destinations, and draining a 20,000-event queue vs. raw POSTs, on SQLite and (if ZOOMRECON_TEST_POSTGRES_URL is set) PostgreSQL
+	$(GO) run ./cmd/relaybench
+	@if [ -n "$$ZOOMRECON_TEST_POSTGRES_URL" ]; then $(GO) run ./cmd/relaybench -db "$$ZOOMRECON_TEST_POSTGRES_URL"; \
 	else echo "ZOOMRECON_TEST_POSTGRES_URL is unset: PostgreSQL skipped"; fi
 
 bench-zoomapi: ## Memory and allocations while listing 1,000 and 10,000 past meetings page by page

@@ -10,26 +10,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	neturl "net/url"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zoomrecon/zoomrecon/cmd/internal/loadgen"
 	"github.com/zoomrecon/zoomrecon/store"
 	"github.com/zoomrecon/zoomrecon/webhook"
 )
@@ -76,7 +70,7 @@ func run(args []string, out io.Writer) error {
 		o.db = "sqlite:" + filepath.Join(dir, "bench.db")
 	}
 	if strings.HasPrefix(o.db, "postgres") {
-		url, drop, err := benchSchema(ctx, o.db)
+		url, drop, err := loadgen.PostgresSchema(ctx, o.db, "ingestbench")
 		if err != nil {
 			return err
 		}
@@ -108,23 +102,21 @@ func run(args []string, out io.Writer) error {
 		w.WriteHeader(http.StatusOK)
 	})
 
-	baseURL, stopBase, err := listen(baseline)
+	baseURL, stopBase, err := loadgen.Listen(baseline)
 	if err != nil {
 		return err
 	}
 	defer stopBase()
-	realURL, stopReal, err := listen(real)
+	realURL, stopReal, err := loadgen.Listen(real)
 	if err != nil {
 		return err
 	}
 	defer stopReal()
+	baseURL += "/webhooks/zoom"
+	realURL += "/webhooks/zoom"
 
-	client := &http.Client{Transport: &http.Transport{
-		MaxIdleConns:        o.concurrency * 2,
-		MaxIdleConnsPerHost: o.concurrency * 2,
-		IdleConnTimeout:     time.Minute,
-	}}
-	gen := &generator{run: strconv.FormatInt(time.Now().UnixNano(), 36)}
+	client := loadgen.Client(o.concurrency)
+	gen := loadgen.NewGenerator(1)
 
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -139,33 +131,38 @@ func run(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "ingestbench: %s; %d senders for %s a side, then %d events/s for %s a side; %d rounds\n",
 		st.Dialect(), o.concurrency, o.duration, o.rate, o.rateFor, o.rounds)
+	full := func(url string) loadgen.Phase {
+		return func(d time.Duration) (loadgen.Result, error) {
+			return loadgen.ClosedLoop(client, url, secret, gen.Next, o.concurrency, d)
+		}
+	}
+	fixed := func(url string) loadgen.Phase {
+		return func(d time.Duration) (loadgen.Result, error) {
+			return loadgen.OpenLoop(client, url, secret, gen.Next, o.rate, d)
+		}
+	}
 	// Warm both paths (connections, page cache, prepared plans) before measuring.
-	if _, err := closedLoop(client, baseURL, gen, o.concurrency, time.Second); err != nil {
+	if _, err := full(baseURL)(time.Second); err != nil {
 		return err
 	}
-	if _, err := closedLoop(client, realURL, gen, o.concurrency, time.Second); err != nil {
+	if _, err := full(realURL)(time.Second); err != nil {
 		return err
 	}
 
-	// The two handlers take turns, round by round, so drift on a noisy
-	// machine (other load, CPU frequency) hits both alike; the ratio is taken
-	// per round and its median reported.
-	full := func(url string, d time.Duration) (result, error) {
-		return closedLoop(client, url, gen, o.concurrency, d)
-	}
-	fixed := func(url string, d time.Duration) (result, error) {
-		return openLoop(client, url, gen, o.rate, d)
-	}
-	baseFull, realFull, ratios, err := alternate(o.rounds, o.duration, baseURL, realURL, full,
-		func(b, r result) float64 { return r.rate() / b.rate() })
+	// The two handlers take turns, round by round; the ratio is taken per
+	// round and its median reported.
+	names := []string{"baseline", "ingest"}
+	fullRes, fullRounds, err := loadgen.Alternate(o.rounds, o.duration, names, []loadgen.Phase{full(baseURL), full(realURL)})
 	if err != nil {
 		return err
 	}
-	baseRate, realRate, p99Ratios, err := alternate(o.rounds, o.rateFor, baseURL, realURL, fixed,
-		func(b, r result) float64 { return float64(r.pct(99)) / float64(b.pct(99)) })
+	rateRes, rateRounds, err := loadgen.Alternate(o.rounds, o.rateFor, names, []loadgen.Phase{fixed(baseURL), fixed(realURL)})
 	if err != nil {
 		return err
 	}
+	ratios := loadgen.Ratios(fullRounds, 1, 0, func(r, b loadgen.Result) float64 { return r.Rate() / b.Rate() })
+	p99Ratios := loadgen.Ratios(rateRounds, 1, 0, func(r, b loadgen.Result) float64 { return float64(r.Pct(99)) / float64(b.Pct(99)) })
+	baseFull, realFull, baseRate, realRate := fullRes[0], fullRes[1], rateRes[0], rateRes[1]
 	n, err := st.CountEvents(ctx)
 	if err != nil {
 		return err
@@ -174,21 +171,25 @@ func run(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "\n%-28s %12s %10s %10s %8s\n", "phase", "events/s", "p50", "p99", "errors")
 	for _, r := range []struct {
 		name string
-		res  result
+		res  loadgen.Result
 	}{
 		{"baseline, full speed", baseFull},
 		{"ingest, full speed", realFull},
 		{fmt.Sprintf("baseline, %d/s", o.rate), baseRate},
 		{fmt.Sprintf("ingest, %d/s", o.rate), realRate},
 	} {
-		fmt.Fprintf(out, "%-28s %12.0f %10s %10s %8d\n", r.name, r.res.rate(), ms(r.res.pct(50)), ms(r.res.pct(99)), r.res.errors)
+		fmt.Fprintf(out, "%-28s %12.0f %10s %10s %8d\n", r.name, r.res.Rate(), loadgen.Ms(r.res.Pct(50)), loadgen.Ms(r.res.Pct(99)), r.res.Errors)
 	}
-	ratio := median(ratios)
+	ratio := loadgen.Median(ratios)
 	fmt.Fprintf(out, "\nthroughput ratio ingest/baseline: %.2f median of %d rounds %s (target >= 0.50: %s)\n",
-		ratio, o.rounds, fmtRatios(ratios), verdict(ratio >= 0.5))
+		ratio, o.rounds, loadgen.FormatRatios(ratios), verdict(ratio >= 0.5))
 	fmt.Fprintf(out, "ingest p99 at %d/s: %s (target < 20ms: %s); p99 ratio ingest/baseline %.2f median %s\n",
-		o.rate, ms(realRate.pct(99)), verdict(realRate.pct(99) < 20*time.Millisecond), median(p99Ratios), fmtRatios(p99Ratios))
-	fmt.Fprintf(out, "events stored: %d; %s\n", n, commitStats(reg))
+		o.rate, loadgen.Ms(realRate.Pct(99)), verdict(realRate.Pct(99) < 20*time.Millisecond), loadgen.Median(p99Ratios), loadgen.FormatRatios(p99Ratios))
+	commits, err := loadgen.Commits(reg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "events stored: %d; %s\n", n, commits)
 	return nil
 }
 
@@ -197,249 +198,4 @@ func verdict(ok bool) string {
 		return "met"
 	}
 	return "MISSED"
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
-
-// listen serves h on a loopback port.
-func listen(h http.Handler) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String() + "/webhooks/zoom", func() { _ = srv.Close() }, nil
-}
-
-// generator makes distinct events shaped like a real meeting's: a start, 24
-// joins, 24 leaves and an end per meeting instance.
-type generator struct {
-	run string
-	n   atomic.Int64
-}
-
-func (g *generator) next() []byte {
-	i := g.n.Add(1)
-	meeting, k := i/50, int(i%50)
-	uuid := fmt.Sprintf("bench-%s-%d==", g.run, meeting)
-	ts := 1709647331000 + i
-	obj := fmt.Sprintf(`"id":"8451%07d","uuid":"%s","host_id":"Hs8QeW2rTy5uIo1pAs3dFg","topic":"Bench meeting %d","type":2,"start_time":"2024-03-05T14:02:11Z","timezone":"UTC","duration":45`, meeting%10_000_000, uuid, meeting)
-	switch {
-	case k == 0:
-		return fmt.Appendf(nil, `{"event":"meeting.started","payload":{"account_id":"Acct","object":{%s}},"event_ts":%d}`, obj, ts)
-	case k == 49:
-		return fmt.Appendf(nil, `{"event":"meeting.ended","payload":{"account_id":"Acct","object":{%s,"end_time":"2024-03-05T14:44:58Z"}},"event_ts":%d}`, obj, ts)
-	case k <= 24:
-		return fmt.Appendf(nil, `{"event":"meeting.participant_joined","payload":{"account_id":"Acct","object":{%s,"participant":{"user_id":"%d","user_name":"Participant %d","id":"","join_time":"2024-03-05T14:03:%02dZ","email":"p%d@example.org"}}},"event_ts":%d}`, obj, k, k, k, k, ts)
-	default:
-		return fmt.Appendf(nil, `{"event":"meeting.participant_left","payload":{"account_id":"Acct","object":{%s,"participant":{"user_id":"%d","user_name":"Participant %d","id":"","leave_time":"2024-03-05T14:40:%02dZ","leave_reason":"left","email":"p%d@example.org"}}},"event_ts":%d}`, obj, k-24, k-24, k, k-24, ts)
-	}
-}
-
-func send(client *http.Client, url string, body []byte) error {
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set(webhook.HeaderTimestamp, ts)
-	req.Header.Set(webhook.HeaderSignature, webhook.Sign(secret, ts, body))
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return nil
-}
-
-type result struct {
-	latencies []time.Duration
-	errors    int
-	elapsed   time.Duration
-}
-
-func (r result) rate() float64 { return float64(len(r.latencies)) / r.elapsed.Seconds() }
-
-func (r result) pct(p int) time.Duration {
-	if len(r.latencies) == 0 {
-		return 0
-	}
-	return r.latencies[min(len(r.latencies)-1, len(r.latencies)*p/100)]
-}
-
-func (r *result) merge(o result) {
-	r.latencies = append(r.latencies, o.latencies...)
-	r.errors += o.errors
-}
-
-func (r *result) finish(elapsed time.Duration) error {
-	r.elapsed = elapsed
-	slices.Sort(r.latencies)
-	if len(r.latencies) == 0 {
-		return errors.New("no request succeeded")
-	}
-	return nil
-}
-
-// closedLoop runs senders that each send the next event as soon as the last
-// was answered.
-func closedLoop(client *http.Client, url string, g *generator, senders int, d time.Duration) (result, error) {
-	var (
-		mu  sync.Mutex
-		all result
-		wg  sync.WaitGroup
-	)
-	start := time.Now()
-	deadline := start.Add(d)
-	for range senders {
-		wg.Go(func() {
-			var mine result
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				if err := send(client, url, g.next()); err != nil {
-					mine.errors++
-					continue
-				}
-				mine.latencies = append(mine.latencies, time.Since(t0))
-			}
-			mu.Lock()
-			all.merge(mine)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return all, all.finish(time.Since(start))
-}
-
-// openLoop sends at a fixed rate whatever the answers, and measures each
-// latency from when the event was due, so a stall counts against every event
-// it delays (no coordinated omission).
-func openLoop(client *http.Client, url string, g *generator, perSecond int, d time.Duration) (result, error) {
-	var (
-		mu  sync.Mutex
-		all result
-		wg  sync.WaitGroup
-	)
-	interval := time.Second / time.Duration(perSecond)
-	total := int(d / interval)
-	start := time.Now()
-	for i := range total {
-		due := start.Add(time.Duration(i) * interval)
-		if wait := time.Until(due); wait > 0 {
-			time.Sleep(wait)
-		}
-		body := g.next()
-		wg.Go(func() {
-			err := send(client, url, body)
-			lat := time.Since(due)
-			mu.Lock()
-			if err != nil {
-				all.errors++
-			} else {
-				all.latencies = append(all.latencies, lat)
-			}
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return all, all.finish(time.Since(start))
-}
-
-// commitStats summarises the handler's group-commit histograms.
-func commitStats(reg *prometheus.Registry) string {
-	mfs, err := reg.Gather()
-	if err != nil {
-		return err.Error()
-	}
-	var batches, events, commitSeconds float64
-	for _, mf := range mfs {
-		switch mf.GetName() {
-		case "zoomrecon_webhook_commit_batch_size":
-			h := mf.GetMetric()[0].GetHistogram()
-			batches, events = float64(h.GetSampleCount()), h.GetSampleSum()
-		case "zoomrecon_webhook_commit_duration_seconds":
-			commitSeconds = mf.GetMetric()[0].GetHistogram().GetSampleSum()
-		}
-	}
-	if batches == 0 {
-		return "no commits"
-	}
-	return fmt.Sprintf("%.0f commits, %.1f events per commit on average, %.2fms per commit", batches, events/batches, commitSeconds/batches*1000)
-}
-
-// alternate runs baseline then ingest, rounds times, each for d/rounds, and
-// returns each side's merged result and the per-round ratios.
-func alternate(rounds int, d time.Duration, baseURL, realURL string,
-	phase func(url string, d time.Duration) (result, error), ratio func(b, r result) float64,
-) (base, real result, ratios []float64, err error) {
-	rounds = max(rounds, 1)
-	for i := range rounds {
-		b, err := phase(baseURL, d/time.Duration(rounds))
-		if err != nil {
-			return result{}, result{}, nil, fmt.Errorf("baseline, round %d: %w", i+1, err)
-		}
-		r, err := phase(realURL, d/time.Duration(rounds))
-		if err != nil {
-			return result{}, result{}, nil, fmt.Errorf("ingest, round %d: %w", i+1, err)
-		}
-		ratios = append(ratios, ratio(b, r))
-		base.add(b)
-		real.add(r)
-	}
-	slices.Sort(base.latencies)
-	slices.Sort(real.latencies)
-	return base, real, ratios, nil
-}
-
-func (r *result) add(o result) {
-	r.merge(o)
-	r.elapsed += o.elapsed
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func fmtRatios(v []float64) string {
-	parts := make([]string, len(v))
-	for i, x := range v {
-		parts[i] = fmt.Sprintf("%.2f", x)
-	}
-	return "[" + strings.Join(parts, " ") + "]"
-}
-
-// benchSchema creates a schema of the run's own on PostgreSQL and returns a
-// URL whose search_path selects it, so each run starts from empty tables and
-// leaves nothing behind.
-func benchSchema(ctx context.Context, dbURL string) (string, func(), error) {
-	admin, err := store.Open(ctx, dbURL, store.Options{MaxOpenConns: 1})
-	if err != nil {
-		return "", nil, err
-	}
-	schema := fmt.Sprintf("ingestbench_%d", time.Now().UnixNano())
-	if _, err := admin.DB().ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		_ = admin.Close()
-		return "", nil, fmt.Errorf("create schema: %w", err)
-	}
-	drop := func() {
-		_, _ = admin.DB().ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		_ = admin.Close()
-	}
-	u, err := neturl.Parse(dbURL)
-	if err != nil {
-		drop()
-		return "", nil, fmt.Errorf("parse -db: %w", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema) // pgx sends unknown parameters as session settings
-	u.RawQuery = q.Encode()
-	return u.String(), drop, nil
 }
