@@ -24,8 +24,9 @@ var allowed = map[string][]string{
 	"zoomapi":          nil,
 	"zoomapi/zoomtest": nil, // it signs webhooks itself, so a signing mistake cannot hide on both sides
 	"webhook":          {"store"},
-	"reconciler":       {"store", "zoomapi"},
-	"alerts":           {"store"},
+	// zoomevent rebuilds the events a backfill stands for (reconciler/rebuild.go).
+	"reconciler": {"store", "zoomapi", "relay/zoomevent"},
+	"alerts":     {"store"},
 	// webhook only in its tests: the code meets webhook and zoomapi through
 	// Tokens and Ingester, and records gaps through store types.
 	"wsintake": {"store", "webhook"},
