@@ -90,6 +90,22 @@ type Relay struct {
 	client  *http.Client
 	logger  *slog.Logger
 	metrics *metrics
+
+	mu sync.Mutex
+	// mayAlarm says, per destination, whether a forward_dead alarm may be
+	// open: true at start (an earlier run may have raised one) and after
+	// this run raised one.
+	mayAlarm map[string]bool
+}
+
+// alarmed reports whether destination may have an open alarm and sets it to
+// set: alarmed(d, false) takes the answer and clears it.
+func (r *Relay) alarmed(destination string, set bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	was, ok := r.mayAlarm[destination]
+	r.mayAlarm[destination] = set
+	return was || !ok
 }
 
 type metrics struct {
@@ -112,7 +128,12 @@ func New(cfg Config, q Queue, logger *slog.Logger, reg prometheus.Registerer) *R
 	}
 	client := cfg.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: cfg.Timeout}
+		// A batch's deliveries go out at once: keep a connection for each
+		// (the default keeps two per host, so most would open a new TCP
+		// and TLS connection every time).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = cfg.Batch
+		client = &http.Client{Timeout: cfg.Timeout, Transport: tr}
 	}
 	// A redirect would turn the POST into a GET: it is the answer, as is.
 	c := *client
@@ -143,7 +164,7 @@ func New(cfg Config, q Queue, logger *slog.Logger, reg prometheus.Registerer) *R
 		m.failures.WithLabelValues(d.Name, "dead")
 		m.validated.WithLabelValues(d.Name).Set(0)
 	}
-	return &Relay{cfg: cfg, q: q, client: &c, logger: logger.With("component", "relay"), metrics: m}
+	return &Relay{cfg: cfg, q: q, client: &c, logger: logger.With("component", "relay"), metrics: m, mayAlarm: map[string]bool{}}
 }
 
 // Run validates and then delivers to every destination until ctx ends.
@@ -200,7 +221,7 @@ func (r *Relay) runDestination(ctx context.Context, d Destination) {
 	defer t.Stop()
 	for {
 		for r.deliverDue(ctx, d, logger) {
-			// A full batch: more are likely due.
+			// Delivering a meeting's delivery makes its next one due.
 		}
 		select {
 		case <-ctx.Done():
@@ -224,6 +245,7 @@ func (r *Relay) raiseValidation(ctx context.Context, d Destination, err error, l
 		Detail     string     `json:"detail"`
 		DetectedAt time.Time  `json:"detected_at"`
 	}{store.KindForwardDead, "destination " + d.Name + ": " + detail, now.UTC()})
+	r.alarmed(d.Name, true)
 	if _, rerr := r.q.RaiseForwardAlarm(ctx, store.ForwardAlarm{Destination: d.Name, Detail: detail, At: now,
 		Alert: &store.OutboxMessage{Kind: store.KindForwardDead, Payload: string(payload), CreatedAt: now}}); rerr != nil && ctx.Err() == nil {
 		logger.ErrorContext(ctx, "could not raise the forward_dead alert", slog.Any("error", rerr))
@@ -231,7 +253,8 @@ func (r *Relay) raiseValidation(ctx context.Context, d Destination, err error, l
 }
 
 // deliverDue claims a batch of d's due deliveries and sends them, each of a
-// different meeting, at once. It reports whether the batch was full.
+// different meeting, at once. It reports whether it claimed any: then the
+// next of their meetings may be due at once.
 func (r *Relay) deliverDue(ctx context.Context, d Destination, logger *slog.Logger) bool {
 	lease := 2*r.cfg.Timeout + time.Minute
 	ds, err := r.q.ClaimForward(ctx, d.Name, r.cfg.RunID, r.cfg.Now(), lease, r.cfg.Batch)
@@ -266,12 +289,17 @@ func (r *Relay) deliverDue(ctx context.Context, d Destination, logger *slog.Logg
 			logger.ErrorContext(ctx, "could not record deliveries; they will be sent again", slog.Any("error", err))
 		} else {
 			r.metrics.delivered.WithLabelValues(d.Name).Add(float64(len(delivered)))
-			if err := r.q.ResolveForwardDead(mctx, d.Name, now); err != nil {
-				logger.WarnContext(ctx, "could not resolve the destination's alarm", slog.Any("error", err))
+			// Only when an alarm may be open: a transaction per batch would
+			// take SQLite's write lock for nothing.
+			if r.alarmed(d.Name, false) {
+				if err := r.q.ResolveForwardDead(mctx, d.Name, now); err != nil {
+					logger.WarnContext(ctx, "could not resolve the destination's alarm", slog.Any("error", err))
+					r.alarmed(d.Name, true)
+				}
 			}
 		}
 	}
-	return len(ds) == r.cfg.Batch
+	return len(ds) > 0
 }
 
 // deliverOne sends fd and records a failure; it reports success, which the
@@ -303,6 +331,7 @@ func (r *Relay) deliverOne(ctx context.Context, d Destination, fd store.ForwardD
 	}
 	if f.Dead {
 		f.Alarm = deadAlarm(d, fd, f.Err, now)
+		r.alarmed(d.Name, true)
 	}
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()

@@ -10,12 +10,11 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/zoomrecon/zoomrecon/cmd/internal/loadgen"
 	"github.com/zoomrecon/zoomrecon/relay"
 )
 
@@ -119,12 +118,16 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	// The delivery ID is "e" and the event's row ID, which grows in the
-	// order the events were stored; the baseline's posts carry none.
-	id, idErr := strconv.ParseInt(strings.TrimPrefix(r.Header.Get(relay.HeaderDeliveryID), "e"), 10, 64)
+	// The events' sequence numbers (their event_ts) grow in the order they
+	// happened, which is the order a replay queues them in; the
+	// baseline's posts carry none.
+	id, idOK := int64(0), false
+	if r.Header.Get(relay.HeaderDeliveryID) != "" {
+		id, idOK = loadgen.EventTS(body)
+	}
 	meeting := meetingUUID(body)
 	a.mu.Lock()
-	if idErr == nil && meeting != "" {
+	if idOK && meeting != "" {
 		if prev, ok := a.last[meeting]; ok && id <= prev {
 			a.outOfOrder++
 		} else {

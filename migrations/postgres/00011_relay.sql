@@ -40,7 +40,7 @@ CREATE TABLE forward_deliveries (
     answer_body      TEXT      NOT NULL DEFAULT '',
     CHECK ((event_id IS NULL) <> (reconstructed_id IS NULL))
 );
-CREATE INDEX forward_deliveries_due ON forward_deliveries (destination, status, next_attempt_at);
+CREATE INDEX forward_deliveries_due ON forward_deliveries (destination, status, next_attempt_at, id);
 CREATE INDEX forward_deliveries_order ON forward_deliveries (destination, meeting_uuid, id) WHERE status = 'pending';
 CREATE INDEX forward_deliveries_event ON forward_deliveries (event_id) WHERE status = 'pending';
 

@@ -69,6 +69,14 @@ func (g *Generator) NextSeq() (int64, []byte) {
 // Seq reads the sequence number back from a body Next made (its event_ts),
 // without decoding the JSON; false if it has none.
 func (g *Generator) Seq(body []byte) (int64, bool) {
+	ts, ok := EventTS(body)
+	return ts - g.epoch().UnixMilli(), ok
+}
+
+// EventTS reads a body's event_ts (Unix ms), which grows with the sequence
+// number whatever the generator, without decoding the JSON; false if it
+// has none.
+func EventTS(body []byte) (int64, bool) {
 	const key = `"event_ts":`
 	at := strings.LastIndex(string(body), key)
 	if at < 0 {
@@ -83,7 +91,7 @@ func (g *Generator) Seq(body []byte) (int64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return ts - g.epoch().UnixMilli(), true
+	return ts, true
 }
 
 func (g *Generator) epoch() time.Time {
