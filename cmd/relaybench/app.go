@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,12 +120,18 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	// The events' sequence numbers (their event_ts) grow in the order they
-	// happened, which is the order a replay queues them in; the
-	// baseline's posts carry none.
+	// Live deliveries go in the order zoomrecon stored the events (the
+	// delivery ID is "e" and the event's row ID); a replay's in the order
+	// they happened (event_ts, which grows with the generator's sequence).
+	// The baseline's posts carry no delivery ID.
 	id, idOK := int64(0), false
-	if r.Header.Get(relay.HeaderDeliveryID) != "" {
+	switch did := r.Header.Get(relay.HeaderDeliveryID); {
+	case did == "":
+	case r.Header.Get(relay.HeaderReplay) == "true":
 		id, idOK = loadgen.EventTS(body)
+	default:
+		n, err := strconv.ParseInt(strings.TrimPrefix(did, "e"), 10, 64)
+		id, idOK = n, err == nil
 	}
 	meeting := meetingUUID(body)
 	a.mu.Lock()
