@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zoomrecon/zoomrecon/store"
+	"github.com/zoomrecon/zoomrecon/zoomapi/zoomtest"
 )
 
 // TestRebuiltEvents: every backfill stores the events Zoom should have sent,
@@ -70,15 +71,32 @@ func TestRebuiltEvents(t *testing.T) {
 						require.Equal(t, truth.End.UTC().Format(time.RFC3339), ev.Payload.Object.EndTime)
 					case "meeting.participant_left":
 						require.Equal(t, bob, ev.Payload.Object.Participant.UserID)
+						left := leftAt(t, truth, bob)
+						require.Equal(t, left.UnixMilli(), ev.EventTS, "event_ts is when Zoom says Bob left")
+						require.Equal(t, left.UTC().Format(time.RFC3339), ev.Payload.Object.Participant.LeaveTime)
+						require.True(t, left.Before(truth.End), "the fake has Bob leave before the end, so the order below is fixed")
 					}
 					rebuilt = append(rebuilt, ev.Event)
 				}
 				require.NoError(t, b.st.MarkForwardDelivered(ctx, ids, b.clk.Now()))
 			}
-			// Queued as the pass finds them: the end (checking open
-			// meetings), then the leave it took (checking attendance); each
-			// says when it happened in event_ts.
-			require.Equal(t, []string{"meeting.ended", "meeting.participant_left"}, rebuilt)
+			// A replay delivers in the order things happened (event_ts),
+			// not the order the pass found them: Bob left, then the
+			// meeting ended.
+			require.Equal(t, []string{"meeting.participant_left", "meeting.ended"}, rebuilt)
 		},
 	})
+}
+
+// leftAt is when the finished in-meeting session of the participant with
+// user_id id ended.
+func leftAt(t *testing.T, truth zoomtest.Instance, id string) time.Time {
+	t.Helper()
+	for _, s := range truth.Sessions {
+		if s.Person.UserID == id && s.Status == zoomtest.StatusInMeeting && !s.LeaveTime.IsZero() {
+			return s.LeaveTime
+		}
+	}
+	t.Fatalf("no finished session of %s in the fake", id)
+	return time.Time{}
 }

@@ -314,7 +314,8 @@ func testWebSocketBothRoutes(t *testing.T, dbURL string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, r.zoom.WaitDelivered(ctx, 4))
-	require.Equal(t, int64(4), r.sent(), "and over the socket")
+	// The fake marks a frame sent once its write returns: wait for it.
+	require.Eventually(t, func() bool { return r.sent() == 4 }, 30*time.Second, 10*time.Millisecond, "and over the socket")
 	r.waitStored(t, 4)
 	metrics := scrape(t, srv.baseURL)
 	require.Equal(t, 4.0, metrics["zoomrecon_websocket_events_total"], "every event came over the socket too")
