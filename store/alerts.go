@@ -126,109 +126,10 @@ func (s *Store) ReleaseAlerts(ctx context.Context, ids []int64, next time.Time) 
 	return s.release(ctx, "release alerts", outboxLease, ids, next)
 }
 
-// leased is a table whose pending rows a sender claims with a lease: the
-// alert outbox, the announcements and edits keyed by their alert, and the
-// relay's deliveries. Each has status, next_attempt_at, claimed_by, tries and
-// last_error; the claim, failure and release queries below are written once
-// for all of them.
-type leased struct {
-	table, key string
-	// scope, if set, is a column a claim filters on: each sender claims only
-	// its own rows (a relay destination's).
-	scope string
-	// inOrder, if set, is a column: a pending row is not due while a row of
-	// the same scope with the same non-empty value and a lower key is still
-	// pending, so the rows of one meeting go out one at a time, in order.
-	inOrder string
-}
-
 var (
 	outboxLease       = leased{table: "alert_outbox", key: "id"}
 	announcementLease = leased{table: "alert_announcements", key: "outbox_id"}
 )
-
-// claimQuery moves the next attempt of up to limit due pending rows of l to
-// the end of their lease, records the claiming run, counts the claim as a try
-// and returns the columns in returning. A row is due when its next attempt has
-// come, or when the run holding its lease has ended: a dead run sends nothing,
-// so waiting out its lease would only delay the alert. A live run's lease is
-// never taken. Its placeholders are those claimArgs returns.
-func (s *Store) claimQuery(l leased, returning string) string {
-	var where string
-	if l.scope != "" {
-		where += `
-    AND ` + l.scope + ` = ?`
-	}
-	if l.inOrder != "" {
-		// The row's predecessor may be claimed by another run, or waiting
-		// out a backoff: either way it is still pending, and this one waits.
-		where += `
-    AND NOT (` + l.inOrder + ` <> '' AND EXISTS (SELECT 1 FROM ` + l.table + ` e
-        WHERE e.status = 'pending' AND e.` + l.inOrder + ` = ` + l.table + `.` + l.inOrder +
-			scopeMatch(l) + ` AND e.` + l.key + ` < ` + l.table + `.` + l.key + `))`
-	}
-	return s.q(`
-UPDATE ` + l.table + ` SET next_attempt_at = ?, claimed_by = ?, tries = tries + 1
-WHERE ` + l.key + ` IN (
-    SELECT ` + l.key + ` FROM ` + l.table + `
-    WHERE status = 'pending' AND (next_attempt_at <= ?
-        OR claimed_by IN (SELECT id FROM uptime WHERE ended_at IS NOT NULL))` + where + `
-    ORDER BY next_attempt_at, ` + l.key + `
-    LIMIT ?` + s.dialect.skipLocked + `
-)
-RETURNING ` + returning)
-}
-
-// scopeMatch is the condition that keeps inOrder's look-back within the
-// row's scope.
-func scopeMatch(l leased) string {
-	if l.scope == "" {
-		return ""
-	}
-	return ` AND e.` + l.scope + ` = ` + l.table + `.` + l.scope
-}
-
-// claimArgs are claimQuery's arguments for an unscoped table: the lease's
-// end, the claiming run (NULL for none), now and limit.
-func claimArgs(by int64, now time.Time, lease time.Duration, limit int) []any {
-	return scopedClaimArgs(nil, by, now, lease, limit)
-}
-
-// scopedClaimArgs are claimQuery's arguments for a table with a scope, the
-// scope's value first among the conditions.
-func scopedClaimArgs(scope any, by int64, now time.Time, lease time.Duration, limit int) []any {
-	var claimedBy *int64
-	if by != 0 {
-		claimedBy = &by
-	}
-	args := []any{dbTime(now.Add(lease)), claimedBy, dbTime(now)}
-	if scope != nil {
-		args = append(args, scope)
-	}
-	return append(args, limit)
-}
-
-// markFailed records a failed try of the rows ids of l: due again at next, or
-// dead. The claim goes: next is a backoff, which the claimer's end must not
-// cut short.
-func (s *Store) markFailed(ctx context.Context, what string, l leased, ids []int64, next time.Time, errText string, dead bool) error {
-	status := OutboxPending
-	if dead {
-		status = OutboxDead
-	}
-	return s.updateIDs(ctx, what, `
-UPDATE `+l.table+` SET status = ?, next_attempt_at = ?, last_error = ?, claimed_by = NULL
-WHERE `+l.key+` IN (?)`, ids, status, dbTime(next), errText)
-}
-
-// release gives back the claimed rows ids of l, undoing the claim's try and
-// the claim itself; they are due again at next. Rows no longer pending are
-// left alone.
-func (s *Store) release(ctx context.Context, what string, l leased, ids []int64, next time.Time) error {
-	return s.updateIDs(ctx, what, `
-UPDATE `+l.table+` SET next_attempt_at = ?, claimed_by = NULL, tries = CASE WHEN tries > 0 THEN tries - 1 ELSE 0 END
-WHERE status = 'pending' AND `+l.key+` IN (?)`, ids, dbTime(next))
-}
 
 // updateIDs runs query, whose last placeholder is an IN list, for ids in one
 // transaction; args come before the list.
@@ -388,8 +289,8 @@ ON CONFLICT (outbox_id) DO NOTHING`, dbTime(now), dbTime(since))
 			ID    int64 `db:"outbox_id"`
 			Tries int   `db:"tries"`
 		}
-		err = tx.SelectContext(ctx, &claimed, s.claimQuery(announcementLease, "outbox_id, tries"),
-			claimArgs(by, now, lease, limit)...)
+		claimQ, claimArgs := s.claimQuery(announcementLease, claim{by: by, now: now, lease: lease, limit: limit}, "outbox_id, tries")
+		err = tx.SelectContext(ctx, &claimed, claimQ, claimArgs...)
 		if err != nil {
 			return fmt.Errorf("claim announcements: %w", err)
 		}

@@ -7,9 +7,10 @@ import "github.com/zoomrecon/zoomrecon/migrations"
 type dialect struct {
 	name       migrations.Dialect
 	sqlxDriver string
-	// skipLocked ends the subquery that picks outbox rows to claim. PostgreSQL
-	// needs it so concurrent senders skip each other's rows instead of claiming
-	// them twice; SQLite serialises writers, so the statement alone is atomic.
+	// skipLocked ends the subquery that picks rows to claim, whose table is
+	// d (claimQuery). PostgreSQL needs it so concurrent senders skip each
+	// other's rows instead of claiming them twice; SQLite serialises writers,
+	// so the statement alone is atomic.
 	skipLocked string
 	// overrideIdentity lets an upsert name existing rows by id: PostgreSQL's
 	// GENERATED ALWAYS identity refuses explicit values without it.
@@ -24,7 +25,7 @@ var (
 	postgresDialect = dialect{
 		name:             migrations.Postgres,
 		sqlxDriver:       "pgx",
-		skipLocked:       " FOR UPDATE SKIP LOCKED",
+		skipLocked:       " FOR UPDATE OF d SKIP LOCKED",
 		overrideIdentity: " OVERRIDING SYSTEM VALUE",
 	}
 )

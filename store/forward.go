@@ -183,9 +183,7 @@ ON CONFLICT (dedup_key) DO NOTHING RETURNING id`),
 // run by until now+lease, at most one per meeting (the earliest still
 // pending), with their bodies.
 func (s *Store) ClaimForward(ctx context.Context, destination string, by int64, now time.Time, lease time.Duration, limit int) ([]ForwardDelivery, error) {
-	var ids []int64
-	err := sqlx.SelectContext(ctx, s.db, &ids, s.claimQuery(forwardLease, "id"),
-		scopedClaimArgs(destination, by, now, lease, limit)...)
+	ids, err := s.claimHeadsIn(ctx, s.db, forwardLease, claim{by: by, now: now, lease: lease, limit: limit, scope: destination})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries for %s: %w", destination, err)
 	}

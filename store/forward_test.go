@@ -27,6 +27,7 @@ func TestForwardQueue(t *testing.T) {
 		"NewEventsAreQueuedForTheDestinationsThatWantThem": testQueuedOnIngest,
 		"OneMeetingsDeliveriesGoOutInOrder":                testForwardOrder,
 		"AFailureBacksOffADeadLetterStops":                 testForwardFailures,
+		"AMeetingBehindALongOneIsFound":                    testForwardHeadsBeyond,
 		"RebuiltEventsAreStoredOnceAndQueued":              testReconstructedQueued,
 		"ReplayQueuesAWindowAgain":                         testReplayQueues,
 		"ReplayGoesInTheOrderEventsHappened":               testReplayOrder,
@@ -108,6 +109,36 @@ func testForwardOrder(t *testing.T, u string) {
 	require.Equal(t, "m1", second[0].MeetingUUID)
 	require.NoError(t, st.MarkForwardDelivered(ctx, []int64{second[0].ID}, t0))
 	require.Equal(t, []string{`{"event":"meeting.ended","n":2}`}, bodies(claimAll(t, st, "all", t0)))
+}
+
+// testForwardHeadsBeyond: a claim looks for heads among the earliest due
+// rows first; a meeting whose head lies behind a long meeting's backlog is
+// found all the same, and the claims follow due order.
+func testForwardHeadsBeyond(t *testing.T, u string) {
+	ctx := context.Background()
+	st := openRouted(t, u)
+	long := make([]string, 30)
+	for i := range long {
+		long[i] = "meeting.participant_joined"
+	}
+	ingest(t, st, "long", long...)
+	ingest(t, st, "short", "meeting.started", "meeting.ended")
+	claim := func(limit int) []store.ForwardDelivery {
+		ds, err := st.ClaimForward(ctx, "all", 0, t0, time.Minute, limit)
+		require.NoError(t, err)
+		return ds
+	}
+	first := claim(1)
+	require.Len(t, first, 1)
+	require.Equal(t, "long", first[0].MeetingUUID, "due order: the long meeting's head came first")
+	second := claim(1)
+	require.Len(t, second, 1, "the short meeting's head, behind the long one's 29 waiting rows")
+	require.Equal(t, "short", second[0].MeetingUUID)
+	require.Equal(t, `{"event":"meeting.started","n":0}`, string(second[0].Body))
+	require.Empty(t, claim(5), "both heads are out")
+	require.NoError(t, st.MarkForwardDelivered(ctx, []int64{first[0].ID, second[0].ID}, t0))
+	both := claim(5)
+	require.Equal(t, []string{`{"event":"meeting.participant_joined","n":1}`, `{"event":"meeting.ended","n":1}`}, bodies(both))
 }
 
 func testForwardFailures(t *testing.T, u string) {

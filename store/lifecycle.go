@@ -281,7 +281,8 @@ func (s *Store) ClaimEdits(ctx context.Context, by int64, now time.Time, lease t
 	var out []OutboxMessage
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var ids []int64
-		if err := tx.SelectContext(ctx, &ids, s.claimQuery(editLease, "outbox_id"), claimArgs(by, now, lease, limit)...); err != nil {
+		query, args := s.claimQuery(editLease, claim{by: by, now: now, lease: lease, limit: limit}, "outbox_id")
+		if err := tx.SelectContext(ctx, &ids, query, args...); err != nil {
 			return err
 		}
 		if len(ids) == 0 {

@@ -47,7 +47,8 @@ RETURNING id`), m.DiscrepancyID, m.Kind, m.Payload, dbTime(m.NextAttemptAt), dbT
 // successor's StartUptime). Tries counts claims.
 func (s *Store) ClaimAlerts(ctx context.Context, by int64, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error) {
 	var out []OutboxMessage
-	err := sqlx.SelectContext(ctx, s.db, &out, s.claimQuery(outboxLease, "*"), claimArgs(by, now, lease, limit)...)
+	query, args := s.claimQuery(outboxLease, claim{by: by, now: now, lease: lease, limit: limit}, "*")
+	err := sqlx.SelectContext(ctx, s.db, &out, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim alerts: %w", err)
 	}
