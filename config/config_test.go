@@ -625,27 +625,36 @@ slak:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := setup(t, tt.files, tt.env)
-			got, err := b.load()
-			if err == nil {
-				t.Fatalf("Load: got %s, want error", revealed(*got))
-			}
-			want := strings.ReplaceAll(strings.Join(tt.want, "\n"), "$DIR", b.dir)
-			if err.Error() != want {
-				t.Errorf("Load error:\n got %s\nwant %s", err, want)
-			}
-			verr, ok := errors.AsType[*ValidationError](err)
-			if !ok {
-				t.Fatalf("Load error: got %T, want *ValidationError", err)
-			}
-			if len(verr.Problems) != len(tt.want) {
-				t.Errorf("Problems: got %d, want %d", len(verr.Problems), len(tt.want))
-			}
+			err := requireRefused(t, tt.files, tt.env, tt.want)
 			if _, ok := errors.AsType[Problem](err); !ok {
 				t.Errorf("errors.As(err, Problem): got false, want true")
 			}
 		})
 	}
+}
+
+// requireRefused loads files and env and wants Load to refuse them with a
+// *ValidationError of exactly the problems want, in order ($DIR in them is
+// the config directory). It returns the error.
+func requireRefused(t *testing.T, files, env map[string]string, want []string) error {
+	t.Helper()
+	b := setup(t, files, env)
+	got, err := b.load()
+	if err == nil {
+		t.Fatalf("Load: got %s, want error", revealed(*got))
+	}
+	joined := strings.ReplaceAll(strings.Join(want, "\n"), "$DIR", b.dir)
+	if err.Error() != joined {
+		t.Errorf("Load error:\n got %s\nwant %s", err, joined)
+	}
+	verr, ok := errors.AsType[*ValidationError](err)
+	if !ok {
+		t.Fatalf("Load error: got %T, want *ValidationError", err)
+	}
+	if len(verr.Problems) != len(want) {
+		t.Errorf("Problems: got %d, want %d", len(verr.Problems), len(want))
+	}
+	return err
 }
 
 func TestLoadMissingYAMLFile(t *testing.T) {

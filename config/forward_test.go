@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -491,22 +490,7 @@ func TestLoadForwardProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := setup(t, tt.files, tt.env)
-			got, err := b.load()
-			if err == nil {
-				t.Fatalf("Load: got %s, want error", revealed(*got))
-			}
-			want := strings.ReplaceAll(strings.Join(tt.want, "\n"), "$DIR", b.dir)
-			if err.Error() != want {
-				t.Errorf("Load error:\n got %s\nwant %s", err, want)
-			}
-			verr, ok := errors.AsType[*ValidationError](err)
-			if !ok {
-				t.Fatalf("Load error: got %T, want *ValidationError", err)
-			}
-			if len(verr.Problems) != len(tt.want) {
-				t.Errorf("Problems: got %d, want %d", len(verr.Problems), len(tt.want))
-			}
+			requireRefused(t, tt.files, tt.env, tt.want)
 		})
 	}
 }
