@@ -313,6 +313,7 @@ var kindTexts = map[store.Kind]kindText{
 		next: "Check that the Zoom app is still activated and its event subscription is on with a validated endpoint URL; " +
 			"that zoomrecon's webhook endpoint is reachable from the internet (TLS certificate, reverse proxy, firewall); " +
 			"that zoomrecon is not refusing deliveries (its logs, zoomrecon_webhook metrics, ZOOM_WEBHOOK_SECRET_TOKEN); " +
+			"with a WebSocket subscription, that it is still on and subscribes to the meeting events; " +
 			"and Zoom's status page.",
 	},
 }

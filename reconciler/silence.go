@@ -10,9 +10,9 @@ import (
 	"github.com/zoomrecon/zoomrecon/store"
 )
 
-// checkSilence notices a Zoom that stopped sending: no webhook accepted for
+// checkSilence notices a Zoom that stopped sending: no event accepted for
 // SilenceAfter while its API shows meetings starting or ending in that time
-// that the webhooks did not tell us about. known is the stored state from
+// that no event told us about. known is the stored state from
 // before this pass backfilled anything. Events flowing again resolve it (the
 // store does that as they arrive).
 func (p *pass) checkSilence(ctx context.Context, listed map[string]zoomMeeting, known map[string]store.Meeting) error {
@@ -55,9 +55,15 @@ func (p *pass) checkSilence(ctx context.Context, listed map[string]zoomMeeting, 
 	if evidence == 0 {
 		return nil
 	}
-	since := "no webhook was ever received"
+	// With the WebSocket the only route, nothing comes by webhook, and the
+	// connection was up (answering): Zoom chose not to send over it.
+	what, route := "webhook", "no webhook reported"
+	if p.cfg.WebSocketOnly != "" {
+		what, route = "event", "no event over the WebSocket reported, while it was connected"
+	}
+	since := "no " + what + " was ever received"
 	if !last.IsZero() {
-		since = "the last webhook was received at " + utc(last)
+		since = "the last " + what + " was received at " + utc(last)
 	}
 	// What the receiver refused in that time is most often the cause: a
 	// rotated Secret Token refuses every delivery, and Zoom retries none.
@@ -76,7 +82,7 @@ func (p *pass) checkSilence(ctx context.Context, listed map[string]zoomMeeting, 
 		Discrepancy: &store.Discrepancy{Kind: store.KindWebhookSilence,
 			// One silence per quiet stretch: the stretch's start names it.
 			Subject:    ref.UTC().Format(time.RFC3339Nano),
-			Detail:     fmt.Sprintf("%s; since then Zoom's API shows %d meetings starting or ending that no webhook reported.%s", since, evidence, refused),
+			Detail:     fmt.Sprintf("%s; since then Zoom's API shows %d meetings starting or ending that %s.%s", since, evidence, route, refused),
 			DetectedAt: p.now},
 	}, 0, "", "")
 }

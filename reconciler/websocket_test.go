@@ -27,6 +27,7 @@ func TestWebSocketGaps(t *testing.T) {
 		"AnOpenGapAndADeadHoldersSilenceCountToo":  testOpenAndStaleGaps,
 		"WithWebhooksToo,AGapIsNoLoss":             testGapWithWebhooksIsNoLoss,
 		"TheGapIsNotZoom'sSilenceButTheReceiver's": testGapIsNotSilence,
+		"ASilenceWhileConnectedSaysSo":             testSilenceOverWebSocket,
 	}
 	runOnEveryBackend(t, cases)
 }
@@ -179,4 +180,26 @@ func testGapIsNotSilence(t *testing.T, dbURL string) {
 	b.clk.Advance(2 * time.Hour)
 	b.wsUp(t, id)
 	require.Equal(t, []string{"missed_meeting_started While disconnected "}, kinds(b.pass(t)))
+}
+
+// testSilenceOverWebSocket: connected, yet Zoom sends nothing while its API
+// shows meetings (a subscription switched off): Zoom's silence, told in the
+// WebSocket's terms, not the webhooks'.
+func testSilenceOverWebSocket(t *testing.T, dbURL string) {
+	b := setupWS(t, dbURL)
+	id := b.connectedAt(t)
+	b.heartbeat(t)
+	b.clk.Advance(45 * time.Minute)
+	b.alive(t, id)
+	b.meeting(t, "Unsent", false)
+	b.clk.Advance(40 * time.Minute)
+	b.alive(t, id)
+	res := b.pass(t)
+	require.ElementsMatch(t, []string{"webhook_silence  ", "missed_meeting_started Unsent "}, kinds(res))
+	for _, d := range res.Discrepancies {
+		if d.Kind == store.KindWebhookSilence {
+			require.Contains(t, d.Detail, "no event over the WebSocket reported, while it was connected")
+			require.NotContains(t, d.Detail, "webhook")
+		}
+	}
 }
