@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -361,95 +360,6 @@ ORDER BY next_attempt_at DESC, id DESC LIMIT 1`), out[i].Destination)
 	return out, nil
 }
 
-// ReplayFilter chooses the stored events to deliver again.
-type ReplayFilter struct {
-	// Since and Until bound when the events happened (event_ts, or when
-	// received for an event without one): [Since, Until).
-	Since, Until time.Time
-	// EventType, if set, keeps only events of that type.
-	EventType string
-}
-
-// QueueReplay queues again, for each route, the stored events (received
-// and rebuilt) that f chooses and the route wants, in the order they
-// happened (an event's event_ts, or when it was received if it has none;
-// received before rebuilt at the same moment). It returns how many
-// deliveries it queued.
-func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f ReplayFilter, now time.Time) (int64, error) {
-	type ref struct {
-		ID   int64      `db:"id"`
-		Type string     `db:"event_type"`
-		TS   *time.Time `db:"event_ts"`
-		// Fallback orders an event without event_ts: when it was stored.
-		// (SQLite's COALESCE of two timestamps scans as text, so the two
-		// are read apart.)
-		Fallback      time.Time `db:"fallback"`
-		At            time.Time `db:"-"`
-		reconstructed bool
-	}
-	var n int64
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var all []ref
-		for _, src := range []struct {
-			table         string
-			reconstructed bool
-			ts, fallback  string
-		}{
-			{"events", false, "COALESCE(event_ts, received_at)", "received_at"},
-			{"reconstructed_events", true, "event_ts", "created_at"},
-		} {
-			query := `SELECT id, event_type, event_ts, ` + src.fallback + ` AS fallback FROM ` + src.table +
-				` WHERE ` + src.ts + ` >= ? AND ` + src.ts + ` < ?`
-			args := []any{dbTime(f.Since), dbTime(f.Until)}
-			if f.EventType != "" {
-				query += ` AND event_type = ?`
-				args = append(args, f.EventType)
-			}
-			var rows []ref
-			if err := tx.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
-				return err
-			}
-			for i := range rows {
-				rows[i].reconstructed = src.reconstructed
-				rows[i].At = rows[i].Fallback
-				if rows[i].TS != nil {
-					rows[i].At = *rows[i].TS
-				}
-			}
-			all = append(all, rows...)
-		}
-		slices.SortStableFunc(all, func(a, b ref) int {
-			if c := a.At.Compare(b.At); c != 0 {
-				return c
-			}
-			if a.reconstructed != b.reconstructed {
-				if a.reconstructed {
-					return 1
-				}
-				return -1
-			}
-			return cmp.Compare(a.ID, b.ID)
-		})
-		// One at a time, in that order: the ids give the delivery order.
-		for _, r := range all {
-			for _, route := range routes {
-				if route.Match != nil && !route.Match(r.Type) {
-					continue
-				}
-				if err := s.queueForward(ctx, tx, []int64{r.ID}, []string{r.Type}, r.reconstructed, true, []ForwardRoute{route}, now); err != nil {
-					return err
-				}
-				n++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("queue replay: %w", err)
-	}
-	return n, nil
-}
-
 // forwardDeadPrefix begins the detail of a forward_dead discrepancy about
 // destination: what finds the one open for it.
 func forwardDeadPrefix(destination string) string { return "destination " + destination + ":" }
@@ -512,23 +422,4 @@ SELECT subject FROM discrepancies WHERE kind = ? AND resolved_at IS NULL AND sub
 		return fmt.Errorf("resolve forward alarm: %w", err)
 	}
 	return nil
-}
-
-// ReplayProgress counts the deliveries a replay queued at queuedAt, by
-// status.
-func (s *Store) ReplayProgress(ctx context.Context, queuedAt time.Time) (map[ForwardStatus]int64, error) {
-	var rows []struct {
-		Status ForwardStatus `db:"status"`
-		N      int64         `db:"n"`
-	}
-	err := s.db.SelectContext(ctx, &rows, s.q(`
-SELECT status, COUNT(*) AS n FROM forward_deliveries WHERE replay AND created_at = ? GROUP BY status`), dbTime(queuedAt))
-	if err != nil {
-		return nil, fmt.Errorf("replay progress: %w", err)
-	}
-	out := map[ForwardStatus]int64{}
-	for _, r := range rows {
-		out[r.Status] = r.N
-	}
-	return out, nil
 }
