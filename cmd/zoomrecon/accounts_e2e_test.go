@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/zoomrecon/zoomrecon/store/storetest"
 	"github.com/zoomrecon/zoomrecon/zoomapi/zoomtest"
 )
 
@@ -19,16 +18,7 @@ import (
 // and a start lost on its own. Every planned loss must be reported once and
 // backfilled; nothing else may be reported.
 func TestEndToEndRealAccount(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts child processes and runs for several seconds")
-	}
-	for _, b := range storetest.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			runRealAccount(t, b.URL(t))
-		})
-	}
+	endToEnd(t, runRealAccount)
 }
 
 func runRealAccount(t *testing.T, dbURL string) {

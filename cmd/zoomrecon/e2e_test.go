@@ -28,6 +28,13 @@ import (
 // reported, and the backfilled state must equal Zoom's truth, through 500s
 // and 429s from Zoom.
 func TestEndToEnd(t *testing.T) {
+	endToEnd(t, runEndToEnd)
+}
+
+// endToEnd runs run, an end-to-end test that starts serve as child
+// processes, on every backend, in parallel; -short skips it.
+func endToEnd(t *testing.T, run func(t *testing.T, dbURL string)) {
+	t.Helper()
 	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts child processes and runs for several seconds")
@@ -35,7 +42,7 @@ func TestEndToEnd(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			runEndToEnd(t, b.URL(t))
+			run(t, b.URL(t))
 		})
 	}
 }

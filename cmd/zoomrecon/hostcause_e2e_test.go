@@ -20,16 +20,7 @@ import (
 // named once on Slack, another host's single loss is alerted on its own, and
 // the host's next meeting.ended closes the cause.
 func TestHostCauseEndToEnd(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts child processes and runs for several seconds")
-	}
-	for _, b := range storetest.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			runHostCauseEndToEnd(t, b.URL(t))
-		})
-	}
+	endToEnd(t, runHostCauseEndToEnd)
 }
 
 func runHostCauseEndToEnd(t *testing.T, dbURL string) {

@@ -25,16 +25,7 @@ const appSecret = "e2e-application-secret"
 // is down a while and then gets everything; serve is killed mid-delivery and
 // nothing is lost; replay sends a chosen window again.
 func TestRelayEndToEnd(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts child processes and runs for several seconds")
-	}
-	for _, b := range storetest.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			runRelayEndToEnd(t, b.URL(t))
-		})
-	}
+	endToEnd(t, runRelayEndToEnd)
 }
 
 func runRelayEndToEnd(t *testing.T, dbURL string) {
