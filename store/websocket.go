@@ -84,8 +84,27 @@ UPDATE websocket_state SET holder = NULL, lease_until = NULL WHERE subscription_
 	return nil
 }
 
+// ErrNotHolder is a connection's change reported by a run that no longer
+// holds the subscription: another took it over, and this run's view is stale.
+var ErrNotHolder = errors.New("this zoomrecon no longer holds the websocket subscription")
+
+// checkHolder returns ErrNotHolder unless by holds sub. A holder whose lease
+// ran out still holds it until another run takes it.
+func (s *Store) checkHolder(ctx context.Context, tx *sqlx.Tx, sub string, by int64) error {
+	var holder *int64
+	err := tx.GetContext(ctx, &holder, s.q(`SELECT holder FROM websocket_state WHERE subscription_id = ?`), sub)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if holder == nil || *holder != by {
+		return ErrNotHolder
+	}
+	return nil
+}
+
 // WebSocketDown records that sub is not connected at at, as seen by its
-// holder by, and returns the open gap. A gap already open is kept. Otherwise
+// holder by, and returns the open gap; ErrNotHolder if by does not hold sub
+// (a connection that another run's replaced ends: that is no gap). A gap already open is kept. Otherwise
 // one opens: at at when by itself was connected (it saw the connection end),
 // or at the last moment an earlier holder confirmed its connection alive
 // (that holder died connected, so what came after is lost), or at at when no
@@ -93,6 +112,9 @@ UPDATE websocket_state SET holder = NULL, lease_until = NULL WHERE subscription_
 func (s *Store) WebSocketDown(ctx context.Context, sub string, by int64, at time.Time, cause string) (WebSocketGap, error) {
 	var gap WebSocketGap
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.checkHolder(ctx, tx, sub, by); err != nil {
+			return err
+		}
 		err := tx.GetContext(ctx, &gap, s.q(`
 SELECT id, subscription_id, started_at, ended_at, cause FROM websocket_gaps WHERE subscription_id = ? AND ended_at IS NULL`), sub)
 		if err == nil {
@@ -137,10 +159,13 @@ INSERT INTO websocket_state (subscription_id) VALUES (?) ON CONFLICT (subscripti
 // WebSocketUp records that by connected sub at at: the open gap, if any,
 // ends at at and is returned, and the open discrepancies the connection
 // closes (SignalWebSocketConnected) resolve; the alert sender announces
-// their resolution as for any other.
+// their resolution as for any other. ErrNotHolder if by does not hold sub.
 func (s *Store) WebSocketUp(ctx context.Context, sub string, by int64, at time.Time) (*WebSocketGap, error) {
 	var closed *WebSocketGap
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.checkHolder(ctx, tx, sub, by); err != nil {
+			return err
+		}
 		var gap WebSocketGap
 		err := tx.GetContext(ctx, &gap, s.q(`
 UPDATE websocket_gaps SET ended_at = ? WHERE subscription_id = ? AND ended_at IS NULL
@@ -269,11 +294,12 @@ func (s *Store) WebSocketStatus(ctx context.Context, sub string, since, now time
 	var st struct {
 		Holder         *int64     `db:"holder"`
 		LeaseUntil     *time.Time `db:"lease_until"`
+		ConnectedBy    *int64     `db:"connected_by"`
 		ConnectedSince *time.Time `db:"connected_since"`
 		SeenAt         *time.Time `db:"seen_at"`
 	}
 	err := s.db.GetContext(ctx, &st, s.q(`
-SELECT holder, lease_until, connected_since, seen_at FROM websocket_state WHERE subscription_id = ?`), sub)
+SELECT holder, lease_until, connected_by, connected_since, seen_at FROM websocket_state WHERE subscription_id = ?`), sub)
 	if err != nil {
 		return r, fmt.Errorf("websocket status: %w", interpretError(err))
 	}
@@ -289,8 +315,10 @@ SELECT id, host, pid, started_at, beat_at, ended_at, facts FROM uptime WHERE id 
 			return r, fmt.Errorf("websocket status: %w", err)
 		}
 	}
-	if r.Holder == nil {
-		r.ConnectedSince = nil // nobody is connected, whatever the last holder said
+	if r.Holder == nil || st.ConnectedBy == nil || *st.ConnectedBy != r.Holder.ID {
+		// Nobody is connected, whatever the last holder said; or a run
+		// took over and has not connected yet.
+		r.ConnectedSince = nil
 	}
 	var gaps []WebSocketGap
 	if err := s.db.SelectContext(ctx, &gaps, s.q(`

@@ -18,6 +18,7 @@ func TestWebSocketRecord(t *testing.T) {
 		"OneRunHoldsTheSubscription":             testOneHolder,
 		"AGapRunsFromDisconnectToReconnect":      testGapFromDownToUp,
 		"ADeadHoldersGapStartsAtItsLastSighting": testDeadHolderGap,
+		"OnlyTheHolderRecordsTheConnection":      testOnlyHolderRecords,
 		"TheFirstStartOpensAGap":                 testFirstStartGap,
 		"TheAlarmIsRaisedOnceAndResolvedOnUp":    testWebSocketAlarm,
 		"StatusCountsGapsAndTheirTime":           testWebSocketStatus,
@@ -120,6 +121,7 @@ func testDeadHolderGap(t *testing.T, st *store.Store) {
 func testFirstStartGap(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	a := startRun(t, st, "a", 1)
+	require.True(t, hold(t, st, a, t0))
 	gap, err := st.WebSocketDown(ctx, sub, a, t0, "zoomrecon started")
 	require.NoError(t, err)
 	require.True(t, gap.StartedAt.Equal(t0))
@@ -131,6 +133,7 @@ func testFirstStartGap(t *testing.T, st *store.Store) {
 func testWebSocketAlarm(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	a := startRun(t, st, "a", 1)
+	require.True(t, hold(t, st, a, t0))
 	gap, err := st.WebSocketDown(ctx, sub, a, t0, "dial: refused")
 	require.NoError(t, err)
 	alert := func() *store.OutboxMessage {
@@ -209,4 +212,42 @@ func openOfKind(t *testing.T, st *store.Store, k store.Kind) []store.Discrepancy
 		}
 	}
 	return out
+}
+
+// testOnlyHolderRecords: a run whose lease another took over sees its
+// connection closed (Zoom keeps one per subscription); that is no gap, and it
+// must not mark the new holder's connection down or up.
+func testOnlyHolderRecords(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	a, b := startRun(t, st, "a", 1), startRun(t, st, "b", 2)
+	_, err := st.WebSocketDown(ctx, sub, a, t0, "zoomrecon started")
+	require.ErrorIs(t, err, store.ErrNotHolder, "nobody holds it yet")
+	require.True(t, hold(t, st, a, t0))
+	_, err = st.WebSocketDown(ctx, sub, a, t0, "zoomrecon started")
+	require.NoError(t, err)
+	_, err = st.WebSocketUp(ctx, sub, a, t0.Add(time.Second))
+	require.NoError(t, err)
+
+	// a stalls past its lease; b takes over and connects.
+	took := t0.Add(2 * time.Minute)
+	require.True(t, hold(t, st, b, took))
+	r, err := st.WebSocketStatus(ctx, sub, t0.Add(-time.Hour), took)
+	require.NoError(t, err)
+	require.Equal(t, b, r.Holder.ID)
+	require.Nil(t, r.ConnectedSince, "b holds it but has not connected: a's connection is not b's")
+	_, err = st.WebSocketDown(ctx, sub, b, took, "zoomrecon started")
+	require.NoError(t, err)
+	_, err = st.WebSocketUp(ctx, sub, b, took.Add(time.Second))
+	require.NoError(t, err)
+
+	// Zoom closes a's connection: a's report is refused.
+	_, err = st.WebSocketDown(ctx, sub, a, took.Add(2*time.Second), "read websocket: going away")
+	require.ErrorIs(t, err, store.ErrNotHolder)
+	_, err = st.WebSocketUp(ctx, sub, a, took.Add(3*time.Second))
+	require.ErrorIs(t, err, store.ErrNotHolder)
+	r, err = st.WebSocketStatus(ctx, sub, t0.Add(-time.Hour), took.Add(4*time.Second))
+	require.NoError(t, err)
+	require.Nil(t, r.Open, "b's connection stays up")
+	require.NotNil(t, r.ConnectedSince)
+	require.True(t, r.ConnectedSince.Equal(took.Add(time.Second)))
 }

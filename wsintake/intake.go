@@ -213,26 +213,39 @@ func (in *Intake) Run(ctx context.Context) error {
 			if in.pending == nil {
 				in.trying = in.cfg.Now()
 			}
-			in.down(ctx, in.cfg.Now(), cause)
+			if !in.down(ctx, in.cfg.Now(), cause) {
+				in.standBy(ctx)
+				continue
+			}
 		}
 		in.alertIfDue(ctx)
 
+		began := in.cfg.Now()
 		established, err := in.session(ctx)
 		in.metrics.connected.Set(0)
 		if ctx.Err() != nil {
 			break
 		}
 		if errors.Is(err, errLostHold) {
-			in.logger.WarnContext(ctx, "websocket subscription taken over by another zoomrecon; this one stands by")
-			in.heldAt = time.Time{}
+			in.standBy(ctx)
 			continue
 		}
 		in.lastErr = err
 		if established {
-			failures = 0
+			// Only a connection that lasted starts the backoff over: one
+			// that Zoom accepts and drops at once (another app instance on
+			// the same subscription, a token refused over the open socket)
+			// would otherwise be redialled, and reconciled, every second.
+			if in.cfg.Now().Sub(began) >= in.cfg.MaxBackoff {
+				failures = 0
+			}
 			cause = errorText(err)
 			in.trying = in.cfg.Now()
-			in.down(ctx, in.trying, cause)
+			if !in.down(ctx, in.trying, cause) {
+				// Zoom closed it because another zoomrecon connected.
+				in.standBy(ctx)
+				continue
+			}
 		}
 		delay := in.backoff(failures)
 		failures++
@@ -267,39 +280,66 @@ func (in *Intake) hold(ctx context.Context) bool {
 	return held
 }
 
+// standBy gives up this run's view of the subscription: another run holds
+// it, and records its connection and gaps.
+func (in *Intake) standBy(ctx context.Context) {
+	in.logger.WarnContext(ctx, "websocket subscription taken over by another zoomrecon; this one stands by")
+	in.heldAt = time.Time{}
+	in.gap, in.pending = nil, nil
+	in.metrics.holder.Set(0)
+}
+
 // down records that the subscription is not connected since at (or since
 // pending, if earlier), keeping a gap already open. If the database fails,
-// the start is kept in pending and recorded by the next down or up.
-func (in *Intake) down(ctx context.Context, at time.Time, cause string) {
+// the start is kept in pending and recorded by the next down or up. It
+// reports false if this run no longer holds the subscription.
+func (in *Intake) down(ctx context.Context, at time.Time, cause string) bool {
 	if in.pending != nil && in.pending.Before(at) {
 		at = *in.pending
 	}
 	gap, err := in.ledger.WebSocketDown(ctx, in.cfg.SubscriptionID, in.cfg.RunID, at, cause)
+	if errors.Is(err, store.ErrNotHolder) {
+		return false
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			in.logger.ErrorContext(ctx, "could not record the websocket disconnection; will retry", slog.Any("error", err))
 		}
 		in.pending = &at
-		return
+		return true
 	}
 	in.gap, in.pending = &gap, nil
+	return true
 }
 
 // up records that the subscription connected at at, ending the open gap.
-func (in *Intake) up(ctx context.Context, at time.Time) {
+// While the database fails, the gap stays open here and the session tries
+// again at each heartbeat. It reports false if this run no longer holds the
+// subscription.
+func (in *Intake) up(ctx context.Context, at time.Time) bool {
 	if in.gap == nil {
-		in.down(ctx, at, causeStarted) // a gap the database did not take yet
+		// A gap the database did not take yet: record it first, or the
+		// disconnection would go unrecorded.
+		if !in.down(ctx, at, causeStarted) {
+			return false
+		}
+		if in.gap == nil {
+			return true
+		}
 	}
 	closed, err := in.ledger.WebSocketUp(ctx, in.cfg.SubscriptionID, in.cfg.RunID, at)
+	if errors.Is(err, store.ErrNotHolder) {
+		return false
+	}
 	if err != nil {
 		if ctx.Err() == nil {
-			in.logger.ErrorContext(ctx, "could not record the websocket connection; the gap stays open until the next one", slog.Any("error", err))
+			in.logger.ErrorContext(ctx, "could not record the websocket connection; will retry", slog.Any("error", err))
 		}
-		return
+		return true
 	}
 	in.gap, in.pending, in.lastErr = nil, nil, nil
 	if closed == nil {
-		return
+		return true
 	}
 	length := closed.EndedAt.Sub(closed.StartedAt)
 	in.metrics.gapSeconds.Add(max(0, length.Seconds()))
@@ -308,6 +348,7 @@ func (in *Intake) up(ctx context.Context, at time.Time) {
 	if in.cfg.OnConnected != nil {
 		in.cfg.OnConnected(*closed)
 	}
+	return true
 }
 
 // alertIfDue raises websocket_disconnected when the open gap has lasted
@@ -384,7 +425,7 @@ func (in *Intake) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if in.gap == nil {
-		in.down(ctx, in.cfg.Now(), causeStopped)
+		_ = in.down(ctx, in.cfg.Now(), causeStopped) // not the holder: nothing of ours to record
 	}
 	if err := in.ledger.ReleaseWebSocket(ctx, in.cfg.SubscriptionID, in.cfg.RunID); err != nil {
 		in.logger.WarnContext(ctx, "could not release the websocket subscription; another replica takes it when the lease ends", slog.Any("error", err))

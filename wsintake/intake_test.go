@@ -341,6 +341,38 @@ func TestIntake(t *testing.T) {
 				})
 			})
 
+			t.Run("AHolderTakenOverRecordsNoGap", func(t *testing.T) {
+				t.Parallel()
+				// The first's heartbeats are far apart: it learns of the
+				// takeover from Zoom closing its connection, not its claim.
+				b := start(t, be.URL(t), wsintake.Config{HeartbeatInterval: time.Hour, Lease: time.Hour})
+				b.nextGap(t)
+				reg2, _, _ := b.run(t, wsintake.Config{HeartbeatInterval: 50 * time.Millisecond})
+				waitFor(t, "the second stands by", func() bool { return metric(reg2, "zoomrecon_websocket_holder") == 0 })
+				// The first stalls past its lease: a third run's claim
+				// breaks it, as the second's would, and is given up.
+				ctx := context.Background()
+				third, err := b.store.StartUptime(ctx, store.RunIdentity{}, nil, time.Now(), time.Hour)
+				require.NoError(t, err)
+				held, err := b.store.HoldWebSocket(ctx, subscription, third, time.Now().Add(2*time.Hour), time.Minute)
+				require.NoError(t, err)
+				require.True(t, held)
+				require.NoError(t, b.store.ReleaseWebSocket(ctx, subscription, third))
+
+				waitFor(t, "the second holds and is connected", func() bool {
+					return metric(reg2, "zoomrecon_websocket_holder") == 1 && metric(reg2, "zoomrecon_websocket_connected") == 1
+				})
+				waitFor(t, "the first replaced and standing by", func() bool {
+					return b.zoom.WebSocketConnections()[0].Ended == zoomtest.WSEndedReplaced && b.metric("zoomrecon_websocket_holder") == 0
+				})
+				g := b.nextGap(t) // the second's connection closes the gap it opened on taking over
+				require.Equal(t, "zoomrecon started", g.Cause)
+				r, err := b.store.WebSocketStatus(ctx, subscription, time.Now().Add(-time.Hour), time.Now())
+				require.NoError(t, err)
+				require.Nil(t, r.Open, "the first's closed connection is no gap: the second is connected\n%s", b.logs)
+				require.NotNil(t, r.ConnectedSince)
+			})
+
 			t.Run("ASecondConnectionIsAnsweredByReconnecting", func(t *testing.T) {
 				t.Parallel()
 				b := start(t, be.URL(t), wsintake.Config{})

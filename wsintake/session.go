@@ -41,9 +41,13 @@ func (l *link) close() {
 	<-l.done
 }
 
-// open dials Zoom, reads build_connection and starts the link's goroutines.
+// open fetches a token, dials Zoom, reads build_connection and starts the
+// link's goroutines, all within ConnectTimeout: a renewal runs inside the
+// session's loop, which must get back to its heartbeats and claim.
 func (in *Intake) open(ctx context.Context) (*link, error) {
-	token, renewAt, err := in.tokens.AccessToken(ctx)
+	dialCtx, cancel := context.WithTimeoutCause(ctx, in.cfg.ConnectTimeout, errors.New("websocket connect timed out"))
+	defer cancel()
+	token, renewAt, err := in.tokens.AccessToken(dialCtx)
 	if err != nil {
 		return nil, err
 	}
@@ -56,8 +60,6 @@ func (in *Intake) open(ctx context.Context) (*link, error) {
 	q.Set("access_token", token)
 	u.RawQuery = q.Encode()
 
-	dialCtx, cancel := context.WithTimeoutCause(ctx, in.cfg.ConnectTimeout, errors.New("websocket connect timed out"))
-	defer cancel()
 	conn, _, err := websocket.Dial(dialCtx, u.String(), nil)
 	if err != nil {
 		return nil, redact(fmt.Errorf("dial websocket: %w", err), token)
@@ -125,7 +127,10 @@ func (in *Intake) session(ctx context.Context) (established bool, err error) {
 		}
 	}()
 	in.metrics.connected.Set(1)
-	in.up(ctx, in.cfg.Now())
+	connectedAt := in.cfg.Now()
+	if !in.up(ctx, connectedAt) {
+		return true, errLostHold
+	}
 
 	beat := time.NewTicker(in.cfg.HeartbeatInterval)
 	defer beat.Stop()
@@ -153,10 +158,17 @@ func (in *Intake) session(ctx context.Context) (established bool, err error) {
 				continue
 			}
 			if f.Module == "message" { // in flight when the new link opened
-				_ = in.handle(ctx, f)
+				if err := in.handle(ctx, f); err != nil {
+					return true, err // not stored: what follows is a gap
+				}
 			}
 		case <-beat.C:
 			if !in.hold(ctx) {
+				return true, errLostHold
+			}
+			// The database refused to record the connection: the gap
+			// it ended is still open here. Try again.
+			if (in.gap != nil || in.pending != nil) && !in.up(ctx, connectedAt) {
 				return true, errLostHold
 			}
 		case <-renew.C:

@@ -79,13 +79,16 @@ func printWebSocket(w io.Writer, v *websocketView, now time.Time) {
 		return
 	}
 	const label = "WebSocket:             "
-	switch v.State {
-	case wsConnected:
+	switch {
+	case v.State == wsConnected:
 		fmt.Fprintf(w, "%sconnected since %s (held by %s)", label, v.ConnectedSince.Format(time.RFC3339), v.Holder)
-	case wsDisconnected:
+	case v.State == wsDisconnected && v.DisconnectedSince == nil:
+		// Taken over, or the holder could not record the gap yet.
+		fmt.Fprintf(w, "%sDISCONNECTED (held by %s, connecting)", label, v.Holder)
+	case v.State == wsDisconnected:
 		fmt.Fprintf(w, "%sDISCONNECTED since %s (%s; held by %s, reconnecting): %s", label,
 			v.DisconnectedSince.Format(time.RFC3339), ago(now.Sub(*v.DisconnectedSince)), v.Holder, v.DisconnectedCause)
-	case wsNoHolder:
+	case v.State == wsNoHolder:
 		fmt.Fprintf(w, "%sNOT CONNECTED: no zoomrecon serve holds the subscription", label)
 		if v.DisconnectedSince != nil {
 			fmt.Fprintf(w, " (since %s)", v.DisconnectedSince.Format(time.RFC3339))

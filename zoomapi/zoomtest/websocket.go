@@ -349,7 +349,12 @@ func (h *wsHub) run(ctx context.Context, ws *websocket.Conn, c *wsConn) (ended s
 		}
 		h.mu.Lock()
 		end, queue := c.end, c.queue
-		c.queue = nil
+		switch end {
+		case WSEndedDropped, WSEndedClosed, WSEndedReplaced:
+			// Ending: the defer marks the queue lost, as Zoom loses it.
+		default:
+			c.queue = nil // taken to write
+		}
 		h.mu.Unlock()
 		switch end {
 		case WSEndedDropped, WSEndedClosed:
