@@ -217,17 +217,45 @@ func (r *Relay) runDestination(ctx context.Context, d Destination) {
 	}
 	r.metrics.validated.WithLabelValues(d.Name).Set(1)
 	logger.InfoContext(ctx, "relay destination validated; delivering")
+	// It answered as Zoom's endpoint must: an alarm that it could not be
+	// validated, or that it refused, is over, even with nothing to deliver.
+	r.resolveAlarm(ctx, d, logger)
 	t := time.NewTicker(r.cfg.Poll)
 	defer t.Stop()
+	recheck := r.cfg.Now()
 	for {
 		for r.deliverDue(ctx, d, logger) {
 			// Delivering a meeting's delivery makes its next one due.
+		}
+		// Another replica may have raised an alarm since (and died): look
+		// again now and then whether one is open, for the next delivery
+		// to resolve.
+		if now := r.cfg.Now(); now.Sub(recheck) >= alarmRecheck {
+			recheck = now
+			r.alarmed(d.Name, true)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// alarmRecheck is how often a destination's deliveries look whether a
+// forward_dead alarm is open that this run did not raise.
+const alarmRecheck = 5 * time.Minute
+
+// resolveAlarm resolves d's forward_dead alarm, if one may be open.
+func (r *Relay) resolveAlarm(ctx context.Context, d Destination, logger *slog.Logger) {
+	if !r.alarmed(d.Name, false) {
+		return
+	}
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := r.q.ResolveForwardDead(mctx, d.Name, r.cfg.Now()); err != nil {
+		logger.WarnContext(ctx, "could not resolve the destination's alarm", slog.Any("error", err))
+		r.alarmed(d.Name, true)
 	}
 }
 
@@ -289,13 +317,10 @@ func (r *Relay) deliverDue(ctx context.Context, d Destination, logger *slog.Logg
 			logger.ErrorContext(ctx, "could not record deliveries; they will be sent again", slog.Any("error", err))
 		} else {
 			r.metrics.delivered.WithLabelValues(d.Name).Add(float64(len(delivered)))
-			// Only when an alarm may be open: a transaction per batch would
-			// take SQLite's write lock for nothing.
-			if r.alarmed(d.Name, false) {
-				if err := r.q.ResolveForwardDead(mctx, d.Name, now); err != nil {
-					logger.WarnContext(ctx, "could not resolve the destination's alarm", slog.Any("error", err))
-					r.alarmed(d.Name, true)
-				}
+			// Only when every delivery of the batch was accepted: one that
+			// died beside them has just alarmed.
+			if len(delivered) == len(ds) {
+				r.resolveAlarm(ctx, d, logger)
 			}
 		}
 	}

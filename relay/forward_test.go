@@ -46,6 +46,7 @@ type rig struct {
 	reg   *prometheus.Registry
 	logs  *lockedBuffer
 	relay *relay.Relay
+	stop  func() // stops the relay and waits for it
 }
 
 // start runs a relay to one application over a store routing every event
@@ -68,7 +69,8 @@ func startRelay(t *testing.T, u string, secret string, tune func(*relay.Config))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.relay.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	r.stop = func() { cancel(); <-done }
+	t.Cleanup(r.stop)
 	return r
 }
 
@@ -173,6 +175,32 @@ func testWrongSecret(t *testing.T, u string) {
 		require.NoError(t, err)
 		return len(open) == 1 && strings.Contains(open[0].Detail, "destination app: not validated, so nothing is delivered to it")
 	}, 10*time.Second, 5*time.Millisecond)
+
+	// The secret fixed and zoomrecon restarted, with nothing to deliver
+	// (the event was delivered by hand, say): passing the validation ends
+	// the alarm.
+	r.stop()
+	pending, err := r.st.ClaimForward(context.Background(), "app", 0, time.Now(), time.Hour, 10)
+	require.NoError(t, err)
+	ids := []int64{}
+	for _, d := range pending {
+		ids = append(ids, d.ID)
+	}
+	require.NoError(t, r.st.MarkForwardDelivered(context.Background(), ids, time.Now()))
+	fixed := relay.New(relay.Config{
+		Destinations: []relay.Destination{{Name: "app", URL: r.app.URL + "/zoom", SecretToken: appSecret}},
+		Poll:         10 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+	}, r.st, slog.New(slog.NewTextHandler(r.logs, nil)), prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = fixed.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	require.Eventually(t, func() bool {
+		open, err := r.st.OpenDiscrepancies(context.Background())
+		require.NoError(t, err)
+		return len(open) == 0
+	}, 10*time.Second, 5*time.Millisecond, "validated: the alarm resolves with nothing delivered")
+	require.Empty(t, r.app.Deliveries())
 }
 
 func testRetries(t *testing.T, u string) {

@@ -15,6 +15,10 @@ type dialect struct {
 	// overrideIdentity lets an upsert name existing rows by id: PostgreSQL's
 	// GENERATED ALWAYS identity refuses explicit values without it.
 	overrideIdentity string
+	// lockMeeting, if set, holds its placeholder's meeting until the
+	// transaction ends (lockMeetings). SQLite needs none: its writers take
+	// turns.
+	lockMeeting string
 }
 
 var (
@@ -27,5 +31,6 @@ var (
 		sqlxDriver:       "pgx",
 		skipLocked:       " FOR UPDATE OF d SKIP LOCKED",
 		overrideIdentity: " OVERRIDING SYSTEM VALUE",
+		lockMeeting:      "SELECT pg_advisory_xact_lock(hashtext(?))",
 	}
 )

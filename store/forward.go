@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,6 +91,27 @@ func (s *Store) queueForward(ctx context.Context, tx *sqlx.Tx, ids []int64, type
 	if reconstructed {
 		src, col = "reconstructed_events", "reconstructed_id"
 	}
+	if s.dialect.lockMeeting != "" && len(routes) > 0 {
+		var meetings []string
+		err := inChunks(ids, func(part []int64) error {
+			q, args, err := sqlx.In(`SELECT DISTINCT meeting_uuid FROM `+src+` WHERE id IN (?) AND meeting_uuid <> ''`, part)
+			if err != nil {
+				return err
+			}
+			var got []string
+			if err := tx.SelectContext(ctx, &got, s.q(q), args...); err != nil {
+				return err
+			}
+			meetings = append(meetings, got...)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("queue for forwarding: %w", err)
+		}
+		if err := s.lockMeetings(ctx, tx, meetings); err != nil {
+			return err
+		}
+	}
 	for _, r := range routes {
 		var want []int64
 		for i, id := range ids {
@@ -106,6 +128,28 @@ INSERT INTO forward_deliveries (destination, `+col+`, event_type, meeting_uuid, 
 SELECT ?, id, event_type, meeting_uuid, ?, ?, ? FROM `+src+` WHERE id IN (?) ORDER BY id`,
 			want, r.Name, replay, dbTime(now), dbTime(now)); err != nil {
 			return fmt.Errorf("queue for %s: %w", r.Name, err)
+		}
+	}
+	return nil
+}
+
+// lockMeetings holds each meeting until tx ends, on PostgreSQL. A delivery's
+// id, which orders a meeting's deliveries, is drawn from a sequence when the
+// row is inserted, not when its transaction commits: without the lock, an
+// ingest could queue a meeting's next event and commit while a backfill that
+// drew an earlier id for the same meeting is still open, and the relay, not
+// seeing the earlier row yet, would send the later one first. Locks are
+// taken in order, so two transactions never wait on each other in a circle;
+// a transaction that locks meeting rows (ingest, a backfill) does so before.
+func (s *Store) lockMeetings(ctx context.Context, tx *sqlx.Tx, meetings []string) error {
+	if s.dialect.lockMeeting == "" {
+		return nil
+	}
+	meetings = slices.Clone(meetings)
+	slices.Sort(meetings)
+	for _, m := range slices.Compact(meetings) {
+		if _, err := tx.ExecContext(ctx, s.q(s.dialect.lockMeeting), m); err != nil {
+			return fmt.Errorf("lock meeting for forwarding: %w", err)
 		}
 	}
 	return nil
@@ -215,12 +259,41 @@ func (s *Store) MarkForwardDelivered(ctx context.Context, ids []int64, at time.T
 		return nil
 	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		counts := map[string]int64{}
+		err := inChunks(ids, func(part []int64) error {
+			q, args, err := sqlx.In(`
+SELECT destination, COUNT(*) AS n FROM forward_deliveries WHERE id IN (?) AND status <> 'delivered' GROUP BY destination`, part)
+			if err != nil {
+				return err
+			}
+			var rows []struct {
+				Destination string `db:"destination"`
+				N           int64  `db:"n"`
+			}
+			if err := tx.SelectContext(ctx, &rows, s.q(q), args...); err != nil {
+				return err
+			}
+			for _, r := range rows {
+				counts[r.Destination] += r.N
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		if _, err := s.execIn(ctx, tx, `
 UPDATE forward_deliveries SET status = 'delivered', delivered_at = ?, claimed_by = NULL, last_error = ''
 WHERE id IN (?)`, ids, dbTime(at)); err != nil {
 			return err
 		}
-		_, err := s.execIn(ctx, tx, `
+		for _, dest := range slices.Sorted(maps.Keys(counts)) { // in order: no two replicas wait on each other
+			if _, err := tx.ExecContext(ctx, s.q(`
+INSERT INTO forward_counts (destination, delivered) VALUES (?, ?)
+ON CONFLICT (destination) DO UPDATE SET delivered = forward_counts.delivered + excluded.delivered`), dest, counts[dest]); err != nil {
+				return err
+			}
+		}
+		_, err = s.execIn(ctx, tx, `
 DELETE FROM forward_deliveries WHERE status = 'dead' AND id IN (
     SELECT o.id FROM forward_deliveries o JOIN forward_deliveries n ON n.destination = o.destination
         AND (n.event_id = o.event_id OR n.reconstructed_id = o.reconstructed_id)
@@ -266,7 +339,7 @@ func (s *Store) MarkForwardFailed(ctx context.Context, f ForwardFailure) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q(`
 UPDATE forward_deliveries SET status = ?, next_attempt_at = ?, last_error = ?, answer_status = ?, answer_body = ?, claimed_by = NULL
-WHERE id = ?`), status, dbTime(f.Next), dbText(f.Err), f.AnswerStatus, dbText(f.AnswerBody), f.ID); err != nil {
+WHERE id = ? AND status = 'pending'`), status, dbTime(f.Next), dbText(f.Err), f.AnswerStatus, dbText(f.AnswerBody), f.ID); err != nil {
 			return err
 		}
 		if f.Dead && f.Alarm != nil {
@@ -303,19 +376,42 @@ type ForwardStats struct {
 	LastDead string `db:"-"`
 }
 
-// ForwardQueueStats reports every destination's queue, by name.
+// ForwardQueueStats reports every destination's queue, by name. It reads
+// only the open deliveries (pending or dead) and the delivered counts, never
+// the delivered rows history retention keeps: it runs at every scrape.
 func (s *Store) ForwardQueueStats(ctx context.Context) ([]ForwardStats, error) {
-	var out []ForwardStats
-	err := s.db.SelectContext(ctx, &out, `
+	var open []ForwardStats
+	err := s.db.SelectContext(ctx, &open, `
 SELECT destination,
        SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending,
-       SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS delivered,
+       0 AS delivered,
        SUM(CASE WHEN status = 'pending' AND last_error <> '' THEN 1 ELSE 0 END) AS failing,
        SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS dead
-FROM forward_deliveries GROUP BY destination ORDER BY destination`)
+FROM forward_deliveries WHERE status <> 'delivered' GROUP BY destination`)
 	if err != nil {
 		return nil, fmt.Errorf("forward queue stats: %w", err)
 	}
+	var delivered []struct {
+		Destination string `db:"destination"`
+		N           int64  `db:"delivered"`
+	}
+	if err := s.db.SelectContext(ctx, &delivered, `SELECT destination, delivered FROM forward_counts`); err != nil {
+		return nil, fmt.Errorf("forward queue stats: %w", err)
+	}
+	byName := map[string]*ForwardStats{}
+	for i := range open {
+		byName[open[i].Destination] = &open[i]
+	}
+	var idle []ForwardStats // destinations with nothing open
+	for _, d := range delivered {
+		if st, ok := byName[d.Destination]; ok {
+			st.Delivered = d.N
+			continue
+		}
+		idle = append(idle, ForwardStats{Destination: d.Destination, Delivered: d.N})
+	}
+	out := append(open, idle...)
+	slices.SortFunc(out, func(a, b ForwardStats) int { return strings.Compare(a.Destination, b.Destination) })
 	for i := range out {
 		if out[i].Dead > 0 {
 			var last struct {

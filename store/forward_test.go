@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -179,8 +181,11 @@ func testForwardFailures(t *testing.T, u string) {
 	require.NoError(t, st.MarkForwardDelivered(ctx, []int64{replayed[0].ID}, t0))
 	stats, err = st.ForwardQueueStats(ctx)
 	require.NoError(t, err)
+	require.Equal(t, "meetings", stats[1].Destination, "listed with nothing open: it has delivered")
 	require.Zero(t, stats[1].Dead, "nothing left that the application lacks")
 	require.Empty(t, stats[1].LastDead)
+	require.Zero(t, stats[1].Pending)
+	require.EqualValues(t, 2, stats[1].Delivered, "the end, and the replayed start")
 }
 
 func testReconstructedQueued(t *testing.T, u string) {
@@ -268,4 +273,55 @@ func testPruneKeepsPending(t *testing.T, u string) {
 	n, err = st.PruneEvents(ctx, t0.Add(time.Hour), 10)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
+}
+
+// TestForwardQueueingWaitsForTheMeeting: on PostgreSQL, queueing a
+// meeting's deliveries waits for another transaction queueing for the same
+// meeting, so a later delivery id never commits before an earlier one that
+// the relay would then find missing and overtake.
+func TestForwardQueueingWaitsForTheMeeting(t *testing.T) {
+	t.Parallel()
+	if os.Getenv("ZOOMRECON_TEST_POSTGRES_URL") == "" {
+		t.Skip("PostgreSQL only: SQLite's writers take turns")
+	}
+	u := storetest.PostgresURL(t)
+	st := openRouted(t, u)
+	ctx := context.Background()
+	meeting := fmt.Sprintf("lock-test-%d", time.Now().UnixNano())
+
+	// Another transaction (a backfill) is queueing for the meeting.
+	db, err := sql.Open("pgx", u)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	other, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = other.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", meeting)
+	require.NoError(t, err)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ingest(t, st, meeting, "meeting.started")
+	}()
+	// The ingest waits for the meeting's lock...
+	require.Eventually(t, func() bool {
+		var waiting int
+		err := db.QueryRowContext(ctx, `
+SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+    AND objid::bigint = (hashtext($1)::bigint & 4294967295)`, meeting).Scan(&waiting)
+		return err == nil && waiting > 0
+	}, 10*time.Second, 5*time.Millisecond, "the ingest waits for the meeting")
+	select {
+	case <-done:
+		t.Fatal("the ingest queued while another transaction held the meeting")
+	default:
+	}
+	// ...and goes on once the other commits.
+	require.NoError(t, other.Commit())
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the ingest did not go on after the other transaction committed")
+	}
+	require.Len(t, claimAll(t, st, "all", t0), 1)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -120,6 +121,11 @@ func (s *Store) claimHeadsIn(ctx context.Context, db sqlx.QueryerContext, l leas
 	var more []int64
 	query, args = s.claimQuery(l, c, l.key)
 	if err := sqlx.SelectContext(ctx, db, &more, query, args...); err != nil {
+		// Give back what the first look claimed, or its meetings would
+		// wait out the lease.
+		if rerr := s.release(context.WithoutCancel(ctx), "release claims", l, keys, c.now); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
 		return nil, err
 	}
 	return append(keys, more...), nil

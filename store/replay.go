@@ -30,9 +30,10 @@ type ReplayFilter struct {
 // deliveries it queued.
 func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f ReplayFilter, now time.Time) (int64, error) {
 	type ref struct {
-		ID   int64      `db:"id"`
-		Type string     `db:"event_type"`
-		TS   *time.Time `db:"event_ts"`
+		ID      int64      `db:"id"`
+		Type    string     `db:"event_type"`
+		Meeting string     `db:"meeting_uuid"`
+		TS      *time.Time `db:"event_ts"`
 		// Fallback orders an event without event_ts: when it was stored.
 		// (SQLite's COALESCE of two timestamps scans as text, so the two
 		// are read apart.)
@@ -51,7 +52,7 @@ func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f Replay
 			{"events", false, "COALESCE(event_ts, received_at)", "received_at"},
 			{"reconstructed_events", true, "event_ts", "created_at"},
 		} {
-			query := `SELECT id, event_type, event_ts, ` + src.fallback + ` AS fallback FROM ` + src.table +
+			query := `SELECT id, event_type, meeting_uuid, event_ts, ` + src.fallback + ` AS fallback FROM ` + src.table +
 				` WHERE ` + src.ts + ` >= ? AND ` + src.ts + ` < ?`
 			args := []any{dbTime(f.Since), dbTime(f.Until)}
 			if f.EventType != "" {
@@ -83,6 +84,17 @@ func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f Replay
 			}
 			return cmp.Compare(a.ID, b.ID)
 		})
+		// Every meeting at once, before queueing one event at a time:
+		// locked one by one as queued, they would be taken out of order.
+		meetings := make([]string, 0, len(all))
+		for _, r := range all {
+			if r.Meeting != "" {
+				meetings = append(meetings, r.Meeting)
+			}
+		}
+		if err := s.lockMeetings(ctx, tx, meetings); err != nil {
+			return err
+		}
 		// One at a time, in that order: the ids give the delivery order.
 		for _, r := range all {
 			for _, route := range routes {
