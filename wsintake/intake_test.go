@@ -385,9 +385,12 @@ func TestIntake(t *testing.T) {
 				g := b.nextGap(t)
 				require.Contains(t, g.Cause, "read websocket")
 				<-other // ours took it back
-				cs := b.zoom.WebSocketConnections()
-				require.Len(t, cs, 3)
-				require.Equal(t, zoomtest.WSEndedReplaced, cs[1].Ended)
+				// The fake records why a connection ended once its
+				// server side returns, which may be after the client saw it.
+				waitFor(t, "the other recorded as replaced", func() bool {
+					cs := b.zoom.WebSocketConnections()
+					return len(cs) == 3 && cs[1].Ended == zoomtest.WSEndedReplaced
+				})
 			})
 
 			t.Run("AMissedHeartbeatIsAGap", func(t *testing.T) {
