@@ -92,19 +92,7 @@ func (s *Store) queueForward(ctx context.Context, tx *sqlx.Tx, ids []int64, type
 		src, col = "reconstructed_events", "reconstructed_id"
 	}
 	if s.dialect.lockMeeting != "" && len(routes) > 0 {
-		var meetings []string
-		err := inChunks(ids, func(part []int64) error {
-			q, args, err := sqlx.In(`SELECT DISTINCT meeting_uuid FROM `+src+` WHERE id IN (?) AND meeting_uuid <> ''`, part)
-			if err != nil {
-				return err
-			}
-			var got []string
-			if err := tx.SelectContext(ctx, &got, s.q(q), args...); err != nil {
-				return err
-			}
-			meetings = append(meetings, got...)
-			return nil
-		})
+		meetings, err := selectIn[string](ctx, s, tx, `SELECT DISTINCT meeting_uuid FROM `+src+` WHERE id IN (?) AND meeting_uuid <> ''`, ids)
 		if err != nil {
 			return fmt.Errorf("queue for forwarding: %w", err)
 		}
@@ -169,25 +157,10 @@ func (s *Store) queueNewEvents(ctx context.Context, tx *sqlx.Tx, items []Ingest,
 	if len(keys) == 0 {
 		return nil
 	}
-	var rows []struct {
+	rows, err := selectIn[struct {
 		ID   int64  `db:"id"`
 		Type string `db:"event_type"`
-	}
-	err := inChunks(keys, func(keys []string) error {
-		q, args, err := sqlx.In(`SELECT id, event_type FROM events WHERE dedup_key IN (?)`, keys)
-		if err != nil {
-			return err
-		}
-		var part []struct {
-			ID   int64  `db:"id"`
-			Type string `db:"event_type"`
-		}
-		if err := tx.SelectContext(ctx, &part, s.q(q), args...); err != nil {
-			return err
-		}
-		rows = append(rows, part...)
-		return nil
-	})
+	}](ctx, s, tx, `SELECT id, event_type FROM events WHERE dedup_key IN (?)`, keys)
 	if err != nil {
 		return fmt.Errorf("queue for forwarding: %w", err)
 	}
@@ -259,27 +232,17 @@ func (s *Store) MarkForwardDelivered(ctx context.Context, ids []int64, at time.T
 		return nil
 	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		counts := map[string]int64{}
-		err := inChunks(ids, func(part []int64) error {
-			q, args, err := sqlx.In(`
-SELECT destination, COUNT(*) AS n FROM forward_deliveries WHERE id IN (?) AND status <> 'delivered' GROUP BY destination`, part)
-			if err != nil {
-				return err
-			}
-			var rows []struct {
-				Destination string `db:"destination"`
-				N           int64  `db:"n"`
-			}
-			if err := tx.SelectContext(ctx, &rows, s.q(q), args...); err != nil {
-				return err
-			}
-			for _, r := range rows {
-				counts[r.Destination] += r.N
-			}
-			return nil
-		})
+		rows, err := selectIn[struct {
+			Destination string `db:"destination"`
+			N           int64  `db:"n"`
+		}](ctx, s, tx, `
+SELECT destination, COUNT(*) AS n FROM forward_deliveries WHERE id IN (?) AND status <> 'delivered' GROUP BY destination`, ids)
 		if err != nil {
 			return err
+		}
+		counts := map[string]int64{} // by destination, over the chunks
+		for _, r := range rows {
+			counts[r.Destination] += r.N
 		}
 		if _, err := s.execIn(ctx, tx, `
 UPDATE forward_deliveries SET status = 'delivered', delivered_at = ?, claimed_by = NULL, last_error = ''

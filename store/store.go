@@ -419,6 +419,25 @@ func inChunks[T any](rows []T, fn func([]T) error) error {
 	return nil
 }
 
+// selectIn runs query, whose one placeholder is an IN list, on q for keys
+// in chunks (inChunks), and returns the rows of every chunk.
+func selectIn[T, K any](ctx context.Context, s *Store, q sqlx.QueryerContext, query string, keys []K) ([]T, error) {
+	var out []T
+	err := inChunks(keys, func(part []K) error {
+		expanded, args, err := sqlx.In(query, part)
+		if err != nil {
+			return err
+		}
+		var rows []T
+		if err := sqlx.SelectContext(ctx, q, &rows, s.q(expanded), args...); err != nil {
+			return err
+		}
+		out = append(out, rows...)
+		return nil
+	})
+	return out, err
+}
+
 // placeholders returns the placeholders of rows rows of cols values each:
 // "(?, ?), (?, ?)" for a multi-row VALUES list, or with one column the plain
 // "?, ?, ?" of an IN list.
