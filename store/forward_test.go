@@ -33,6 +33,7 @@ func TestForwardQueue(t *testing.T) {
 		"RebuiltEventsAreStoredOnceAndQueued":              testReconstructedQueued,
 		"ReplayQueuesAWindowAgain":                         testReplayQueues,
 		"ReplayGoesInTheOrderEventsHappened":               testReplayOrder,
+		"AReplayOfManyEventsKeepsTheirOrder":               testReplayManyInOrder,
 		"PendingDeliveriesKeepTheirEvents":                 testPruneKeepsPending,
 	}
 	for _, b := range storetest.Backends() {
@@ -254,6 +255,28 @@ func testReplayOrder(t *testing.T, u string) {
 	}
 	require.Equal(t, []string{"meeting.started", "meeting.participant_joined", "meeting.participant_left", "meeting.ended"}, order,
 		"in the order they happened, rebuilt or received")
+}
+
+// testReplayManyInOrder: a replay queues in transactions of a few hundred
+// events; across them a meeting's events keep the order they happened in.
+func testReplayManyInOrder(t *testing.T, u string) {
+	ctx := context.Background()
+	st := openRouted(t, u)
+	types := make([]string, 600) // more than two transactions' worth
+	for i := range types {
+		types[i] = "meeting.participant_joined"
+	}
+	ingest(t, st, "m1", types...) // event i at t0 + i seconds
+	n, err := st.QueueReplay(ctx, []store.ForwardRoute{{Name: "again"}}, store.ReplayFilter{Since: t0, Until: t0.Add(time.Hour)}, t0)
+	require.NoError(t, err)
+	require.EqualValues(t, len(types), n)
+	for i := range types {
+		ds := claimAll(t, st, "again", t0)
+		require.Len(t, ds, 1, "one meeting: one at a time")
+		require.Equal(t, fmt.Sprintf(`{"event":"meeting.participant_joined","n":%d}`, i), string(ds[0].Body))
+		require.NoError(t, st.MarkForwardDelivered(ctx, []int64{ds[0].ID}, t0))
+	}
+	require.Empty(t, claimAll(t, st, "again", t0))
 }
 
 func testPruneKeepsPending(t *testing.T, u string) {

@@ -27,7 +27,7 @@ type ReplayFilter struct {
 // and rebuilt) that f chooses and the route wants, in the order they
 // happened (an event's event_ts, or when it was received if it has none;
 // received before rebuilt at the same moment). It returns how many
-// deliveries it queued.
+// deliveries it queued, also when it fails part way.
 func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f ReplayFilter, now time.Time) (int64, error) {
 	type ref struct {
 		ID      int64      `db:"id"`
@@ -41,79 +41,94 @@ func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f Replay
 		At            time.Time `db:"-"`
 		reconstructed bool
 	}
-	var n int64
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var all []ref
-		for _, src := range []struct {
-			table         string
-			reconstructed bool
-			ts, fallback  string
-		}{
-			{"events", false, "COALESCE(event_ts, received_at)", "received_at"},
-			{"reconstructed_events", true, "event_ts", "created_at"},
-		} {
-			query := `SELECT id, event_type, meeting_uuid, event_ts, ` + src.fallback + ` AS fallback FROM ` + src.table +
-				` WHERE ` + src.ts + ` >= ? AND ` + src.ts + ` < ?`
-			args := []any{dbTime(f.Since), dbTime(f.Until)}
-			if f.EventType != "" {
-				query += ` AND event_type = ?`
-				args = append(args, f.EventType)
+	var all []ref
+	for _, src := range []struct {
+		table         string
+		reconstructed bool
+		ts, fallback  string
+	}{
+		{"events", false, "COALESCE(event_ts, received_at)", "received_at"},
+		{"reconstructed_events", true, "event_ts", "created_at"},
+	} {
+		query := `SELECT id, event_type, meeting_uuid, event_ts, ` + src.fallback + ` AS fallback FROM ` + src.table +
+			` WHERE ` + src.ts + ` >= ? AND ` + src.ts + ` < ?`
+		args := []any{dbTime(f.Since), dbTime(f.Until)}
+		if f.EventType != "" {
+			query += ` AND event_type = ?`
+			args = append(args, f.EventType)
+		}
+		var rows []ref
+		if err := s.db.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
+			return 0, fmt.Errorf("queue replay: %w", err)
+		}
+		for i := range rows {
+			rows[i].reconstructed = src.reconstructed
+			rows[i].At = rows[i].Fallback
+			if rows[i].TS != nil {
+				rows[i].At = *rows[i].TS
 			}
-			var rows []ref
-			if err := tx.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
+		}
+		all = append(all, rows...)
+	}
+	slices.SortStableFunc(all, func(a, b ref) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		if a.reconstructed != b.reconstructed {
+			if a.reconstructed {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	// A transaction per chunk, not one for the window: on SQLite it holds
+	// the write lock, and days of events would hold webhooks past Zoom's
+	// 3 s. The order holds across chunks: each one's ids follow the last's.
+	var n int64
+	for chunk := range slices.Chunk(all, replayChunk) {
+		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			// The chunk's meetings at once, before queueing one event at a
+			// time: locked one by one as queued, they would be taken out of
+			// order.
+			meetings := make([]string, 0, len(chunk))
+			for _, r := range chunk {
+				if r.Meeting != "" {
+					meetings = append(meetings, r.Meeting)
+				}
+			}
+			if err := s.lockMeetings(ctx, tx, meetings); err != nil {
 				return err
 			}
-			for i := range rows {
-				rows[i].reconstructed = src.reconstructed
-				rows[i].At = rows[i].Fallback
-				if rows[i].TS != nil {
-					rows[i].At = *rows[i].TS
+			// One at a time, in that order: the ids give the delivery order.
+			for _, r := range chunk {
+				for _, route := range routes {
+					if route.Match != nil && !route.Match(r.Type) {
+						continue
+					}
+					if err := s.queueForward(ctx, tx, []int64{r.ID}, []string{r.Type}, r.reconstructed, true, []ForwardRoute{route}, now); err != nil {
+						return err
+					}
 				}
 			}
-			all = append(all, rows...)
-		}
-		slices.SortStableFunc(all, func(a, b ref) int {
-			if c := a.At.Compare(b.At); c != 0 {
-				return c
-			}
-			if a.reconstructed != b.reconstructed {
-				if a.reconstructed {
-					return 1
-				}
-				return -1
-			}
-			return cmp.Compare(a.ID, b.ID)
+			return nil
 		})
-		// Every meeting at once, before queueing one event at a time:
-		// locked one by one as queued, they would be taken out of order.
-		meetings := make([]string, 0, len(all))
-		for _, r := range all {
-			if r.Meeting != "" {
-				meetings = append(meetings, r.Meeting)
-			}
+		if err != nil {
+			return n, fmt.Errorf("queue replay: %w", err)
 		}
-		if err := s.lockMeetings(ctx, tx, meetings); err != nil {
-			return err
-		}
-		// One at a time, in that order: the ids give the delivery order.
-		for _, r := range all {
+		for _, r := range chunk {
 			for _, route := range routes {
-				if route.Match != nil && !route.Match(r.Type) {
-					continue
+				if route.Match == nil || route.Match(r.Type) {
+					n++
 				}
-				if err := s.queueForward(ctx, tx, []int64{r.ID}, []string{r.Type}, r.reconstructed, true, []ForwardRoute{route}, now); err != nil {
-					return err
-				}
-				n++
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("queue replay: %w", err)
 	}
 	return n, nil
 }
+
+// replayChunk is how many stored events a replay queues per transaction.
+const replayChunk = 256
 
 // ReplayProgress counts the deliveries a replay queued at queuedAt, by
 // status.

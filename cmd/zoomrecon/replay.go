@@ -54,6 +54,11 @@ application skips what it already has.
 			}
 			defer st.Close()
 			n, err := st.QueueReplay(cmd.Context(), routes, store.ReplayFilter{Since: from, Until: to, EventType: event}, now)
+			if err != nil && n > 0 {
+				return fmt.Errorf("%w; %s were queued before it and will be delivered: "+
+					"running the same replay again is safe, the application skips what it has by its X-Zoomrecon-Delivery-Id",
+					err, plural(int(n), "delivery", "deliveries"))
+			}
 			if err != nil {
 				return err
 			}
