@@ -292,10 +292,22 @@ func testPruneKeepsPending(t *testing.T, u string) {
 	require.NoError(t, err)
 	require.Zero(t, n, "still pending for the other destination")
 	ds = claimAll(t, st, "meetings", t0)
-	require.NoError(t, st.MarkForwardDelivered(ctx, []int64{ds[0].ID}, t0))
+	require.NoError(t, st.MarkForwardFailed(ctx, store.ForwardFailure{ID: ds[0].ID, Err: "HTTP 422", Dead: true}))
+	stats, err := st.ForwardQueueStats(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, stats[1].Dead)
 	n, err = st.PruneEvents(ctx, t0.Add(time.Hour), 10)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
+	require.Equal(t, 1, n, "a dead delivery does not keep its event")
+	stats, err = st.ForwardQueueStats(ctx)
+	require.NoError(t, err)
+	require.Len(t, stats, 1, "nothing open for either, and only all has delivered")
+	require.Equal(t, "all", stats[0].Destination)
+	require.Zero(t, stats[0].Dead)
+	// With the event gone, replay cannot send it: it no longer counts.
+	n2, err := st.QueueReplay(ctx, routes, store.ReplayFilter{Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour)}, t0)
+	require.NoError(t, err)
+	require.Zero(t, n2)
 }
 
 // TestForwardQueueingWaitsForTheMeeting: on PostgreSQL, queueing a

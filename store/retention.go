@@ -33,9 +33,24 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, batch int) (i
 	if batch <= 0 {
 		batch = DefaultPruneBatch
 	}
-	return s.pruneLoop(ctx, batch, `
+	n, err := s.pruneLoop(ctx, batch, `
 DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?) AND received_at < ?
     AND NOT EXISTS (SELECT 1 FROM forward_deliveries d WHERE d.event_id = events.id AND d.status = 'pending')`, batch, dbTime(before))
+	if err != nil {
+		return n, err
+	}
+	// A dead delivery whose event is gone can no longer be replayed: it
+	// stops counting as one the application still lacks and can be sent.
+	// (Keeping such events instead would stall the walk above, which stops
+	// at the first batch it cannot delete whole.)
+	if _, err := s.pruneLoop(ctx, batch, `
+DELETE FROM forward_deliveries WHERE id IN (
+    SELECT d.id FROM forward_deliveries d WHERE d.status = 'dead' AND d.event_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id)
+    ORDER BY d.id LIMIT ?)`, batch); err != nil {
+		return n, fmt.Errorf("dead deliveries of pruned events: %w", err)
+	}
+	return n, nil
 }
 
 // pruneLoop runs a batched DELETE until it deletes fewer than batch rows.
