@@ -91,7 +91,7 @@ func (s *Store) queueForward(ctx context.Context, tx *sqlx.Tx, ids []int64, type
 	if reconstructed {
 		src, col = "reconstructed_events", "reconstructed_id"
 	}
-	if s.dialect.lockMeeting != "" && len(routes) > 0 {
+	if s.dialect.lockMeetings != "" && len(routes) > 0 {
 		meetings, err := selectIn[string](ctx, s, tx, `SELECT DISTINCT meeting_uuid FROM `+src+` WHERE id IN (?) AND meeting_uuid <> ''`, ids)
 		if err != nil {
 			return fmt.Errorf("queue for forwarding: %w", err)
@@ -130,15 +130,19 @@ SELECT ?, id, event_type, meeting_uuid, ?, ?, ? FROM `+src+` WHERE id IN (?) ORD
 // taken in order, so two transactions never wait on each other in a circle;
 // a transaction that locks meeting rows (ingest, a backfill) does so before.
 func (s *Store) lockMeetings(ctx context.Context, tx *sqlx.Tx, meetings []string) error {
-	if s.dialect.lockMeeting == "" {
+	if s.dialect.lockMeetings == "" {
 		return nil
 	}
 	meetings = slices.Clone(meetings)
 	slices.Sort(meetings)
-	for _, m := range slices.Compact(meetings) {
-		if _, err := tx.ExecContext(ctx, s.q(s.dialect.lockMeeting), m); err != nil {
-			return fmt.Errorf("lock meeting for forwarding: %w", err)
-		}
+	// A statement per chunk, each in order, the chunks in order: a
+	// statement per meeting cost ingest a round trip for each.
+	err := inChunks(slices.Compact(meetings), func(part []string) error {
+		_, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(s.dialect.lockMeetings, strings.Repeat("(?), ", len(part)-1)+"(?)")), anySlice(part)...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("lock meetings for forwarding: %w", err)
 	}
 	return nil
 }
@@ -199,7 +203,7 @@ ON CONFLICT (dedup_key) DO NOTHING RETURNING id`),
 // run by until now+lease, at most one per meeting (the earliest still
 // pending), with their bodies.
 func (s *Store) ClaimForward(ctx context.Context, destination string, by int64, now time.Time, lease time.Duration, limit int) ([]ForwardDelivery, error) {
-	ids, err := s.claimHeadsIn(ctx, s.db, forwardLease, claim{by: by, now: now, lease: lease, limit: limit, scope: destination})
+	ids, err := s.claimHeadsIn(ctx, forwardLease, claim{by: by, now: now, lease: lease, limit: limit, scope: destination})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries for %s: %w", destination, err)
 	}

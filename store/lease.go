@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -35,9 +36,9 @@ type claim struct {
 	limit int
 	// scope is the value of the table's scope column to claim from.
 	scope any
-	// window, for a table with groups, looks for heads among the earliest
-	// window due rows only (claimHeadsIn); 0 finds every group's head.
-	window int
+	// among, for a table with groups, looks for heads among these keys only
+	// (claimHeadsIn); nil finds every group's head.
+	among []int64
 }
 
 // claimQuery moves the next attempt of up to c.limit due pending rows of l to
@@ -56,17 +57,16 @@ func (s *Store) claimQuery(l leased, c claim, returning string) (string, []any) 
 	args := []any{dbTime(c.now.Add(c.lease)), claimedBy}
 	from, where := l.table+` d`, ""
 	switch {
-	case l.inOrder != "" && c.window > 0:
-		// The earliest due rows, then the heads among them.
-		from = `(SELECT ` + l.key + ` FROM ` + l.table + ` WHERE status = 'pending'` + scopeFilter(l) + ` AND ` + due("") + `
-        ORDER BY next_attempt_at, ` + l.key + ` LIMIT ?) w CROSS JOIN ` + l.table + ` d`
+	case l.inOrder != "" && c.among != nil:
+		// A head among the keys: no pending row of its group before it.
 		if l.scope != "" {
+			where = `d.` + l.scope + ` = ? AND `
 			args = append(args, c.scope)
 		}
-		args = append(args, dbTime(c.now), c.window)
-		where = `d.` + l.key + ` = w.` + l.key + ` AND NOT (d.` + l.inOrder + ` <> '' AND EXISTS (
+		where += `d.` + l.key + ` IN (` + placeholders(1, len(c.among)) + `) AND NOT (d.` + l.inOrder + ` <> '' AND EXISTS (
         SELECT 1 FROM ` + l.table + ` e WHERE e.status = 'pending' AND e.` + l.inOrder + ` = d.` + l.inOrder +
 			scopeMatch(l) + ` AND e.` + l.key + ` < d.` + l.key + `)) AND `
+		args = append(args, anySlice(c.among)...)
 	case l.inOrder != "":
 		// Every head: the claim starts from them, and CROSS JOIN keeps
 		// SQLite from walking the whole queue in due order instead,
@@ -96,31 +96,55 @@ RETURNING ` + returning), args
 
 // headsWindow, times the limit, is how many of the earliest due rows a claim
 // of a table with groups first looks among for heads.
-const headsWindow = 4
+const headsWindow = 16
 
 // claimHeadsIn claims for l, a table with groups, up to c.limit heads in due
 // order and returns their keys. It looks first among the earliest due rows:
 // with many groups in the queue (hundreds of meetings at once) the heads are
-// there, and the look costs a few lookups. Only when those rows hold fewer
-// heads than the limit (a few long meetings: a webinar's thousands of joins)
-// does it find every group's head, at a cost that grows with the groups.
-// Either way it claims the first heads in due order, as one query over every
-// head would; looking back from every due row for a pending predecessor
-// instead read the whole queue on each claim of a few long meetings.
-func (s *Store) claimHeadsIn(ctx context.Context, db sqlx.QueryerContext, l leased, c claim) ([]int64, error) {
-	var keys []int64
-	c.window = headsWindow * c.limit
-	query, args := s.claimQuery(l, c, l.key)
-	if err := sqlx.SelectContext(ctx, db, &keys, query, args...); err != nil {
+// there, and the look costs a few lookups; a short queue is all there. Only
+// when those rows fill the window yet hold fewer heads than the limit (a few
+// long meetings: a webinar's thousands of joins) does it find every group's
+// head, at a cost that grows with the groups. Either way it claims the first
+// heads in due order, as one query over every head would; looking back from
+// every due row for a pending predecessor instead read the whole queue on
+// each claim of a few long meetings.
+func (s *Store) claimHeadsIn(ctx context.Context, l leased, c claim) ([]int64, error) {
+	window := headsWindow * c.limit
+	var early []int64
+	query := `SELECT ` + l.key + ` FROM ` + l.table + ` WHERE status = 'pending'` + scopeFilter(l) + ` AND ` + due("") + `
+ORDER BY next_attempt_at, ` + l.key + ` LIMIT ` + strconv.Itoa(window)
+	args := []any{dbTime(c.now)}
+	if l.scope != "" {
+		args = []any{c.scope, dbTime(c.now)}
+	}
+	if err := s.db.SelectContext(ctx, &early, s.q(query), args...); err != nil {
 		return nil, err
 	}
-	if len(keys) == c.limit {
+	if len(early) == 0 {
+		return nil, nil
+	}
+	c.among = early
+	var keys []int64
+	query, args = s.claimQuery(l, c, l.key)
+	if err := s.db.SelectContext(ctx, &keys, query, args...); err != nil {
+		return nil, err
+	}
+	if len(keys) == c.limit || len(early) < window {
 		return keys, nil
 	}
-	c.window, c.limit = 0, c.limit-len(keys)
+	c.among, c.limit = nil, c.limit-len(keys)
 	var more []int64
-	query, args = s.claimQuery(l, c, l.key)
-	if err := sqlx.SelectContext(ctx, db, &more, query, args...); err != nil {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		more = nil
+		if s.dialect.claimPlans != "" {
+			if _, err := tx.ExecContext(ctx, s.dialect.claimPlans); err != nil {
+				return err
+			}
+		}
+		query, args := s.claimQuery(l, c, l.key)
+		return tx.SelectContext(ctx, &more, query, args...)
+	})
+	if err != nil {
 		// Give back what the first look claimed, or its meetings would
 		// wait out the lease.
 		if rerr := s.release(context.WithoutCancel(ctx), "release claims", l, keys, c.now); rerr != nil {
