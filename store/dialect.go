@@ -26,6 +26,9 @@ type dialect struct {
 	// the transaction ends, in order (Store.lockMeetings). SQLite needs none:
 	// its writers take turns.
 	lockMeetings string
+	// lockAlarm, if set, holds a key (?) until the transaction ends
+	// (Store.lockAlarm). SQLite needs none: its writers take turns.
+	lockAlarm string
 }
 
 var (
@@ -40,5 +43,6 @@ var (
 		overrideIdentity: " OVERRIDING SYSTEM VALUE",
 		lockMeetings:     "SELECT pg_advisory_xact_lock(hashtext(m)) FROM (SELECT m FROM (VALUES %s) AS v(m) ORDER BY m) AS x",
 		claimPlans:       "SET LOCAL plan_cache_mode = force_custom_plan",
+		lockAlarm:        "SELECT pg_advisory_xact_lock(hashtextextended('zoomrecon.alarm.' || current_schema() || '.' || ?, 0))",
 	}
 )

@@ -25,6 +25,21 @@ func (s *Store) RecordDiscrepancy(ctx context.Context, d Discrepancy, alert *Out
 	return d, created, err
 }
 
+// lockAlarm holds key until tx ends, on PostgreSQL. An alarm raised
+// "unless one is open" is checked and raised in one transaction, but two
+// replicas' transactions at READ COMMITTED would each see none open and
+// each raise one; holding the alarm's key first makes the second see the
+// first's. Keys are per schema, as the reconcile lock is.
+func (s *Store) lockAlarm(ctx context.Context, tx *sqlx.Tx, key string) error {
+	if s.dialect.lockAlarm == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q(s.dialect.lockAlarm), key); err != nil {
+		return fmt.Errorf("lock alarm %s: %w", key, err)
+	}
+	return nil
+}
+
 func (s *Store) recordDiscrepancy(ctx context.Context, tx *sqlx.Tx, d Discrepancy, alert *OutboxMessage) (Discrepancy, bool, error) {
 	if err := checkKind(d.Kind); err != nil {
 		return Discrepancy{}, false, fmt.Errorf("record discrepancy: %w", err)

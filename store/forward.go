@@ -432,6 +432,9 @@ func forwardDeadPrefix(destination string) string { return "destination " + dest
 // began, so a later one is a new alarm.
 func (s *Store) raiseForwardDead(ctx context.Context, tx *sqlx.Tx, a ForwardAlarm) (bool, error) {
 	prefix := forwardDeadPrefix(a.Destination)
+	if err := s.lockAlarm(ctx, tx, string(KindForwardDead)+"."+a.Destination); err != nil {
+		return false, err
+	}
 	var open int
 	if err := tx.GetContext(ctx, &open, s.q(`
 SELECT COUNT(*) FROM discrepancies WHERE kind = ? AND resolved_at IS NULL AND substr(detail, 1, ?) = ?`),

@@ -164,6 +164,9 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.up
 		}
 		return nil
 	}
+	if err := s.lockAlarm(ctx, tx, string(KindURLValidationRefused)); err != nil {
+		return err
+	}
 	var open int
 	if err := tx.GetContext(ctx, &open, s.q(`SELECT COUNT(*) FROM discrepancies WHERE kind = ? AND resolved_at IS NULL`),
 		KindURLValidationRefused); err != nil {
