@@ -139,7 +139,12 @@ type metrics struct {
 	connected  prometheus.Gauge
 	holder     prometheus.Gauge
 	reconnects prometheus.Counter
-	gapSeconds prometheus.Counter
+	// disconnections counts connections that were up and then ended, which
+	// the reconnects (every failed attempt too) cannot tell from one long
+	// outage: many in an hour is a flapping link, or another app instance
+	// on the same subscription taking Zoom's one connection in turns.
+	disconnections prometheus.Counter
+	gapSeconds     prometheus.Counter
 	events     prometheus.Counter
 }
 
@@ -175,6 +180,10 @@ func New(cfg Config, tokens Tokens, ingest Ingester, ledger Ledger, logger *slog
 			Name: "zoomrecon_websocket_reconnects_total",
 			Help: "WebSocket connections that ended or failed and were retried; events sent meanwhile are lost.",
 		}),
+		disconnections: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "zoomrecon_websocket_disconnections_total",
+			Help: "WebSocket connections that were open and answered, then ended (not token renewals, takeovers or shutdown); each opens a gap.",
+		}),
 		gapSeconds: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "zoomrecon_websocket_gap_seconds_total",
 			Help: "Seconds the WebSocket event subscription was not connected, counted as each gap ends on this replica.",
@@ -184,7 +193,7 @@ func New(cfg Config, tokens Tokens, ingest Ingester, ledger Ledger, logger *slog
 			Help: "Events received over the WebSocket event subscription, duplicates included.",
 		}),
 	}
-	reg.MustRegister(m.connected, m.holder, m.reconnects, m.gapSeconds, m.events)
+	reg.MustRegister(m.connected, m.holder, m.reconnects, m.disconnections, m.gapSeconds, m.events)
 	return &Intake{cfg: cfg, tokens: tokens, ingest: ingest, ledger: ledger,
 		logger: logger.With("component", "wsintake", "subscription_id", cfg.SubscriptionID), metrics: m}
 }
@@ -246,6 +255,7 @@ func (in *Intake) Run(ctx context.Context) error {
 				in.standBy(ctx)
 				continue
 			}
+			in.metrics.disconnections.Inc()
 		}
 		delay := in.backoff(failures)
 		failures++

@@ -247,6 +247,7 @@ func TestIntake(t *testing.T) {
 					return len(b.zoom.WebSocketConnections()) == 2 && b.zoom.WebSocketConnected()
 				})
 				waitFor(t, "the reconnect counted", func() bool { return b.metric("zoomrecon_websocket_reconnects_total") == 1 })
+				require.Equal(t, 1.0, b.metric("zoomrecon_websocket_disconnections_total"))
 				b.zoom.StartMeeting(zoomtest.MeetingSpec{Start: time.Now().UTC().Truncate(time.Second)})
 				waitFor(t, "the later event stored", func() bool { return b.ingest.done.Load() == 1 })
 				require.Equal(t, int64(1), b.events(t))
@@ -370,6 +371,7 @@ func TestIntake(t *testing.T) {
 				r, err := b.store.WebSocketStatus(ctx, subscription, time.Now().Add(-time.Hour), time.Now())
 				require.NoError(t, err)
 				require.Nil(t, r.Open, "the first's closed connection is no gap: the second is connected\n%s", b.logs)
+				require.Zero(t, b.metric("zoomrecon_websocket_disconnections_total"), "a takeover is no disconnection")
 				require.NotNil(t, r.ConnectedSince)
 			})
 
@@ -430,6 +432,7 @@ func TestIntake(t *testing.T) {
 					require.Equal(t, zoomtest.WSEndedReplaced, c.Ended, "replaced by the renewal, never expired: %+v\n%s", b.zoom.WebSocketConnections(), b.logs.String())
 				}
 				require.Len(t, b.gaps(t), 1, "only the start's gap")
+				require.Zero(t, b.metric("zoomrecon_websocket_disconnections_total"), "a renewal is no disconnection")
 				b.zoom.StartMeeting(zoomtest.MeetingSpec{Start: time.Now().UTC().Truncate(time.Second)})
 				waitFor(t, "an event after renewals stored", func() bool { return b.ingest.done.Load() == 1 })
 			})
@@ -449,6 +452,7 @@ func TestIntake(t *testing.T) {
 				waitFor(t, "the refusal logged", func() bool { return strings.Contains(b.logs.String(), cs[0].Refusal) })
 				require.NotEmpty(t, cs[0].Refusal)
 				require.Equal(t, 0.0, b.metric("zoomrecon_websocket_connected"))
+				require.Zero(t, b.metric("zoomrecon_websocket_disconnections_total"), "never connected, so never disconnected")
 			})
 
 			t.Run("HeartbeatsKeepTheConnection", func(t *testing.T) {
