@@ -145,7 +145,7 @@ type metrics struct {
 	// on the same subscription taking Zoom's one connection in turns.
 	disconnections prometheus.Counter
 	gapSeconds     prometheus.Counter
-	events     prometheus.Counter
+	events         prometheus.Counter
 }
 
 // New returns the intake; it registers its metrics on reg.
