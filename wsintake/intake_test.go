@@ -49,13 +49,23 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// countingIngester counts the events the intake finished ingesting.
+// countingIngester counts the events the intake finished ingesting. After
+// holdNext, the next event waits for the gate before it is stored, as one
+// does behind a slow commit.
 type countingIngester struct {
-	next wsintake.Ingester
-	done atomic.Int64
+	next    wsintake.Ingester
+	done    atomic.Int64
+	gate    atomic.Pointer[chan struct{}]
+	holding atomic.Bool
 }
 
+func (c *countingIngester) holdNext(gate chan struct{}) { c.gate.Store(&gate) }
+
 func (c *countingIngester) Ingest(ctx context.Context, body []byte, at time.Time) (bool, error) {
+	if gate := c.gate.Swap(nil); gate != nil {
+		c.holding.Store(true)
+		<-*gate
+	}
 	ok, err := c.next.Ingest(ctx, body, at)
 	if err == nil {
 		c.done.Add(1)
@@ -251,6 +261,20 @@ func TestIntake(t *testing.T) {
 				b.zoom.StartMeeting(zoomtest.MeetingSpec{Start: time.Now().UTC().Truncate(time.Second)})
 				waitFor(t, "the later event stored", func() bool { return b.ingest.done.Load() == 1 })
 				require.Equal(t, int64(1), b.events(t))
+			})
+
+			t.Run("AnEventBeingStoredAsItStopsIsStored", func(t *testing.T) {
+				t.Parallel()
+				b := start(t, be.URL(t), wsintake.Config{})
+				b.nextGap(t)
+				gate := make(chan struct{})
+				b.ingest.holdNext(gate)
+				b.zoom.StartMeeting(zoomtest.MeetingSpec{Start: time.Now().UTC().Truncate(time.Second)})
+				waitFor(t, "the event on its way to the database", b.ingest.holding.Load)
+				b.cancelFirst() // zoomrecon stops meanwhile
+				close(gate)
+				b.stopFirst(t)
+				require.Equal(t, int64(1), b.events(t), "Zoom never sends it again\n%s", b.logs)
 			})
 
 			t.Run("RecordsEveryGapAndReportsItsEnd", func(t *testing.T) {

@@ -140,6 +140,10 @@ func (in *Intake) session(ctx context.Context) (established bool, err error) {
 	for {
 		select {
 		case <-ctx.Done():
+			if old != nil {
+				in.drain(ctx, old)
+			}
+			in.drain(ctx, cur)
 			return true, nil
 		case f, ok := <-cur.frames:
 			if !ok {
@@ -191,6 +195,21 @@ func (in *Intake) session(ctx context.Context) (established bool, err error) {
 			oldFrames = old.frames
 			renew.Reset(in.untilRenewal(cur))
 			in.logger.DebugContext(ctx, "websocket connection renewed with a new token")
+		}
+	}
+}
+
+// drain stores the events l has read and not yet handed over, as zoomrecon
+// stops: Zoom sent them once and never will again. It stops l reading
+// first; what Zoom sends after that falls in the gap zoomrecon's stop
+// records. It takes at most IngestTimeout.
+func (in *Intake) drain(ctx context.Context, l *link) {
+	l.stop()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.cfg.IngestTimeout)
+	defer cancel()
+	for f := range l.frames {
+		if f.Module == "message" && dctx.Err() == nil {
+			_ = in.handle(dctx, f) // a failure is logged; the reconciler finds the event
 		}
 	}
 }
@@ -253,7 +272,9 @@ func (in *Intake) store(ctx context.Context, body []byte) error {
 		if attempt > 0 && !sleep(ctx, in.backoff(attempt-1)) {
 			return nil
 		}
-		ictx, cancel := context.WithTimeout(ctx, in.cfg.IngestTimeout)
+		// Not cancelled with ctx: an event being stored as zoomrecon stops
+		// is stored all the same.
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.cfg.IngestTimeout)
 		_, err = in.ingest.Ingest(ictx, body, receivedAt)
 		cancel()
 		if err == nil || ctx.Err() != nil {
