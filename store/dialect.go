@@ -22,13 +22,10 @@ type dialect struct {
 	// a claim instead of 1.5, measured), so it is planned for its arguments
 	// each time.
 	claimPlans string
-	// lockMeetings, if set, holds the meetings of a VALUES list (%s) until
-	// the transaction ends, in order (Store.lockMeetings). SQLite needs none:
+	// lockKeys, if set, holds the keys of a VALUES list (%s) until the
+	// transaction ends, in byte order (Store.lockKeys). SQLite needs none:
 	// its writers take turns.
-	lockMeetings string
-	// lockAlarm, if set, holds a key (?) until the transaction ends
-	// (Store.lockAlarm). SQLite needs none: its writers take turns.
-	lockAlarm string
+	lockKeys string
 }
 
 var (
@@ -41,8 +38,10 @@ var (
 		sqlxDriver:       "pgx",
 		skipLocked:       " FOR UPDATE OF d SKIP LOCKED",
 		overrideIdentity: " OVERRIDING SYSTEM VALUE",
-		lockMeetings:     "SELECT pg_advisory_xact_lock(hashtext(m)) FROM (SELECT m FROM (VALUES %s) AS v(m) ORDER BY m) AS x",
 		claimPlans:       "SET LOCAL plan_cache_mode = force_custom_plan",
-		lockAlarm:        "SELECT pg_advisory_xact_lock(hashtextextended('zoomrecon.alarm.' || current_schema() || '.' || ?, 0))",
+		// Per schema, as the reconcile lock: two deployments (or test
+		// schemas) in one database must not wait on each other.
+		lockKeys: `SELECT pg_advisory_xact_lock(hashtextextended('zoomrecon.' || current_schema() || '.' || k, 0))
+FROM (SELECT k FROM (VALUES %s) AS v(k) ORDER BY k COLLATE "C") AS x`,
 	}
 )

@@ -25,16 +25,13 @@ func (s *Store) RecordDiscrepancy(ctx context.Context, d Discrepancy, alert *Out
 	return d, created, err
 }
 
-// lockAlarm holds key until tx ends, on PostgreSQL. An alarm raised
-// "unless one is open" is checked and raised in one transaction, but two
-// replicas' transactions at READ COMMITTED would each see none open and
+// lockAlarm holds the alarm key until tx ends, on PostgreSQL. An alarm
+// raised "unless one is open" is checked and raised in one transaction, but
+// two replicas' transactions at READ COMMITTED would each see none open and
 // each raise one; holding the alarm's key first makes the second see the
-// first's. Keys are per schema, as the reconcile lock is.
+// first's.
 func (s *Store) lockAlarm(ctx context.Context, tx *sqlx.Tx, key string) error {
-	if s.dialect.lockAlarm == "" {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, s.q(s.dialect.lockAlarm), key); err != nil {
+	if err := s.lockKeys(ctx, tx, []string{"alarm." + key}); err != nil {
 		return fmt.Errorf("lock alarm %s: %w", key, err)
 	}
 	return nil

@@ -26,6 +26,10 @@ type ForwardRoute struct {
 	Match func(eventType string) bool
 }
 
+// Wants reports whether the destination wants an event of type eventType:
+// every event, when it has no Match.
+func (r ForwardRoute) Wants(eventType string) bool { return r.Match == nil || r.Match(eventType) }
+
 // ForwardStatus is where a delivery stands.
 type ForwardStatus string
 
@@ -84,27 +88,43 @@ func (d ForwardDelivery) DeliveryID() string {
 	return "d" + strconv.FormatInt(d.ID, 10)
 }
 
-// queueForward queues the events ids (of events, or of reconstructed_events
-// when reconstructed) for every route that wants their types, in id order.
-func (s *Store) queueForward(ctx context.Context, tx *sqlx.Tx, ids []int64, types []string, reconstructed, replay bool, routes []ForwardRoute, now time.Time) error {
+// forwardRef is a stored event (of events, or of reconstructed_events) to
+// queue for forwarding.
+type forwardRef struct {
+	ID      int64  `db:"id"`
+	Type    string `db:"event_type"`
+	Meeting string `db:"meeting_uuid"`
+}
+
+// queueForward queues the events refs (of events, or of
+// reconstructed_events when reconstructed) for every route that wants their
+// types, in id order, holding their meetings first (lockMeetings).
+func (s *Store) queueForward(ctx context.Context, tx *sqlx.Tx, refs []forwardRef, reconstructed bool, routes []ForwardRoute, now time.Time) error {
+	if len(routes) == 0 || len(refs) == 0 {
+		return nil
+	}
+	meetings := make([]string, 0, len(refs))
+	for _, r := range refs {
+		meetings = append(meetings, r.Meeting)
+	}
+	if err := s.lockMeetings(ctx, tx, meetings); err != nil {
+		return err
+	}
+	return s.insertForward(ctx, tx, refs, reconstructed, false, routes, now)
+}
+
+// insertForward queues refs as queueForward does, for a caller that holds
+// their meetings already; replay marks them queued by zoomrecon replay.
+func (s *Store) insertForward(ctx context.Context, tx *sqlx.Tx, refs []forwardRef, reconstructed, replay bool, routes []ForwardRoute, now time.Time) error {
 	src, col := "events", "event_id"
 	if reconstructed {
 		src, col = "reconstructed_events", "reconstructed_id"
 	}
-	if s.dialect.lockMeetings != "" && len(routes) > 0 {
-		meetings, err := selectIn[string](ctx, s, tx, `SELECT DISTINCT meeting_uuid FROM `+src+` WHERE id IN (?) AND meeting_uuid <> ''`, ids)
-		if err != nil {
-			return fmt.Errorf("queue for forwarding: %w", err)
-		}
-		if err := s.lockMeetings(ctx, tx, meetings); err != nil {
-			return err
-		}
-	}
 	for _, r := range routes {
 		var want []int64
-		for i, id := range ids {
-			if r.Match == nil || r.Match(types[i]) {
-				want = append(want, id)
+		for _, ref := range refs {
+			if r.Wants(ref.Type) {
+				want = append(want, ref.ID)
 			}
 		}
 		if len(want) == 0 {
@@ -130,21 +150,33 @@ SELECT ?, id, event_type, meeting_uuid, ?, ?, ? FROM `+src+` WHERE id IN (?) ORD
 // taken in order, so two transactions never wait on each other in a circle;
 // a transaction that locks meeting rows (ingest, a backfill) does so before.
 func (s *Store) lockMeetings(ctx context.Context, tx *sqlx.Tx, meetings []string) error {
-	if s.dialect.lockMeetings == "" {
-		return nil
+	keys := make([]string, 0, len(meetings))
+	for _, m := range meetings {
+		if m != "" { // no meeting, no order to keep
+			keys = append(keys, "meeting."+m)
+		}
 	}
-	meetings = slices.Clone(meetings)
-	slices.Sort(meetings)
-	// A statement per chunk, each in order, the chunks in order: a
-	// statement per meeting cost ingest a round trip for each.
-	err := inChunks(slices.Compact(meetings), func(part []string) error {
-		_, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(s.dialect.lockMeetings, strings.Repeat("(?), ", len(part)-1)+"(?)")), anySlice(part)...)
-		return err
-	})
-	if err != nil {
+	if err := s.lockKeys(ctx, tx, keys); err != nil {
 		return fmt.Errorf("lock meetings for forwarding: %w", err)
 	}
 	return nil
+}
+
+// lockKeys holds each key until tx ends, on PostgreSQL (an advisory lock
+// per key, in this schema). They are taken in byte order, within and across
+// statements, so two transactions never wait on each other in a circle.
+func (s *Store) lockKeys(ctx context.Context, tx *sqlx.Tx, keys []string) error {
+	if s.dialect.lockKeys == "" {
+		return nil
+	}
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	// A statement per chunk: a statement per key cost ingest a round trip
+	// for each meeting.
+	return inChunks(slices.Compact(keys), func(part []string) error {
+		_, err := tx.ExecContext(ctx, s.q(fmt.Sprintf(s.dialect.lockKeys, strings.Repeat("(?), ", len(part)-1)+"(?)")), anySlice(part)...)
+		return err
+	})
 }
 
 // queueNewEvents queues the events of the batch that were new.
@@ -161,24 +193,16 @@ func (s *Store) queueNewEvents(ctx context.Context, tx *sqlx.Tx, items []Ingest,
 	if len(keys) == 0 {
 		return nil
 	}
-	rows, err := selectIn[struct {
-		ID   int64  `db:"id"`
-		Type string `db:"event_type"`
-	}](ctx, s, tx, `SELECT id, event_type FROM events WHERE dedup_key IN (?)`, keys)
+	refs, err := selectIn[forwardRef](ctx, s, tx, `SELECT id, event_type, meeting_uuid FROM events WHERE dedup_key IN (?)`, keys)
 	if err != nil {
 		return fmt.Errorf("queue for forwarding: %w", err)
 	}
-	ids, types := make([]int64, len(rows)), make([]string, len(rows))
-	for i, r := range rows {
-		ids[i], types[i] = r.ID, r.Type
-	}
-	return s.queueForward(ctx, tx, ids, types, false, false, s.forward, now)
+	return s.queueForward(ctx, tx, refs, false, s.forward, now)
 }
 
 // storeReconstructed stores the rebuilt events that are new and queues them.
 func (s *Store) storeReconstructed(ctx context.Context, tx *sqlx.Tx, events []ReconstructedEvent, now time.Time) error {
-	var ids []int64
-	var types []string
+	var refs []forwardRef
 	for _, e := range events {
 		var id int64
 		err := tx.GetContext(ctx, &id, s.q(`
@@ -191,12 +215,9 @@ ON CONFLICT (dedup_key) DO NOTHING RETURNING id`),
 		case err != nil:
 			return fmt.Errorf("store reconstructed %s: %w", e.Type, err)
 		}
-		ids, types = append(ids, id), append(types, e.Type)
+		refs = append(refs, forwardRef{ID: id, Type: e.Type, Meeting: dbText(e.MeetingUUID)})
 	}
-	if len(ids) == 0 || len(s.forward) == 0 {
-		return nil
-	}
-	return s.queueForward(ctx, tx, ids, types, true, false, s.forward, now)
+	return s.queueForward(ctx, tx, refs, true, s.forward, now)
 }
 
 // ClaimForward leases up to limit due deliveries of destination to the serve

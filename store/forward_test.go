@@ -330,7 +330,7 @@ func TestForwardQueueingWaitsForTheMeeting(t *testing.T) {
 	t.Cleanup(func() { _ = db.Close() })
 	other, err := db.BeginTx(ctx, nil)
 	require.NoError(t, err)
-	_, err = other.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", meeting)
+	_, err = other.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('zoomrecon.' || current_schema() || '.meeting.' || $1, 0))", meeting)
 	require.NoError(t, err)
 
 	done := make(chan struct{})
@@ -343,7 +343,7 @@ func TestForwardQueueingWaitsForTheMeeting(t *testing.T) {
 		var waiting int
 		err := db.QueryRowContext(ctx, `
 SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
-    AND objid::bigint = (hashtext($1)::bigint & 4294967295)`, meeting).Scan(&waiting)
+    AND objid::bigint = (hashtextextended('zoomrecon.' || current_schema() || '.meeting.' || $1, 0) & 4294967295)`, meeting).Scan(&waiting)
 		return err == nil && waiting > 0
 	}, 10*time.Second, 5*time.Millisecond, "the ingest waits for the meeting")
 	select {

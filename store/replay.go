@@ -30,10 +30,8 @@ type ReplayFilter struct {
 // deliveries it queued, also when it fails part way.
 func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f ReplayFilter, now time.Time) (int64, error) {
 	type ref struct {
-		ID      int64      `db:"id"`
-		Type    string     `db:"event_type"`
-		Meeting string     `db:"meeting_uuid"`
-		TS      *time.Time `db:"event_ts"`
+		forwardRef
+		TS *time.Time `db:"event_ts"`
 		// Fallback orders an event without event_ts: when it was stored.
 		// (SQLite's COALESCE of two timestamps scans as text, so the two
 		// are read apart.)
@@ -87,15 +85,15 @@ func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f Replay
 	// 3 s. The order holds across chunks: each one's ids follow the last's.
 	var n int64
 	for chunk := range slices.Chunk(all, replayChunk) {
+		var queued int64
 		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			queued = 0
 			// The chunk's meetings at once, before queueing one event at a
 			// time: locked one by one as queued, they would be taken out of
 			// order.
 			meetings := make([]string, 0, len(chunk))
 			for _, r := range chunk {
-				if r.Meeting != "" {
-					meetings = append(meetings, r.Meeting)
-				}
+				meetings = append(meetings, r.Meeting)
 			}
 			if err := s.lockMeetings(ctx, tx, meetings); err != nil {
 				return err
@@ -103,12 +101,13 @@ func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f Replay
 			// One at a time, in that order: the ids give the delivery order.
 			for _, r := range chunk {
 				for _, route := range routes {
-					if route.Match != nil && !route.Match(r.Type) {
+					if !route.Wants(r.Type) {
 						continue
 					}
-					if err := s.queueForward(ctx, tx, []int64{r.ID}, []string{r.Type}, r.reconstructed, true, []ForwardRoute{route}, now); err != nil {
+					if err := s.insertForward(ctx, tx, []forwardRef{r.forwardRef}, r.reconstructed, true, []ForwardRoute{route}, now); err != nil {
 						return err
 					}
+					queued++
 				}
 			}
 			return nil
@@ -116,13 +115,7 @@ func (s *Store) QueueReplay(ctx context.Context, routes []ForwardRoute, f Replay
 		if err != nil {
 			return n, fmt.Errorf("queue replay: %w", err)
 		}
-		for _, r := range chunk {
-			for _, route := range routes {
-				if route.Match == nil || route.Match(r.Type) {
-					n++
-				}
-			}
-		}
+		n += queued
 	}
 	return n, nil
 }
