@@ -104,11 +104,11 @@ func (s *Store) checkHolder(ctx context.Context, tx *sqlx.Tx, sub string, by int
 
 // WebSocketDown records that sub is not connected at at, as seen by its
 // holder by, and returns the open gap; ErrNotHolder if by does not hold sub
-// (a connection that another run's replaced ends: that is no gap). A gap already open is kept. Otherwise
-// one opens: at at when by itself was connected (it saw the connection end),
-// or at the last moment an earlier holder confirmed its connection alive
-// (that holder died connected, so what came after is lost), or at at when no
-// connection is on record.
+// (a connection that another run's replaced ends: that is no gap). A gap
+// already open is kept. Otherwise one opens: at at when by itself was
+// connected (it saw the connection end), or at the last moment an earlier
+// holder confirmed its connection alive (that holder died connected, so what
+// came after is lost), or at at when no connection is on record.
 func (s *Store) WebSocketDown(ctx context.Context, sub string, by int64, at time.Time, cause string) (WebSocketGap, error) {
 	var gap WebSocketGap
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
